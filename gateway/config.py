@@ -1,0 +1,196 @@
+"""Settings: settings.toml plus EWG_<SECTION>__<KEY> environment overrides."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from gateway import PROJECT_ROOT
+
+ENV_PREFIX = "EWG_"
+
+
+class ConfigError(Exception):
+    """A setting is missing, unreadable or of the wrong type; the message names it."""
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    host: str = "0.0.0.0"
+    port: int = 8080
+    max_body_bytes: int = 8192
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite+aiosqlite:///var/ewg.db"
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class AfricasTalkingSettings:
+    username: str = ""
+    api_key: str = ""
+    base_url: str = "https://api.africastalking.com/version1"
+    sender_id: str = ""
+    short_code: str = "3737"
+    timeout_seconds: float = 10
+
+    @property
+    def sends_for_real(self) -> bool:
+        return bool(self.username and self.api_key)
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    token: str = ""
+    allow_from: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    default_region: str = "NE"
+    accepted_regions: list[str] = field(default_factory=lambda: ["NE", "ML", "BF", "NG"])
+    demo_data: bool = True
+    reply_limit: int = 3
+    reply_window_minutes: int = 10
+    retention_days: int = 0
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    poll_seconds: float = 1.0
+    batch_size: int = 100
+    max_attempts: int = 12
+    backoff_base_seconds: float = 5
+    backoff_max_seconds: float = 900
+    alert_expiry_minutes: int = 240
+    reply_expiry_minutes: int = 1440
+
+
+@dataclass(frozen=True)
+class RulesSettings:
+    path: str = "rules"
+    watch: bool = True
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+    json: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    http: HttpSettings = field(default_factory=HttpSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    africastalking: AfricasTalkingSettings = field(default_factory=AfricasTalkingSettings)
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    rules: RulesSettings = field(default_factory=RulesSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    base_dir: Path = PROJECT_ROOT
+
+    @property
+    def rules_path(self) -> Path:
+        path = Path(self.rules.path)
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def database_url(self) -> str:
+        """Relative SQLite paths are taken from the settings file's folder."""
+        url = self.database.url
+        prefix = "sqlite+aiosqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.base_dir / url[len(prefix):])
+        return url
+
+
+def _coerce(section: str, key: str, raw: Any, default: Any) -> Any:
+    name = f"{section}.{key}"
+    if isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return raw.lower() in {"1", "true", "yes", "on"}
+        raise ConfigError(f"setting {name}: expected true or false, got {raw!r}")
+    if isinstance(default, int | float):
+        try:
+            return type(default)(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {name}: expected a number, got {raw!r}") from None
+    if isinstance(default, list):
+        if isinstance(raw, list):
+            return raw
+        if isinstance(raw, str):
+            raw = raw.strip()
+            if raw.startswith("["):
+                try:
+                    return list(json.loads(raw))
+                except ValueError:
+                    raise ConfigError(f"setting {name}: expected a JSON list, got {raw!r}") from None
+            return [part.strip() for part in raw.split(",") if part.strip()]
+        raise ConfigError(f"setting {name}: expected a list, got {raw!r}")
+    if not isinstance(raw, str):
+        raise ConfigError(f"setting {name}: expected text, got {raw!r}")
+    return raw
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read settings.toml (or PATH), then apply environment overrides.
+
+    A missing default settings.toml is fine (embedded defaults); a missing explicit
+    path, bad TOML, unknown section or key, or a value of the wrong type is a ConfigError.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    explicit = path is not None
+    file_path = Path(path) if explicit else Path(environ.get("EWG_CONFIG", PROJECT_ROOT / "settings.toml"))
+    data: dict[str, Any] = {}
+    if file_path.exists():
+        try:
+            with open(file_path, "rb") as handle:
+                data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file_path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{file_path}: cannot read: {exc.strerror}") from None
+    elif explicit:
+        raise ConfigError(f"{file_path}: no such settings file")
+
+    defaults = Settings()
+    sections: dict[str, Any] = {}
+    for section_field in fields(Settings):
+        if section_field.name == "base_dir":
+            continue
+        section_default = getattr(defaults, section_field.name)
+        values = {}
+        file_section = data.pop(section_field.name, {})
+        if not isinstance(file_section, dict):
+            raise ConfigError(f"{file_path}: [{section_field.name}] must be a table")
+        known = {f.name for f in fields(section_default)}
+        unknown = set(file_section) - known
+        if unknown:
+            raise ConfigError(f"{file_path}: unknown setting {section_field.name}.{sorted(unknown)[0]}")
+        for key in known:
+            default = getattr(section_default, key)
+            env_name = f"{ENV_PREFIX}{section_field.name.upper()}__{key.upper()}"
+            if env_name in environ:
+                values[key] = _coerce(section_field.name, key, environ[env_name], default)
+            elif key in file_section:
+                values[key] = _coerce(section_field.name, key, file_section[key], default)
+        sections[section_field.name] = type(section_default)(**values)
+    if data:
+        raise ConfigError(f"{file_path}: unknown section [{sorted(data)[0]}]")
+    base_dir = file_path.resolve().parent if file_path.exists() else PROJECT_ROOT
+    return Settings(**sections, base_dir=base_dir)

@@ -1,0 +1,55 @@
+"""How many SMS segments a text costs: GSM-7 (160/153) or UCS-2 (70/67)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+# Characters of the extension table cost two septets (escape + char).
+GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int  # septets for GSM-7, UTF-16 code units for UCS-2
+    segments: int
+
+
+def is_gsm7(text: str) -> bool:
+    return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
+
+
+def measure(text: str) -> SegmentInfo:
+    if is_gsm7(text):
+        units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+        single, multi = 160, 153
+        encoding = "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi = 70, 67
+        encoding = "UCS-2"
+    segments = 1 if units <= single else -(-units // multi)
+    return SegmentInfo(encoding, units, max(segments, 1))
+
+
+def segment_count(text: str) -> int:
+    return measure(text).segments
+
+
+_GSM_FRIENDLY = str.maketrans({
+    "ê": "e", "ë": "e", "â": "a", "á": "a", "ô": "o", "ó": "o", "î": "i", "ï": "i", "í": "i",
+    "û": "u", "ú": "u", "ç": "c", "É": "E", "È": "E", "Ê": "E", "À": "A", "Â": "A", "Î": "I",
+    "Ô": "O", "Û": "U", "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...",
+    "ɓ": "b", "ɗ": "d", "ƙ": "k", "ƴ": "y", "Ɓ": "B", "Ɗ": "D", "Ƙ": "K", "Ƴ": "Y", "ŋ": "n",
+    "ɲ": "ny", "ɛ": "e", "ɔ": "o", "ã": "a", "õ": "o",
+})
+
+
+def to_gsm7(text: str) -> str:
+    """Replace the usual non-GSM letters (French accents, Hausa hooked letters) so a
+    variable value (a commune name) cannot flip a whole SMS to UCS-2."""
+    return text.translate(_GSM_FRIENDLY)

@@ -1,0 +1,241 @@
+"""Database schema. Migrations in migrations/ are generated from these models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class AdminUnit(Base):
+    """A region (level 1), department (2) or commune (3) with its OCHA P-code."""
+
+    __tablename__ = "admin_units"
+    pcode: Mapped[str] = mapped_column(String(16), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer)
+    country: Mapped[str] = mapped_column(String(2))  # NE, ML
+    name: Mapped[str] = mapped_column(String(120))
+    parent_pcode: Mapped[str | None] = mapped_column(String(16), index=True)
+    alt_names: Mapped[list] = mapped_column(JSON, default=list)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    census_code: Mapped[str | None] = mapped_column(String(16), index=True)  # Niger RENALOC R-DD-CC
+    old_pcode: Mapped[str | None] = mapped_column(String(16))  # Mali 2015 P-code
+    neighbours: Mapped[list] = mapped_column(JSON, default=list)
+    population: Mapped[int | None] = mapped_column(Integer)
+
+
+class Locality(Base):
+    """A village or locality of a commune (Niger's RENALOC register, or hand-entered)."""
+
+    __tablename__ = "localities"
+    __table_args__ = (UniqueConstraint("commune_pcode", "local_code", name="uq_locality_code"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    commune_pcode: Mapped[str] = mapped_column(String(16), ForeignKey("admin_units.pcode"), index=True)
+    local_code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(160))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    population: Mapped[int | None] = mapped_column(Integer)
+
+
+class Reporter(Base):
+    """A focal point (or any number that ever texted us: status 'unknown' is not stored here)."""
+
+    __tablename__ = "reporters"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str | None] = mapped_column(String(120))
+    commune_pcode: Mapped[str | None] = mapped_column(String(16), ForeignKey("admin_units.pcode"))
+    lang: Mapped[str] = mapped_column(String(3), default="fr")
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # approved, pending, blocked
+    created_at: Mapped[datetime]
+    last_report_at: Mapped[datetime | None]
+
+
+class Message(Base):
+    """Every inbound SMS or USSD report exactly as received: the durable record."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_message_external"),
+        Index("ix_messages_sender_received", "sender", "received_at"),
+        Index("ix_messages_kind_review", "kind", "review_label"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(8))  # sms, ussd
+    external_id: Mapped[str] = mapped_column(String(100))
+    sender: Mapped[str | None] = mapped_column(String(40))  # E.164; None once anonymised
+    short_code: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    stored_at: Mapped[datetime]
+    link_id: Mapped[str | None] = mapped_column(String(100))
+    network_code: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(10))  # report, command, unknown
+    command: Mapped[str | None] = mapped_column(String(16))
+    lang: Mapped[str | None] = mapped_column(String(3))
+    parse: Mapped[dict] = mapped_column(JSON, default=dict)
+    reply_status: Mapped[str | None] = mapped_column(String(16))  # queued, rate_limited, none
+    review_label: Mapped[str | None] = mapped_column(String(40))
+
+
+class Report(Base):
+    """An understood incident report (from SMS or USSD)."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_window", "commune_pcode", "incident", "received_at"),
+        Index("ix_reports_unscored", "scored_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(String(8), unique=True)
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("messages.id"), unique=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    reporter_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("reporters.id"), index=True)
+    sender_key: Mapped[str] = mapped_column(String(40))  # pseudonymous: distinguishes reporters, reveals no number
+    trust: Mapped[str] = mapped_column(String(10))  # approved, pending, unknown
+    incident: Mapped[str] = mapped_column(String(32))
+    secondary: Mapped[list] = mapped_column(JSON, default=list)
+    commune_pcode: Mapped[str | None] = mapped_column(String(16), ForeignKey("admin_units.pcode"))
+    village: Mapped[str | None] = mapped_column(String(160))
+    count: Mapped[int | None] = mapped_column(Integer)
+    free_text: Mapped[str | None] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(10), default="valid")  # valid, retracted
+    received_at: Mapped[datetime]
+    scored_at: Mapped[datetime | None]
+
+
+class CommitteeMember(Base):
+    """A recipient of alerts for a commune, department or region."""
+
+    __tablename__ = "committee_members"
+    __table_args__ = (UniqueConstraint("phone", "area_pcode", name="uq_member_area"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str | None] = mapped_column(String(120))
+    area_pcode: Mapped[str] = mapped_column(String(16), ForeignKey("admin_units.pcode"), index=True)
+    role: Mapped[str] = mapped_column(String(12))  # member, chair, authority
+    lang: Mapped[str] = mapped_column(String(3), default="fr")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_open", "commune_pcode", "incident", "status"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    commune_pcode: Mapped[str] = mapped_column(String(16), ForeignKey("admin_units.pcode"))
+    incident: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(12))  # open, acknowledged, escalated, resolved, expired
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    last_report_at: Mapped[datetime]
+    notified_at: Mapped[datetime | None]
+    escalation_due_at: Mapped[datetime | None]
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("committee_members.id"))
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(40))
+
+
+class AlertReport(Base):
+    __tablename__ = "alert_reports"
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id"), primary_key=True)
+    report_id: Mapped[int] = mapped_column(BigId, ForeignKey("reports.id"), primary_key=True)
+
+
+class Notification(Base):
+    """Every notification decision, sent or withheld, with its reason (Alertmanager-style)."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("committee_members.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(10))  # sent, withheld
+    reason: Mapped[str] = mapped_column(String(60))
+    outbox_id: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[datetime]
+
+
+class Outbox(Base):
+    """Outbound SMS, written in the same transaction as what caused them."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+        Index("ix_outbox_recipient_created", "recipient", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dedup_key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))  # reply, alert, ack_notice, digest
+    priority: Mapped[int] = mapped_column(Integer)  # 0 = alerts first
+    recipient: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(12))  # queued, sending, sent, logged, failed, expired
+    delivery_status: Mapped[str | None] = mapped_column(String(24))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    cost: Mapped[str | None] = mapped_column(String(24))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    alert_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("alerts.id"), index=True)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class DeliveryEvent(Base):
+    __tablename__ = "delivery_events"
+    __table_args__ = (
+        UniqueConstraint("provider_message_id", "status", "retry_count", name="uq_delivery_event"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider_message_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(24))
+    network_code: Mapped[str | None] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(String(60))
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime]
+
+
+class UssdSession(Base):
+    __tablename__ = "ussd_sessions"
+    session_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    service_code: Mapped[str] = mapped_column(String(40))
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+    last_text: Mapped[str] = mapped_column(Text, default="")
+    last_screen: Mapped[str] = mapped_column(Text, default="")
+    hops: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(40))  # completed, abandoned, provider event status
+    report_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("reports.id"))
