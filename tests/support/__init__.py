@@ -1,0 +1,1 @@
+"""Test infrastructure: free ports, a fake SMS provider, a throw-away PostgreSQL, the gateway as a process."""
