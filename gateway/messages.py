@@ -1,0 +1,78 @@
+"""Neutral message types flowing between the provider adapter and the application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    external_id: str  # the provider's message id: the idempotency key
+    sender: str  # E.164
+    short_code: str
+    text: str
+    received_at: datetime
+    link_id: str | None = None
+    network_code: str | None = None
+
+
+class DeliveryState(Enum):
+    """What a delivery report means for the outbox row."""
+
+    IN_FLIGHT = "in_flight"  # accepted by the network, not yet on the handset
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    provider_message_id: str
+    status: str  # the provider's own word, kept verbatim
+    state: DeliveryState
+    phone: str | None
+    network_code: str | None
+    failure_reason: str | None
+    retry_count: int
+
+
+@dataclass(frozen=True)
+class UssdHop:
+    session_id: str
+    service_code: str
+    phone: str  # E.164
+    network_code: str | None
+    text: str  # cumulative answers joined by '*', empty on the first hop
+
+
+@dataclass(frozen=True)
+class UssdEnd:
+    session_id: str
+    phone: str | None
+    status: str
+    input: str | None
+    duration_ms: int | None
+    error_message: str | None
+
+
+@dataclass(frozen=True)
+class UssdScreen:
+    text: str
+    final: bool
+
+
+class SendOutcome(Enum):
+    SENT = "sent"
+    RETRY = "retry"  # transient: 5xx, timeout, connection error, throttling
+    FAILED = "failed"  # permanent: invalid number, blacklisted, rejected
+
+
+@dataclass(frozen=True)
+class SendResult:
+    recipient: str
+    outcome: SendOutcome
+    provider_message_id: str | None = None
+    cost: str | None = None
+    reason: str | None = None

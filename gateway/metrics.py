@@ -1,0 +1,40 @@
+"""Prometheus metrics. One registry per application, so tests can run several apps.
+
+Labels never carry a phone number, a name or free text: only closed sets (outcome,
+language, level, reason)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.callbacks = Counter("ewg_callbacks_total", "Provider callbacks by endpoint and outcome",
+                                 ["endpoint", "outcome"], registry=r)
+        self.parsed = Counter("ewg_messages_parsed_total", "Inbound texts by parse outcome and language",
+                              ["kind", "lang"], registry=r)
+        self.replies_withheld = Counter("ewg_replies_withheld_total",
+                                        "Replies not sent because a number exceeded its reply limit", registry=r)
+        self.flood_numbers = Gauge("ewg_flooding_numbers", "Numbers over their reply limit in the current window",
+                                   registry=r)
+        self.outbox_depth = Gauge("ewg_outbox_depth", "Outbound SMS waiting, by kind", ["kind"], registry=r)
+        self.outbox_oldest_age = Gauge("ewg_outbox_oldest_age_seconds", "Age of the oldest waiting outbound SMS",
+                                       registry=r)
+        self.sent = Counter("ewg_sms_sent_total", "Outbound SMS handed to the provider (or the log), by kind",
+                            ["kind", "mode"], registry=r)
+        self.send_failures = Counter("ewg_sms_send_failures_total", "Outbound SMS send failures by reason",
+                                     ["reason", "retryable"], registry=r)
+        self.delivery = Counter("ewg_delivery_reports_total", "Delivery reports by provider status",
+                                ["status"], registry=r)
+        self.alerts = Counter("ewg_alerts_total", "Alert notifications by level and decision",
+                              ["level", "decision"], registry=r)
+        self.time_to_ack = Histogram("ewg_alert_time_to_acknowledge_seconds", "From alert to first acknowledgement",
+                                     buckets=(60, 300, 900, 1800, 3600, 7200, 21600, 86400), registry=r)
+        self.scheduler_lag = Gauge("ewg_scheduler_lag_seconds", "How late the last timed job started",
+                                   ["job"], registry=r)
+        self.ingest_latency = Histogram("ewg_ingest_seconds", "Callback to durable commit",
+                                        buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, 1), registry=r)
+        self.ussd_hops = Counter("ewg_ussd_hops_total", "USSD hops by outcome", ["outcome"], registry=r)

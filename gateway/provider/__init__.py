@@ -1,0 +1,1 @@
+"""Provider adapters. Only this package knows a provider's field names and wire format."""

@@ -1,0 +1,54 @@
+"""The running gateway's state: one typed object, opened and closed by the app factory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from gateway.batching import GroupCommitter
+from gateway.config import Settings
+from gateway.metrics import Metrics
+from gateway.taxonomy import Taxonomy
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    metrics: Metrics
+    clock: Callable[[], datetime] = utc_now
+    engine: AsyncEngine | None = None
+    sessions: async_sessionmaker | None = None
+    taxonomy: Taxonomy | None = None
+    gazetteer: Any = None  # gateway.gazetteer.matcher.Gazetteer
+    parser: Any = None  # gateway.parser.Parser
+    rules: Any = None  # alerts.rules.RuleSet (last good)
+    ingest: GroupCommitter | None = None
+    ingest_ctx: Any = None  # gateway.ingest.IngestContext
+    sender: Any = None  # gateway.sender.OutboxSender
+    wake_scorer: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name if self.engine else "sqlite"
+
+    def after_commit(self, reports_stored: bool) -> None:
+        """Wake the scorer (new reports) and the sender (new outbox rows) without waiting."""
+        if reports_stored:
+            self.wake_scorer.set()
+        if self.sender is not None:
+            self.sender.wake.set()
+
+
+RUNTIME = web.AppKey("runtime", Runtime)

@@ -1,0 +1,167 @@
+"""The outbox sender: claims due SMS, hands them to the provider in batches, records results.
+
+Rows are claimed with row locks (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and a lease
+(`claimed_until`), so several replicas never send the same row, and a replica that dies
+mid-send leaves rows that become claimable again when the lease runs out.
+Alerts (priority 0) are always claimed before routine replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from gateway.config import OutboxSettings
+from gateway.messages import SendOutcome, SendResult
+from gateway.metrics import Metrics
+from gateway.phones import mask_phone
+from gateway.storage.models import Outbox
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=90)
+
+
+class SmsProvider(Protocol):
+    async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]: ...
+
+
+class LogProvider:
+    """No credentials: every SMS is written to the log and kept in the outbox as `logged`."""
+
+    mode = "log"
+
+    async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]:
+        for recipient in recipients:
+            log.info("SMS (not sent, no provider credentials) to %s: %s", mask_phone(recipient), text)
+        return [SendResult(r, SendOutcome.SENT) for r in recipients]
+
+
+_JITTER = random.Random()
+
+
+def backoff_delay(attempt: int, settings: OutboxSettings, rng: random.Random = _JITTER) -> float:
+    """Exponential back-off with jitter (half to full ceiling): spreads retries of many messages after an outage."""
+    ceiling = min(settings.backoff_max_seconds, settings.backoff_base_seconds * (2 ** max(attempt - 1, 0)))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+class OutboxSender:
+    def __init__(self, sessions: async_sessionmaker, provider: SmsProvider, settings: OutboxSettings,
+                 metrics: Metrics, clock: Callable[[], datetime], dialect: str):
+        self._sessions = sessions
+        self._provider = provider
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self._dialect = dialect
+        self._mode = getattr(provider, "mode", "provider")
+        self.wake = asyncio.Event()
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                handled = await self.send_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the sender must outlive a database outage
+                log.exception("outbox pass failed; retrying")
+                handled = 0
+            if handled == 0:
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout=self._settings.poll_seconds)
+                except TimeoutError:
+                    pass
+                self.wake.clear()
+
+    async def send_due(self) -> int:
+        """One pass: expire what is too late, claim a batch, send it. Returns rows handled."""
+        now = self._clock()
+        rows = await self._claim(now)
+        if not rows:
+            return 0
+        by_body: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for row_id, recipient, body in rows:
+            by_body[body].append((row_id, recipient))
+        # Alerts first: rows came ordered by priority; dicts keep insertion order.
+        await asyncio.gather(*(self._send_group(body, group) for body, group in by_body.items()))
+        return len(rows)
+
+    async def _claim(self, now: datetime) -> list[tuple[int, str, str]]:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Outbox).where(Outbox.status.in_(("queued", "sending")), Outbox.expires_at.is_not(None),
+                                     Outbox.expires_at < now)
+                .values(status="expired", last_error="not sent before expiry")
+            )
+            due = (
+                select(Outbox.id, Outbox.recipient, Outbox.body)
+                .where(or_(
+                    and_(Outbox.status == "queued", Outbox.next_attempt_at <= now),
+                    and_(Outbox.status == "sending", Outbox.claimed_until < now),
+                ))
+                .order_by(Outbox.priority, Outbox.id)
+                .limit(self._settings.batch_size)
+            )
+            if self._dialect == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            rows = [(r.id, r.recipient, r.body) for r in await session.execute(due)]
+            if rows:
+                await session.execute(
+                    update(Outbox).where(Outbox.id.in_([r[0] for r in rows]))
+                    .values(status="sending", claimed_until=now + LEASE)
+                )
+        return rows
+
+    async def _send_group(self, body: str, group: list[tuple[int, str]]) -> None:
+        recipients = [recipient for _, recipient in group]
+        try:
+            results = await self._provider.send(body, recipients)
+        except Exception as exc:  # noqa: BLE001 - an unexpected client error is a retryable failure
+            log.warning("provider send raised %s", type(exc).__name__)
+            results = [SendResult(r, SendOutcome.RETRY, reason=type(exc).__name__) for r in recipients]
+        by_recipient = {result.recipient: result for result in results}
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            rows = (await session.execute(
+                select(Outbox).where(Outbox.id.in_([row_id for row_id, _ in group]))
+            )).scalars().all()
+            for row in rows:
+                result = by_recipient.get(row.recipient) or SendResult(row.recipient, SendOutcome.RETRY,
+                                                                        reason="no result")
+                self._apply(row, result, now)
+
+    def _apply(self, row: Outbox, result: SendResult, now: datetime) -> None:
+        row.attempts += 1
+        row.claimed_until = None
+        if result.outcome is SendOutcome.SENT:
+            row.status = "logged" if self._mode == "log" else "sent"
+            row.sent_at = now
+            row.provider_message_id = result.provider_message_id
+            row.cost = result.cost
+            row.last_error = None
+            self._metrics.sent.labels(row.kind, self._mode).inc()
+            return
+        reason = (result.reason or "unknown")[:200]
+        row.last_error = reason
+        retryable = result.outcome is SendOutcome.RETRY and row.attempts < self._settings.max_attempts
+        self._metrics.send_failures.labels(_reason_label(reason), str(retryable).lower()).inc()
+        if retryable:
+            row.status = "queued"
+            row.next_attempt_at = now + timedelta(seconds=backoff_delay(row.attempts, self._settings))
+        else:
+            row.status = "failed"
+            log.warning("SMS %d to %s failed for good: %s", row.id, mask_phone(row.recipient), reason)
+
+
+def _reason_label(reason: str) -> str:
+    """A closed set for the metric label (reasons may carry provider text)."""
+    head = reason.split(":")[0].strip().lower().replace(" ", "_")
+    return head if len(head) <= 32 else "other"

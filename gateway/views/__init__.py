@@ -1,0 +1,1 @@
+"""HTTP views. Domain errors become HTTP answers here and nowhere else."""

@@ -1,0 +1,91 @@
+"""Africa's Talking callbacks: inbound SMS and delivery reports.
+
+200 only once the message is committed; a provider retry of a stored id is answered
+200 and changes nothing; a database outage is answered 503 so the provider retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+
+from gateway.phones import mask_phone
+from gateway.provider.africastalking import (
+    FormError,
+    parse_delivery_report,
+    parse_inbound_sms,
+    source_allowed,
+)
+from gateway.runtime import RUNTIME, Runtime
+from gateway.storage.delivery import record_delivery
+from gateway.views.common import DATABASE_DOWN, plain, read_form, tokens_match
+
+log = logging.getLogger(__name__)
+
+
+def refuse_if_not_provider(request: web.Request, endpoint: str) -> None:
+    """Token and source checks come before the body is read: a refused call leaves no trace."""
+    runtime = request.app[RUNTIME]
+    callbacks = runtime.settings.callbacks
+    if callbacks.token and not tokens_match(request.query.get("token"), callbacks.token):
+        runtime.metrics.callbacks.labels(endpoint, "forbidden").inc()
+        log.warning("%s callback refused: wrong or missing token (from %s)", endpoint, request.remote)
+        raise web.HTTPForbidden(text="wrong or missing token", content_type="text/plain")
+    if not source_allowed(request.remote, callbacks.allow_from):
+        runtime.metrics.callbacks.labels(endpoint, "forbidden").inc()
+        log.warning("%s callback refused: source %s not allowed", endpoint, request.remote)
+        raise web.HTTPForbidden(text="source network not allowed", content_type="text/plain")
+
+
+async def inbound_sms(request: web.Request) -> web.Response:
+    runtime: Runtime = request.app[RUNTIME]
+    refuse_if_not_provider(request, "sms")
+    started = time.perf_counter()
+    form = await read_form(request)
+    gw = runtime.settings.gateway
+    try:
+        sms = parse_inbound_sms(form, gw.default_region, gw.accepted_regions)
+    except FormError as exc:
+        runtime.metrics.callbacks.labels("sms", "bad_request").inc()
+        return plain(400, str(exc))
+    try:
+        outcome = await runtime.ingest.submit(sms)
+    except DATABASE_DOWN as exc:
+        runtime.metrics.callbacks.labels("sms", "unavailable").inc()
+        log.error("SMS %s from %s not stored, database unavailable: %s", sms.external_id,
+                  mask_phone(sms.sender), type(exc).__name__)
+        return plain(503, "storage unavailable, retry later")
+    runtime.metrics.ingest_latency.observe(time.perf_counter() - started)
+    if outcome.duplicate:
+        runtime.metrics.callbacks.labels("sms", "duplicate").inc()
+        return plain(200, "duplicate: already stored")
+    runtime.metrics.callbacks.labels("sms", "stored").inc()
+    runtime.metrics.parsed.labels(outcome.kind, "-").inc()
+    if outcome.reply_status == "rate_limited":
+        runtime.metrics.replies_withheld.inc()
+    runtime.after_commit(reports_stored=outcome.report_id is not None or outcome.kind == "command")
+    return plain(200, f"stored: {outcome.kind}")
+
+
+async def delivery_report(request: web.Request) -> web.Response:
+    runtime: Runtime = request.app[RUNTIME]
+    refuse_if_not_provider(request, "delivery")
+    form = await read_form(request)
+    try:
+        report = parse_delivery_report(form)
+    except FormError as exc:
+        runtime.metrics.callbacks.labels("delivery", "bad_request").inc()
+        return plain(400, str(exc))
+    if report.state.value == "unknown":
+        log.warning("delivery report with unknown status %r for %s", report.status[:40], report.provider_message_id)
+    try:
+        async with runtime.sessions() as session, session.begin():
+            await record_delivery(session, report, runtime.clock())
+    except DATABASE_DOWN:
+        runtime.metrics.callbacks.labels("delivery", "unavailable").inc()
+        return plain(503, "storage unavailable, retry later")
+    runtime.metrics.callbacks.labels("delivery", "stored").inc()
+    runtime.metrics.delivery.labels(report.status if report.state.value != "unknown" else "unknown").inc()
+    return plain(200, "ok")
