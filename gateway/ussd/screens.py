@@ -23,8 +23,7 @@ MAX_CANDIDATES = 5
 LANGUAGES = (("1", "fr", "Francais"), ("2", "ha", "Hausa"), ("3", "dje", "Zarma"))
 LANGUAGE_NAMES = {code: name for _, code, name in LANGUAGES}
 
-# Why an answer was refused (msgids); the longest one is reserved on list screens so a
-# re-prompt never pushes a list over the limit.
+# Why an answer was refused (msgids).
 EMPTY_ANSWER = "Empty answer."
 INVALID_CHOICE = "Invalid choice."
 NO_PLACE = "No place found with that name."
@@ -32,7 +31,9 @@ NOT_A_NUMBER = "Type a number."
 INVALID_CODE = "Invalid code."
 NAME_TOO_LONG = "Name too long."
 HELP = "To report: dial this code, choose 1. By SMS: INCIDENT PLACE NUMBER, e.g. ATTAQUE GABI 12. Help by SMS: AIDE"
-REASONS = (EMPTY_ANSWER, INVALID_CHOICE, NO_PLACE, NOT_A_NUMBER, INVALID_CODE, NAME_TOO_LONG)
+# The reasons a list screen (incidents, "did you mean") can show: room for the longest is
+# kept on every page so a re-prompt never pushes a list over the limit.
+LIST_REASONS = (EMPTY_ANSWER, INVALID_CHOICE)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def _lines(*lines: str) -> str:
 
 
 def _reason_reserve(lang: str) -> int:
-    return max(len(render(lang, reason)) for reason in REASONS) + 1
+    return max(len(render(lang, reason)) for reason in LIST_REASONS) + 1
 
 
 def incident_pages(taxonomy: Taxonomy, lang: str) -> tuple[tuple[str, ...], ...]:

@@ -96,6 +96,7 @@ class MenuState:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["step"] = self.step.value
+        data["candidates"] = [asdict(place) for place in self.candidates]
         return data
 
     @classmethod
