@@ -64,6 +64,7 @@ class GatewaySettings:
     reply_limit: int = 3
     reply_window_minutes: int = 10
     retention_days: int = 0
+    pseudonym_secret: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -17,13 +17,35 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+class UtcDateTime(TypeDecorator):
+    """Always UTC and timezone-aware in Python, whatever the database keeps (SQLite keeps
+    naive text, PostgreSQL timestamptz): comparisons with an aware clock never fail."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+    type_annotation_map = {datetime: UtcDateTime()}
 
 
 class AdminUnit(Base):
@@ -59,7 +81,7 @@ class Locality(Base):
 
 
 class Reporter(Base):
-    """A focal point (or any number that ever texted us: status 'unknown' is not stored here)."""
+    """A focal point; or a number that only chose a language or asked to register (unregistered)."""
 
     __tablename__ = "reporters"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -67,7 +89,7 @@ class Reporter(Base):
     name: Mapped[str | None] = mapped_column(String(120))
     commune_pcode: Mapped[str | None] = mapped_column(String(16), ForeignKey("admin_units.pcode"))
     lang: Mapped[str] = mapped_column(String(3), default="fr")
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # approved, pending, blocked
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # approved, pending, blocked, unregistered
     created_at: Mapped[datetime]
     last_report_at: Mapped[datetime | None]
 

@@ -1,0 +1,149 @@
+"""Wires the alert service into the running gateway: the scorer loop, the timed jobs
+(APScheduler), and rule reloading (file watch and SIGHUP) that keeps the last good rules."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import zlib
+from collections.abc import Awaitable, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import text
+
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class RulesHolder:
+    """The rules in force. A reload that fails validation is logged and changes nothing."""
+
+    def __init__(self, runtime: Runtime):
+        self._runtime = runtime
+        self._stamp: tuple = ()
+
+    def _files_stamp(self) -> tuple:
+        root = self._runtime.settings.rules_path
+        files = sorted(root.rglob("*.toml")) if root.is_dir() else [root]
+        return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())
+
+    def load(self) -> bool:
+        from alerts.rules import RulesError, load_rules
+
+        stamp = self._files_stamp()
+        try:
+            rules = load_rules(self._runtime.settings.rules_path, frozenset(self._runtime.gazetteer.pcodes()))
+        except RulesError as exc:
+            self._stamp = stamp  # do not retry the same broken files every poll
+            log.error("rules refused, keeping the last good rules:\n%s", "\n".join(exc.errors))
+            return False
+        self._stamp = stamp
+        self._runtime.rules = rules
+        log.info("rules loaded from %s", self._runtime.settings.rules_path)
+        return True
+
+    def reload_if_changed(self) -> bool:
+        return self._files_stamp() != self._stamp and self.load()
+
+
+async def _job_lock(session, name: str) -> bool:  # noqa: ANN001
+    """One replica runs a timed job at a time (PostgreSQL advisory lock, released at commit)."""
+    if session.bind.dialect.name != "postgresql":
+        return True
+    key = zlib.crc32(name.encode())
+    return bool((await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})).scalar())
+
+
+async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
+    from alerts import service
+
+    holder = RulesHolder(runtime)
+    holder.load()
+    runtime.extras["rules_holder"] = holder
+    gazetteer = runtime.gazetteer
+    ctx = runtime.ingest_ctx
+    ctx.acknowledge = lambda session, phone, code, now: service.acknowledge(session, phone, code, now)
+    ctx.rescore = lambda session, report_id, now: service.report_retracted(session, runtime.rules, report_id,
+                                                                          gazetteer, now)
+
+    async def score_once() -> int:
+        if runtime.rules is None:
+            return 0
+        async with runtime.sessions() as session, session.begin():
+            changes = await service.score_pending_reports(session, runtime.rules, gazetteer, runtime.clock())
+        for change in changes:
+            runtime.metrics.alerts.labels(str(change.level), change.kind).inc()
+        if changes:
+            runtime.sender.wake.set()
+        return len(changes)
+
+    async def scorer_loop() -> None:
+        while True:
+            try:
+                await asyncio.wait_for(runtime.wake_scorer.wait(), timeout=2.0)
+            except TimeoutError:
+                pass
+            runtime.wake_scorer.clear()
+            try:
+                await score_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep scoring after a database hiccup
+                log.exception("scoring pass failed; will retry")
+
+    def timed(name: str, work: Callable) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            if runtime.rules is None:
+                return
+            try:
+                async with runtime.sessions() as session, session.begin():
+                    if await _job_lock(session, name):
+                        await work(session, runtime.rules, runtime.clock())
+                runtime.sender.wake.set()
+            except Exception:  # noqa: BLE001
+                log.exception("timed job %s failed; next run will retry", name)
+        return job
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    jobs = {
+        "escalations": (service.run_escalations, 15),
+        "repeats": (service.run_repeats, 60),
+        "auto_resolve": (service.auto_resolve, 300),
+        "expire_outbox": (service.expire_stale_outbox, 60),
+    }
+    for name, (work, seconds) in jobs.items():
+        scheduler.add_job(timed(name, work), "interval", seconds=seconds, id=name, coalesce=True,
+                          max_instances=1, misfire_grace_time=seconds)
+    if runtime.settings.gateway.retention_days > 0:
+        from gateway.storage.retention import anonymise_old_messages
+
+        days = runtime.settings.gateway.retention_days
+        scheduler.add_job(timed("retention", lambda s, _r, now: anonymise_old_messages(s, days, now)),
+                          "interval", hours=1, id="retention", coalesce=True, max_instances=1)
+    if runtime.settings.rules.watch:
+        scheduler.add_job(holder.reload_if_changed, "interval", seconds=2, id="rules_watch", coalesce=True)
+    scheduler.start()
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, holder.load)
+    except (NotImplementedError, RuntimeError):
+        pass
+    scorer = asyncio.create_task(scorer_loop(), name="scorer")
+    runtime.extras["score_once"] = score_once
+    runtime.extras["scheduler"] = scheduler
+
+    async def stop() -> None:
+        scheduler.shutdown(wait=False)
+        scorer.cancel()
+        try:
+            await scorer
+        except asyncio.CancelledError:
+            pass
+        try:
+            loop.remove_signal_handler(signal.SIGHUP)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+    return stop

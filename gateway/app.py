@@ -1,0 +1,129 @@
+"""The application factory, used by `ewg serve` and by the tests alike."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from gateway.batching import GroupCommitter
+from gateway.config import Settings
+from gateway.ingest import IngestContext, IngestOutcome, handle_sms
+from gateway.messages import InboundSms
+from gateway.metrics import Metrics
+from gateway.runtime import RUNTIME, Runtime, utc_now
+from gateway.storage.db import create_engine, session_factory
+from gateway.storage.migrate import schema_is_current
+from gateway.taxonomy import load_taxonomy
+
+log = logging.getLogger(__name__)
+
+
+class StaleSchema(RuntimeError):
+    """The database is not at the code's migration head; the message names `ewg db upgrade`."""
+
+
+@web.middleware
+async def no_tracebacks(request: web.Request, handler):  # noqa: ANN001
+    """An unexpected error is logged with its traceback and answered with a plain 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:  # noqa: BLE001
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return web.Response(status=500, text="internal error", content_type="text/plain")
+
+
+def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now, provider=None) -> web.Application:  # noqa: ANN001
+    app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=[no_tracebacks])
+    runtime = Runtime(settings=settings, metrics=Metrics(), clock=clock)
+    runtime.extras["provider"] = provider
+    app[RUNTIME] = runtime
+    app.cleanup_ctx.extend([database_ctx, reference_data_ctx, ingest_ctx, sender_ctx, alerts_ctx])
+    from gateway.views import routes
+
+    routes.setup(app)
+    return app
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    runtime.engine = create_engine(runtime.settings.database_url, runtime.settings.database.echo)
+    runtime.sessions = session_factory(runtime.engine)
+    current, detail = await schema_is_current(runtime.engine)
+    if not current:
+        await runtime.engine.dispose()
+        raise StaleSchema(detail)
+    yield
+    await runtime.engine.dispose()
+
+
+async def reference_data_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Taxonomy, gazetteer and parser: loaded once, shared by SMS and USSD."""
+    runtime = app[RUNTIME]
+    runtime.taxonomy = load_taxonomy()
+    from gateway.reference import load_reference_data
+
+    runtime.gazetteer, runtime.parser = await load_reference_data(runtime.sessions, runtime.settings)
+    yield
+
+
+async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    gazetteer = runtime.gazetteer
+    runtime.ingest_ctx = IngestContext(
+        settings=runtime.settings,
+        taxonomy=runtime.taxonomy,
+        parse=lambda text, lang, home: runtime.parser.parse(text, lang=lang, home=home),
+        commune_name=lambda pcode: gazetteer.commune_name(pcode),
+        key_secret=runtime.settings.gateway.pseudonym_secret,
+    )
+
+    async def process(batch: list[InboundSms]) -> list[IngestOutcome]:
+        now = runtime.clock()
+        async with runtime.sessions() as session, session.begin():
+            return [await handle_sms(session, runtime.ingest_ctx, sms, now) for sms in batch]
+
+    runtime.ingest = GroupCommitter(process)
+    runtime.ingest.start()
+    yield
+    await runtime.ingest.stop()
+
+
+async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
+    import asyncio
+
+    from gateway.provider.africastalking import AfricasTalkingSender
+    from gateway.sender import LogProvider, OutboxSender
+
+    runtime = app[RUNTIME]
+    at = runtime.settings.africastalking
+    provider = runtime.extras.get("provider")
+    if provider is None:
+        provider = (AfricasTalkingSender(at.username, at.api_key, at.base_url, at.sender_id, at.timeout_seconds)
+                    if at.sends_for_real else LogProvider())
+    runtime.sender = OutboxSender(runtime.sessions, provider, runtime.settings.outbox, runtime.metrics,
+                                  runtime.clock, runtime.dialect)
+    task = asyncio.create_task(runtime.sender.run_forever(), name="outbox-sender")
+    log.info("outbound SMS: %s", "Africa's Talking at " + at.base_url if at.sends_for_real else "log only")
+    yield
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    close = getattr(provider, "close", None)
+    if close:
+        close()
+
+
+async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
+    from gateway.alerting import start_alerting
+
+    runtime = app[RUNTIME]
+    stop = await start_alerting(runtime)
+    yield
+    await stop()

@@ -1,0 +1,1 @@
+"""`ewg` sub-commands, one small module per group."""

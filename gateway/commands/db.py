@@ -1,0 +1,24 @@
+"""`ewg db upgrade`: apply migrations."""
+
+from gateway.commands.common import add_config
+from gateway.storage.db import is_sqlite
+from gateway.storage.migrate import upgrade
+
+
+def register(sub) -> None:  # noqa: ANN001
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply migrations (Alembic)")
+    add_config(up)
+    up.set_defaults(handler=run_upgrade)
+
+
+def run_upgrade(args, settings) -> int:  # noqa: ANN001
+    url = settings.database_url
+    if is_sqlite(url):
+        from pathlib import Path
+
+        Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+    upgrade(url)
+    print("database schema is current")
+    return 0

@@ -1,0 +1,53 @@
+"""`ewg serve`: HTTP gateway, scheduler and outbound sender in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from gateway.cli import CliError
+from gateway.commands.common import add_config
+from gateway.logs import configure_logging
+
+
+def register(sub) -> None:  # noqa: ANN001
+    serve = sub.add_parser("serve", help="run the gateway")
+    add_config(serve)
+    serve.add_argument("--port", type=int, default=None, help="overrides http.port")
+    serve.set_defaults(handler=run_serve)
+
+
+def run_serve(args, settings) -> int:  # noqa: ANN001
+    from gateway.app import StaleSchema, create_app
+
+    configure_logging(settings.logging)
+    port = args.port or settings.http.port
+    try:
+        import uvloop  # optional speed-up (pip install .[speed])
+
+        uvloop.install()
+    except ImportError:
+        pass
+
+    async def run() -> None:
+        app = create_app(settings)
+        runner = web.AppRunner(app, access_log=None)
+        try:
+            await runner.setup()
+        except StaleSchema as exc:
+            raise CliError(str(exc)) from None
+        site = web.TCPSite(runner, settings.http.host, port, reuse_address=True)
+        await site.start()
+        logging.getLogger("gateway").info("listening on %s:%d", settings.http.host, port)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,91 @@
+"""Reports and alerts as plain rows (CLI exports, /api): never a reporter's number or name."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.storage.models import AdminUnit, Alert, AlertReport, Message, Report
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def report_rows(session: AsyncSession, *, since: datetime | None = None, until: datetime | None = None,
+                      commune: str | None = None, region: str | None = None, incident: str | None = None,
+                      status: str | None = None, limit: int | None = None) -> list[dict]:
+    query = (select(Report, Message.external_id).join(Message, Message.id == Report.message_id)
+             .order_by(Report.received_at, Report.id))
+    if since:
+        query = query.where(Report.received_at >= since)
+    if until:
+        query = query.where(Report.received_at < until)
+    if commune:
+        query = query.where(Report.commune_pcode == commune)
+    if region:
+        query = query.where(Report.commune_pcode.startswith(region))
+    if incident:
+        query = query.where(Report.incident == incident)
+    if status:
+        query = query.where(Report.status == status)
+    if limit:
+        query = query.limit(limit)
+    return [
+        {"id": r.id, "ref": r.ref, "external_id": external_id, "channel": r.channel,
+         "received_at": _iso(r.received_at), "incident": r.incident, "secondary": r.secondary,
+         "commune": r.commune_pcode, "village": r.village, "count": r.count, "status": r.status,
+         "trust": r.trust, "reporter": r.sender_key, "lang": r.lang, "free_text": r.free_text}
+        for r, external_id in await session.execute(query)
+    ]
+
+
+async def alert_rows(session: AsyncSession, *, status: str | None = None, commune: str | None = None,
+                     region: str | None = None, incident: str | None = None, since: datetime | None = None,
+                     limit: int | None = None) -> list[dict]:
+    query = select(Alert).order_by(Alert.opened_at, Alert.id)
+    if status:
+        query = query.where(Alert.status == status)
+    if commune:
+        query = query.where(Alert.commune_pcode == commune)
+    if region:
+        query = query.where(Alert.commune_pcode.startswith(region))
+    if incident:
+        query = query.where(Alert.incident == incident)
+    if since:
+        query = query.where(Alert.opened_at >= since)
+    if limit:
+        query = query.limit(limit)
+    alerts = list((await session.execute(query)).scalars())
+    links: dict[int, list[int]] = defaultdict(list)
+    if alerts:
+        for alert_id, report_id in await session.execute(
+            select(AlertReport.alert_id, AlertReport.report_id)
+            .where(AlertReport.alert_id.in_([a.id for a in alerts])).order_by(AlertReport.report_id)
+        ):
+            links[alert_id].append(report_id)
+    return [
+        {"id": a.id, "code": a.code, "commune": a.commune_pcode, "incident": a.incident, "level": a.level,
+         "status": a.status, "score": round(a.score, 3), "opened_at": _iso(a.opened_at),
+         "updated_at": _iso(a.updated_at), "acknowledged_at": _iso(a.acknowledged_at),
+         "resolved_at": _iso(a.resolved_at), "escalation_step": a.escalation_step,
+         "report_ids": links.get(a.id, [])}
+        for a in alerts
+    ]
+
+
+async def alert_geojson(session: AsyncSession, rows: list[dict]) -> dict:
+    pcodes = {row["commune"] for row in rows}
+    units = {u.pcode: u for u in (await session.execute(
+        select(AdminUnit).where(AdminUnit.pcode.in_(pcodes)))).scalars()} if pcodes else {}
+    features = []
+    for row in rows:
+        unit = units.get(row["commune"])
+        geometry = ({"type": "Point", "coordinates": [unit.lon, unit.lat]}
+                    if unit and unit.lat is not None and unit.lon is not None else None)
+        features.append({"type": "Feature", "geometry": geometry,
+                         "properties": {**row, "commune_name": unit.name if unit else None}})
+    return {"type": "FeatureCollection", "features": features}

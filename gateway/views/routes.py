@@ -1,0 +1,12 @@
+"""Every route of the gateway, in one place."""
+
+from aiohttp import web
+
+from gateway.views import callbacks, health
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/callbacks/at/sms", callbacks.inbound_sms)
+    app.router.add_post("/callbacks/at/delivery", callbacks.delivery_report)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/metrics", health.metrics)
