@@ -1,0 +1,149 @@
+"""Timed work, run by the scheduler: each a function of (session, config, now), safe when two
+replicas run it at once (every state change is a conditional UPDATE that only one can win)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts import store
+from alerts.notify import AlertConfig, notify
+from alerts.outcomes import AlertChange, ChangeKind, SilentReporter
+from alerts.pipeline import ALERT_STAGES, Situation, Trigger
+from alerts.service import change_of, close_alert
+from gateway.storage.models import Alert, Outbox, Report, Reporter
+
+log = logging.getLogger(__name__)
+
+
+async def run_escalations(session: AsyncSession, config: AlertConfig, now: datetime) -> list[AlertChange]:
+    """Nobody acknowledged within the delay: move to the next escalation step, which routes to
+    wider committees (department, then region)."""
+    due = (await session.execute(
+        select(Alert).where(Alert.status.in_(store.UNACKNOWLEDGED), Alert.escalation_due_at <= now)
+        .order_by(Alert.escalation_due_at)
+    )).scalars().all()
+    changes = []
+    for alert in due:
+        step = alert.escalation_step + 1
+        rule = config.rules.rule_for(config.gazetteer.area_path(alert.commune_pcode), alert.incident)
+        next_due = now + rule.escalate_after if step < config.rules.max_escalation_step else None
+        won = await session.execute(
+            update(Alert).where(Alert.id == alert.id, Alert.escalation_step == alert.escalation_step,
+                                Alert.status.in_(store.UNACKNOWLEDGED))
+            .values(escalation_step=step, status="escalated", escalation_due_at=next_due, updated_at=now)
+            .execution_options(synchronize_session=False))
+        if won.rowcount != 1:
+            continue
+        await session.refresh(alert)
+        evidence = await store.alert_evidence(session, alert.id)
+        outcome = await notify(session, config, alert, Trigger.ESCALATED, now,
+                               corroborated=evidence.reporters >= config.rules.scoring.corroboration)
+        alert.escalation_due_at = next_due  # notify() must not push the next step further away
+        changes.append(change_of(alert, ChangeKind.ESCALATED, alert.level, outcome.sent, outcome.withheld))
+    return changes
+
+
+async def run_repeats(session: AsyncSession, config: AlertConfig, now: datetime) -> list[AlertChange]:
+    """Unacknowledged alerts are repeated once their repeat interval has passed; an alert never
+    notified (silence or quiet hours at the time) is sent as soon as nothing holds it back."""
+    shortest = min((r.repeat_after for r in config.rules.defaults.values()), default=timedelta(hours=1))
+    candidates = (await session.execute(
+        select(Alert).where(Alert.status.in_(store.UNACKNOWLEDGED),
+                            (Alert.notified_at.is_(None)) | (Alert.notified_at <= now - shortest))
+    )).scalars().all()
+    changes = []
+    for alert in candidates:
+        path = config.gazetteer.area_path(alert.commune_pcode)
+        rule = config.rules.rule_for(path, alert.incident)
+        last = store.as_utc(alert.notified_at)
+        if last is not None and now - last < rule.repeat_after:
+            continue
+        trigger = Trigger.OPENED if last is None else Trigger.REPEAT
+        situation = Situation(alert.code, alert.incident, alert.level, trigger, path, now, False, last,
+                              await store.others_open(session, alert))
+        if any(stage(situation, config.rules, rule) for stage in ALERT_STAGES):
+            continue  # still held back; recorded when it was first withheld
+        won = await session.execute(
+            update(Alert).where(Alert.id == alert.id, Alert.notified_at.is_(None) if last is None
+                                else Alert.notified_at == alert.notified_at)
+            .values(notified_at=now).execution_options(synchronize_session=False))
+        if won.rowcount != 1:
+            continue
+        await session.refresh(alert)
+        alert.notified_at = last  # the pipeline judges the repeat against the previous notification
+        evidence = await store.alert_evidence(session, alert.id)
+        outcome = await notify(session, config, alert, trigger, now,
+                               corroborated=evidence.reporters >= config.rules.scoring.corroboration)
+        alert.notified_at = now
+        changes.append(change_of(alert, ChangeKind.REPEATED, alert.level, outcome.sent, outcome.withheld))
+    return changes
+
+
+async def auto_resolve(session: AsyncSession, config: AlertConfig, now: datetime) -> list[AlertChange]:
+    """Close alerts with no new report for their quiet period (resolve_after_hours)."""
+    active = (await session.execute(select(Alert).where(Alert.status.in_(store.ACTIVE)))).scalars().all()
+    changes = []
+    for alert in active:
+        rule = config.rules.rule_for(config.gazetteer.area_path(alert.commune_pcode), alert.incident)
+        if now - store.as_utc(alert.last_report_at) < rule.resolve_after:
+            continue
+        hours = int(rule.resolve_after / timedelta(hours=1))
+        if await close_alert(session, config, alert, now, f"auto: no report for {hours}h", tell_members=False):
+            changes.append(change_of(alert, ChangeKind.RESOLVED, alert.level))
+    return changes
+
+
+@dataclass(frozen=True)
+class ExpiryResult:
+    messages: int  # queued SMS marked expired
+    alerts: tuple[str, ...]  # codes of alerts none of whose SMS could be sent in time
+
+
+async def expire_stale_outbox(session: AsyncSession, now: datetime) -> ExpiryResult:
+    """An SMS still queued at its expires_at is marked expired, never sent late. An open alert
+    whose every SMS expired is itself marked expired: nobody was told."""
+    expired = (await session.execute(
+        update(Outbox).where(Outbox.status == "queued", Outbox.expires_at.is_not(None), Outbox.expires_at <= now)
+        .values(status="expired", last_error="expired before it could be sent")
+        .returning(Outbox.alert_id).execution_options(synchronize_session=False)
+    )).scalars().all()
+    alert_ids = {alert_id for alert_id in expired if alert_id is not None}
+    codes = []
+    for alert_id in sorted(alert_ids):
+        delivered = (await session.execute(select(func.count()).select_from(Outbox).where(
+            Outbox.alert_id == alert_id, Outbox.kind == "alert", Outbox.status != "expired",
+            Outbox.status != "failed"))).scalar_one()
+        if delivered:
+            continue
+        code = (await session.execute(
+            update(Alert).where(Alert.id == alert_id, Alert.status.in_(store.UNACKNOWLEDGED))
+            .values(status="expired", escalation_due_at=None, updated_at=now)
+            .returning(Alert.code).execution_options(synchronize_session=False))).scalar_one_or_none()
+        if code:
+            codes.append(code)
+            log.warning("alert %s expired: none of its SMS could be sent in time", code)
+    return ExpiryResult(len(expired), tuple(codes))
+
+
+async def silent_reporters(session: AsyncSession, days: int, now: datetime) -> list[SilentReporter]:
+    """Approved focal points with no report for `days` days: a silence is itself a signal."""
+    last_report = (select(Report.reporter_id, func.max(Report.received_at).label("last"))
+                   .group_by(Report.reporter_id).subquery())
+    rows = await session.execute(
+        select(Reporter.id, Reporter.commune_pcode, Reporter.created_at, last_report.c.last)
+        .outerjoin(last_report, last_report.c.reporter_id == Reporter.id)
+        .where(Reporter.status == "approved")
+        .order_by(Reporter.id)
+    )
+    cutoff = now - timedelta(days=days)
+    silent = []
+    for reporter_id, commune, created_at, last in rows:
+        since = store.as_utc(last) or store.as_utc(created_at)
+        if since <= cutoff:
+            silent.append(SilentReporter(reporter_id, commune, store.as_utc(last), (now - since).days))
+    return silent

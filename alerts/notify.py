@@ -1,0 +1,120 @@
+"""Route, decide and queue the notifications of one alert, recording every decision."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts import store
+from alerts.areas import Gazetteer
+from alerts.messages import AlertFacts, alert_text
+from alerts.pipeline import Situation, Trigger, decide
+from alerts.routing import route_alert
+from alerts.rules import RuleSet
+from gateway.phones import mask_phone
+from gateway.storage.models import Alert, Notification, Outbox
+from gateway.storage.outbox import PRIORITY_ALERT, OutboundSms, enqueue
+from gateway.taxonomy import Taxonomy, load_taxonomy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """Everything the alert service needs besides the database and the clock. The lead builds
+    one at start-up and swaps it when the rules are reloaded."""
+
+    rules: RuleSet
+    gazetteer: Gazetteer
+    alert_expiry: timedelta = timedelta(minutes=240)  # settings.outbox.alert_expiry_minutes
+    taxonomy: Taxonomy = field(default_factory=load_taxonomy)
+
+
+@dataclass(frozen=True)
+class NotifyOutcome:
+    sent: int
+    withheld: int
+
+
+def alert_dedup_key(alert_id: int, level: int, phone: str, trigger: Trigger, now: datetime) -> str:
+    """The same first notification is queued once whatever happens upstream; a repeat gets its own key."""
+    if trigger in (Trigger.REPEAT, Trigger.UPDATED):
+        return f"alert:{alert_id}:L{level}:R{int(now.timestamp()) // 60}:{phone}"
+    return f"alert:{alert_id}:L{level}:{phone}"
+
+
+async def notify(session: AsyncSession, config: AlertConfig, alert: Alert, trigger: Trigger, now: datetime,
+                 *, corroborated: bool) -> NotifyOutcome:
+    path = config.gazetteer.area_path(alert.commune_pcode)
+    rule = config.rules.rule_for(path, alert.incident)
+    members = await store.members_for(session, path)
+    recipients = route_alert(config.rules.routes, path, members, level=alert.level, corroborated=corroborated,
+                             escalation_step=alert.escalation_step)
+    situation = Situation(
+        code=alert.code, incident=alert.incident, level=alert.level, trigger=trigger, path=path, now=now,
+        acknowledged=alert.status == "acknowledged", last_notified_at=store.as_utc(alert.notified_at),
+        others_open=await store.others_open(session, alert), escalation_step=alert.escalation_step,
+    )
+    decisions = decide(situation, config.rules, rule, recipients, await store.sent_levels(session, alert.id))
+    if not decisions:
+        await session.execute(insert(Notification), [{
+            "alert_id": alert.id, "member_id": None, "level": alert.level, "decision": "withheld",
+            "reason": "no recipient: no committee member routed", "outbox_id": None, "created_at": now}])
+        log.warning("alert %s L%d: no committee member to notify in %s", alert.code, alert.level, path.commune)
+        return NotifyOutcome(0, 1)
+
+    evidence = await store.alert_evidence(session, alert.id)
+    facts = AlertFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode),
+                       evidence.reporters, evidence.max_count,
+                       store.minutes_between(store.as_utc(alert.opened_at), now))
+    texts: dict[str, str] = {}
+    messages = {}
+    for recipient, decision in decisions:
+        if decision.send:
+            lang = recipient.member.lang
+            if lang not in texts:
+                texts[lang] = alert_text(lang, trigger, facts, config.taxonomy)
+            key = alert_dedup_key(alert.id, alert.level, recipient.member.phone, trigger, now)
+            messages[recipient.member.id] = OutboundSms(
+                dedup_key=key, kind="alert", recipient=recipient.member.phone, body=texts[lang],
+                priority=PRIORITY_ALERT, alert_id=alert.id, expires_at=now + config.alert_expiry)
+    outbox_ids = await _enqueue(session, list(messages.values()), now)
+
+    rows, sent = [], 0
+    for recipient, decision in decisions:
+        message = messages.get(recipient.member.id)
+        outbox_id = outbox_ids.get(message.dedup_key) if message else None
+        if message and outbox_id is None:
+            decision_text, reason = "withheld", "duplicate: already queued"
+        elif decision.send:
+            decision_text, reason = "sent", f"{decision.reason}; {recipient.reason}"
+        else:
+            decision_text, reason = "withheld", decision.reason
+        sent += decision_text == "sent"
+        rows.append({"alert_id": alert.id, "member_id": recipient.member.id, "level": alert.level,
+                     "decision": decision_text, "reason": reason[:60], "outbox_id": outbox_id, "created_at": now})
+        log.info("alert %s L%d %s %s -> %s: %s", alert.code, alert.level, trigger.value,
+                 mask_phone(recipient.member.phone), decision_text, reason)
+    await session.execute(insert(Notification), rows)
+    if sent:
+        alert.notified_at = now
+        if alert.status != "acknowledged" and alert.escalation_step < config.rules.max_escalation_step:
+            alert.escalation_due_at = now + rule.escalate_after
+    return NotifyOutcome(sent, len(rows) - sent)
+
+
+async def _enqueue(session: AsyncSession, messages: list[OutboundSms], now: datetime) -> dict[str, int]:
+    """Queue and map dedup keys to the ids of rows created now (a key already queued maps to nothing)."""
+    new_ids = set(await enqueue(session, messages, now))
+    if not new_ids:
+        return {}
+    found: dict[str, int] = {}
+    keys = [m.dedup_key for m in messages]
+    for start in range(0, len(keys), 500):
+        rows = await session.execute(select(Outbox.dedup_key, Outbox.id).where(Outbox.dedup_key.in_(keys[start:start + 500])))
+        found.update({key: row_id for key, row_id in rows if row_id in new_ids})
+    return found

@@ -1,0 +1,84 @@
+"""What the alert service hands back to its callers (ingest, SMS commands, CLI, HTTP)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class AckOutcome(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    UNKNOWN_CODE = "unknown_code"
+    NOT_MEMBER = "not_member"  # the number is on no committee of the alert's commune, department or region
+    ALREADY_ACKNOWLEDGED = "already_acknowledged"
+    CLOSED = "closed"  # resolved or expired
+
+
+@dataclass(frozen=True)
+class AckResult:
+    outcome: AckOutcome
+    code: str
+    lang: str  # the acknowledging member's language (fr when not a member)
+    by_name: str | None = None  # who took charge (this member, or the earlier one)
+    notified: int = 0  # other members told who took charge
+
+
+class RetractOutcome(StrEnum):
+    RETRACTED = "retracted"
+    UNKNOWN_REF = "unknown_ref"
+    NOT_YOURS = "not_yours"
+    ALREADY_RETRACTED = "already_retracted"
+
+
+@dataclass(frozen=True)
+class RetractResult:
+    outcome: RetractOutcome
+    ref: str
+    report_id: int | None = None
+    cancelled_alert: str | None = None  # code of an alert withdrawn because no report is left behind it
+
+
+class ChangeKind(StrEnum):
+    OPENED = "opened"
+    RAISED = "raised"
+    UPDATED = "updated"
+    ESCALATED = "escalated"
+    REPEATED = "repeated"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    alert_id: int
+    code: str
+    commune: str
+    incident: str
+    kind: ChangeKind
+    level: int
+    previous_level: int
+    sent: int  # notifications queued
+    withheld: int  # notifications withheld (reasons in the notifications table)
+
+
+@dataclass(frozen=True)
+class ReplayedAlert:
+    commune: str
+    incident: str
+    opened_at: datetime
+    level: int  # highest level reached
+    raised_at: tuple[tuple[int, datetime], ...]  # (level, when) for each crossing
+    report_ids: tuple[int, ...]
+    reporters: int
+    resolved_at: datetime | None  # when the quiet period would have closed it (None: still open at `until`)
+
+
+@dataclass(frozen=True)
+class SilentReporter:
+    reporter_id: int
+    commune: str | None
+    last_report_at: datetime | None
+    days_silent: int

@@ -1,0 +1,202 @@
+"""The alert service on the database: score new reports, acknowledge, retract, resolve.
+
+Functions take an AsyncSession (the caller owns the transaction and commits) and `now`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts import store
+from alerts.messages import AlertFacts, ack_notice_text, closing_text
+from alerts.notify import AlertConfig, notify
+from alerts.outcomes import (
+    AckOutcome,
+    AckResult,
+    AlertChange,
+    ChangeKind,
+    RetractOutcome,
+    RetractResult,
+)
+from alerts.pipeline import Trigger
+from alerts.scoring import Score, score_window
+from gateway.storage.models import AdminUnit, Alert, AlertReport, CommitteeMember, Report
+from gateway.storage.outbox import PRIORITY_NOTICE, OutboundSms, enqueue
+
+log = logging.getLogger(__name__)
+
+
+async def score_pending_reports(session: AsyncSession, config: AlertConfig, now: datetime,
+                                batch_size: int = 500) -> list[AlertChange]:
+    """Score reports stored with scored_at NULL: open or raise alerts, link reports, queue alert SMS.
+
+    Reports are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite serialises writers), and
+    each commune is locked while its score is computed so two replicas cannot open twin alerts."""
+    claimed = (await session.execute(
+        select(Report).where(Report.scored_at.is_(None)).order_by(Report.received_at, Report.id)
+        .limit(batch_size).with_for_update(skip_locked=True)
+    )).scalars().all()
+    pairs: dict[tuple[str, str], None] = {}  # ordered: the earliest report's pair first
+    for report in claimed:
+        report.scored_at = now
+        if report.commune_pcode and report.incident in config.rules.defaults:
+            pairs[(report.commune_pcode, report.incident)] = None
+    changes = []
+    for commune, incident in pairs:
+        change = await _score_pair(session, config, commune, incident, now)
+        if change:
+            changes.append(change)
+    return changes
+
+
+async def _score_pair(session: AsyncSession, config: AlertConfig, commune: str, incident: str,
+                      now: datetime) -> AlertChange | None:
+    await session.execute(select(AdminUnit.pcode).where(AdminUnit.pcode == commune).with_for_update())
+    path = config.gazetteer.area_path(commune)
+    rule = config.rules.rule_for(path, incident)
+    score = score_window(await store.window_reports(session, commune, incident, now - rule.window),
+                         rule, config.rules.scoring, now)
+    alert = await store.active_alert(session, commune, incident)
+    if alert is None:
+        if score.level == 0:
+            return None
+        alert = Alert(code=await store.new_alert_code(session), commune_pcode=commune, incident=incident,
+                      level=score.level, score=score.value, status="open", opened_at=now, updated_at=now,
+                      last_report_at=now, escalation_step=0)
+        session.add(alert)
+        await session.flush()
+        return await _apply(session, config, alert, score, Trigger.OPENED, 0, now)
+    previous = alert.level
+    alert.score, alert.updated_at, alert.last_report_at = score.value, now, now
+    if score.level > previous:
+        alert.level = score.level
+        return await _apply(session, config, alert, score, Trigger.RAISED, previous, now)
+    return await _apply(session, config, alert, score, Trigger.UPDATED, previous, now)
+
+
+async def _apply(session: AsyncSession, config: AlertConfig, alert: Alert, score: Score, trigger: Trigger,
+                 previous: int, now: datetime) -> AlertChange:
+    await store.link_reports(session, alert.id, score.report_ids)
+    outcome = await notify(session, config, alert, trigger, now, corroborated=score.corroborated)
+    kind = {Trigger.OPENED: ChangeKind.OPENED, Trigger.RAISED: ChangeKind.RAISED}.get(trigger, ChangeKind.UPDATED)
+    log.info("alert %s %s %s/%s L%d score %.2f reporters %d", alert.code, kind.value, alert.commune_pcode,
+             alert.incident, alert.level, score.value, score.reporters)
+    return change_of(alert, kind, previous, outcome.sent, outcome.withheld)
+
+
+def change_of(alert: Alert, kind: ChangeKind, previous: int, sent: int = 0, withheld: int = 0) -> AlertChange:
+    return AlertChange(alert.id, alert.code, alert.commune_pcode, alert.incident, kind, alert.level, previous,
+                       sent, withheld)
+
+
+def normalise_code(code: str) -> str:
+    return code.strip().upper()
+
+
+async def acknowledge(session: AsyncSession, config: AlertConfig, phone: str, code: str,
+                      now: datetime) -> AckResult:
+    """`OK <code>` from `phone` (E.164). A member of the alert's commune, department or region
+    committee takes charge: escalation stops and the other notified members are told who."""
+    code = normalise_code(code)
+    alert = (await session.execute(select(Alert).where(Alert.code == code))).scalar_one_or_none()
+    if alert is None:
+        return AckResult(AckOutcome.UNKNOWN_CODE, code, "fr")
+    path = config.gazetteer.area_path(alert.commune_pcode)
+    members = {m.area_pcode: m for m in (await session.execute(select(CommitteeMember).where(
+        CommitteeMember.phone == phone, CommitteeMember.area_pcode.in_(path.pcodes),
+        CommitteeMember.active.is_(True)))).scalars()}
+    member = next((members[p] for p in reversed(path.pcodes) if p in members), None)
+    if member is None:
+        return AckResult(AckOutcome.NOT_MEMBER, code, "fr")
+    if alert.status in ("resolved", "expired"):
+        return AckResult(AckOutcome.CLOSED, code, member.lang)
+    taken = await session.execute(
+        update(Alert).where(Alert.id == alert.id, Alert.status.in_(store.UNACKNOWLEDGED))
+        .values(status="acknowledged", acknowledged_at=now, acknowledged_by=member.id, escalation_due_at=None,
+                updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        await session.refresh(alert)
+        earlier = await session.get(CommitteeMember, alert.acknowledged_by) if alert.acknowledged_by else None
+        return AckResult(AckOutcome.ALREADY_ACKNOWLEDGED, code, member.lang, earlier.name if earlier else None)
+    others = [m for m in await store.notified_members(session, alert.id) if m.phone != phone]
+    await enqueue(session, [
+        OutboundSms(dedup_key=f"ack:{alert.id}:{m.phone}", kind="ack_notice", recipient=m.phone,
+                    body=ack_notice_text(m.lang, code, member.name), priority=PRIORITY_NOTICE,
+                    alert_id=alert.id, expires_at=now + config.alert_expiry)
+        for m in others
+    ], now)
+    await session.refresh(alert)
+    log.info("alert %s acknowledged by committee member %d", code, member.id)
+    return AckResult(AckOutcome.ACKNOWLEDGED, code, member.lang, member.name, len(others))
+
+
+async def retract_report(session: AsyncSession, config: AlertConfig, sender_key: str, ref: str,
+                         now: datetime) -> RetractResult:
+    """`FAUX <ref>`: the report stops counting. An alert left with no valid report behind it is
+    cancelled and its recipients are told; otherwise its score is recomputed."""
+    ref = normalise_code(ref)
+    report = (await session.execute(select(Report).where(Report.ref == ref))).scalar_one_or_none()
+    if report is None:
+        return RetractResult(RetractOutcome.UNKNOWN_REF, ref)
+    if report.sender_key != sender_key:
+        return RetractResult(RetractOutcome.NOT_YOURS, ref)
+    done = await session.execute(
+        update(Report).where(Report.id == report.id, Report.status == "valid").values(status="retracted")
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        return RetractResult(RetractOutcome.ALREADY_RETRACTED, ref, report.id)
+    await session.refresh(report)
+    alert = (await session.execute(
+        select(Alert).join(AlertReport, AlertReport.alert_id == Alert.id)
+        .where(AlertReport.report_id == report.id, Alert.status.in_(store.ACTIVE))
+    )).scalar_one_or_none()
+    if alert is None:
+        return RetractResult(RetractOutcome.RETRACTED, ref, report.id)
+    evidence = await store.alert_evidence(session, alert.id)
+    if evidence.reporters == 0:
+        await close_alert(session, config, alert, now, "cancelled: report retracted", cancelled=True)
+        return RetractResult(RetractOutcome.RETRACTED, ref, report.id, cancelled_alert=alert.code)
+    path = config.gazetteer.area_path(alert.commune_pcode)
+    rule = config.rules.rule_for(path, alert.incident)
+    score = score_window(await store.window_reports(session, alert.commune_pcode, alert.incident, now - rule.window),
+                         rule, config.rules.scoring, now)
+    alert.score, alert.updated_at = score.value, now
+    return RetractResult(RetractOutcome.RETRACTED, ref, report.id)
+
+
+async def close_alert(session: AsyncSession, config: AlertConfig, alert: Alert, now: datetime, resolution: str,
+                      *, cancelled: bool = False, tell_members: bool = True) -> bool:
+    """Resolve an active alert (conditional update: safe when two replicas try); optionally tell the
+    members who were notified. False when it was already closed."""
+    closed = await session.execute(
+        update(Alert).where(Alert.id == alert.id, Alert.status.in_(store.ACTIVE))
+        .values(status="resolved", resolved_at=now, resolution=resolution[:40], escalation_due_at=None,
+                updated_at=now)
+        .execution_options(synchronize_session=False))
+    if closed.rowcount != 1:
+        return False
+    await session.refresh(alert)
+    if tell_members:
+        facts = AlertFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode), 0)
+        await enqueue(session, [
+            OutboundSms(dedup_key=f"close:{alert.id}:{m.phone}", kind="ack_notice", recipient=m.phone,
+                        body=closing_text(m.lang, facts, cancelled, config.taxonomy), priority=PRIORITY_NOTICE,
+                        alert_id=alert.id, expires_at=now + config.alert_expiry)
+            for m in await store.notified_members(session, alert.id)
+        ], now)
+    log.info("alert %s resolved: %s", alert.code, resolution)
+    return True
+
+
+async def resolve_alert(session: AsyncSession, config: AlertConfig, code: str, by: str,
+                        now: datetime) -> AlertChange | None:
+    """An admin closes an alert; the members who received it are told. None: no such active alert."""
+    alert = (await session.execute(select(Alert).where(Alert.code == normalise_code(code)))).scalar_one_or_none()
+    if alert is None or not await close_alert(session, config, alert, now, f"by {by}"):
+        return None
+    return change_of(alert, ChangeKind.RESOLVED, alert.level)

@@ -1,0 +1,129 @@
+"""Queries the alert service needs, each small and index-backed."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.areas import AreaPath, StaticGazetteer
+from alerts.pipeline import OtherAlert
+from alerts.routing import Member
+from alerts.scoring import WindowReport
+from gateway.storage.models import AdminUnit, Alert, AlertReport, CommitteeMember, Notification, Report
+
+ACTIVE = ("open", "escalated", "acknowledged")  # an alert that still stands
+UNACKNOWLEDGED = ("open", "escalated")
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, no 1/I: read aloud and typed on keypads
+CODE_LENGTH = 4
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def insert_ignoring_duplicates(session: AsyncSession, table):  # noqa: ANN001, ANN201
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def load_gazetteer(session: AsyncSession) -> StaticGazetteer:
+    """Names and parents of every administrative unit (about a thousand rows for Niger and Mali)."""
+    rows = (await session.execute(select(AdminUnit.pcode, AdminUnit.name, AdminUnit.parent_pcode))).all()
+    return StaticGazetteer({p: n for p, n, _ in rows}, {p: parent for p, _, parent in rows})
+
+
+async def window_reports(session: AsyncSession, commune: str, incident: str,
+                         since: datetime) -> list[WindowReport]:
+    """The reports of one commune and incident since a time: served by ix_reports_window, so the
+    cost depends on the window's reports, not on how many are stored."""
+    rows = await session.execute(
+        select(Report.id, Report.sender_key, Report.trust, Report.count, Report.received_at, Report.status)
+        .where(Report.commune_pcode == commune, Report.incident == incident, Report.received_at > since)
+    )
+    return [WindowReport(i, key, trust, count, as_utc(at), status == "retracted")
+            for i, key, trust, count, at, status in rows]
+
+
+async def active_alert(session: AsyncSession, commune: str, incident: str) -> Alert | None:
+    result = await session.execute(
+        select(Alert).where(Alert.commune_pcode == commune, Alert.incident == incident, Alert.status.in_(ACTIVE))
+        .order_by(Alert.id.desc()).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def others_open(session: AsyncSession, alert: Alert) -> tuple[OtherAlert, ...]:
+    rows = await session.execute(
+        select(Alert.code, Alert.incident, Alert.level).where(
+            Alert.commune_pcode == alert.commune_pcode, Alert.status.in_(ACTIVE), Alert.id != alert.id)
+    )
+    return tuple(OtherAlert(code, incident, level) for code, incident, level in rows)
+
+
+async def members_for(session: AsyncSession, path: AreaPath) -> list[Member]:
+    rows = await session.execute(
+        select(CommitteeMember).where(CommitteeMember.area_pcode.in_(path.pcodes), CommitteeMember.active.is_(True))
+    )
+    return [Member(m.id, m.phone, m.name, m.area_pcode, m.role, m.lang) for m in rows.scalars()]
+
+
+async def sent_levels(session: AsyncSession, alert_id: int) -> dict[int, int]:
+    """Member id -> the highest level already sent to them for this alert."""
+    rows = await session.execute(
+        select(Notification.member_id, func.max(Notification.level))
+        .where(Notification.alert_id == alert_id, Notification.decision == "sent",
+               Notification.member_id.is_not(None))
+        .group_by(Notification.member_id)
+    )
+    return {member_id: level for member_id, level in rows}
+
+
+async def notified_members(session: AsyncSession, alert_id: int) -> list[CommitteeMember]:
+    sent = select(Notification.member_id).where(Notification.alert_id == alert_id, Notification.decision == "sent")
+    rows = await session.execute(select(CommitteeMember).where(CommitteeMember.id.in_(sent)))
+    return list(rows.scalars())
+
+
+@dataclass(frozen=True)
+class AlertEvidence:
+    """What the reports linked to an alert say, for its text: no numbers, no names."""
+
+    reporters: int
+    max_count: int | None
+
+
+async def alert_evidence(session: AsyncSession, alert_id: int) -> AlertEvidence:
+    row = (await session.execute(
+        select(func.count(func.distinct(Report.sender_key)), func.max(Report.count))
+        .join(AlertReport, and_(AlertReport.report_id == Report.id, AlertReport.alert_id == alert_id))
+        .where(Report.status == "valid")
+    )).one()
+    return AlertEvidence(int(row[0] or 0), row[1])
+
+
+async def link_reports(session: AsyncSession, alert_id: int, report_ids: Iterable[int]) -> None:
+    rows = [{"alert_id": alert_id, "report_id": report_id} for report_id in report_ids]
+    if rows:
+        statement = insert_ignoring_duplicates(session, AlertReport).values(rows)
+        await session.execute(statement.on_conflict_do_nothing(index_elements=["alert_id", "report_id"]))
+
+
+async def new_alert_code(session: AsyncSession, draw=secrets.choice) -> str:  # noqa: ANN001
+    """A short code not used by any alert yet (about a million possibilities)."""
+    while True:
+        code = "".join(draw(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if (await session.execute(select(Alert.id).where(Alert.code == code))).first() is None:
+            return code
+
+
+def minutes_between(start: datetime, end: datetime) -> int:
+    return max(int((end - start) / timedelta(minutes=1)), 0)
