@@ -15,6 +15,8 @@ _DESCRIPTORS = frozenset({
     "campement", "hameau", "ecole", "marche", "administratif", "ancien", "nouveau", "i", "ii", "iii",
 })
 
+_PLACEHOLDERS = frozenset({"sans nom", "inconnu", "inconnue"})  # register rows without a usable name
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -61,6 +63,8 @@ class ImportBatch:
 
 def place_names(register_name: str) -> tuple[str, ...]:
     """The names a locality is known by: "AKOUEL (AKOYAL)" -> ("AKOUEL", "AKOYAL")."""
+    if register_name.strip().lower() in _PLACEHOLDERS:
+        return ()
     match = _SECOND_NAME.match(register_name.strip())
     if not match:
         return (register_name.strip(),)

@@ -41,7 +41,8 @@ def read_gazetteer_files(paths: Iterable[str | Path],
                          census_to_pcode: Mapping[str, str] | None = None) -> ImportBatch:
     """Read several files as one batch: unit tables first, so that a locality register in
     the same call can resolve its communes through them."""
-    batches = [read_gazetteer_file(path) if not _is_locality_register(path) else None for path in paths]
+    paths = list(paths)
+    batches = [None if _is_locality_register(path) else read_gazetteer_file(path) for path in paths]
     batch = ImportBatch()
     for done in batches:
         if done is not None:
