@@ -1,0 +1,91 @@
+"""Read-only JSON API for observatories: /api/reports, /api/alerts, /api/communes.
+
+Needs `Authorization: Bearer <api.token>`. Reporters appear only as pseudonyms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+from sqlalchemy import select
+
+from gateway.runtime import RUNTIME
+from gateway.storage.exports import alert_rows, report_rows
+from gateway.storage.models import AdminUnit
+from gateway.views.common import DATABASE_DOWN, bearer_token, plain, tokens_match
+
+MAX_ROWS = 5000
+
+
+def require_api_token(request: web.Request) -> None:
+    expected = request.app[RUNTIME].settings.api.token
+    if not expected:
+        raise web.HTTPForbidden(text="API disabled: set api.token", content_type="text/plain")
+    if not tokens_match(bearer_token(request), expected):
+        raise web.HTTPUnauthorized(text="wrong or missing API token", content_type="text/plain",
+                                   headers={"WWW-Authenticate": "Bearer"})
+
+
+def _since(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"parameter '{name}' is not a date: {raw[:40]!r}",
+                                 content_type="text/plain") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit", str(MAX_ROWS))
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_ROWS:
+        raise web.HTTPBadRequest(text=f"parameter 'limit' must be 1..{MAX_ROWS}", content_type="text/plain")
+    return int(raw)
+
+
+async def reports(request: web.Request) -> web.Response:
+    require_api_token(request)
+    runtime = request.app[RUNTIME]
+    q = request.query
+    try:
+        async with runtime.sessions() as session:
+            rows = await report_rows(session, since=_since(request, "since"), until=_since(request, "until"),
+                                     commune=q.get("commune"), region=q.get("region"), incident=q.get("incident"),
+                                     status=q.get("status"), limit=_limit(request))
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
+    return web.json_response({"reports": rows})
+
+
+async def alerts(request: web.Request) -> web.Response:
+    require_api_token(request)
+    runtime = request.app[RUNTIME]
+    q = request.query
+    try:
+        async with runtime.sessions() as session:
+            rows = await alert_rows(session, status=q.get("status"), commune=q.get("commune"), region=q.get("region"),
+                                    incident=q.get("incident"), since=_since(request, "since"), limit=_limit(request))
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
+    return web.json_response({"alerts": rows})
+
+
+async def communes(request: web.Request) -> web.Response:
+    require_api_token(request)
+    runtime = request.app[RUNTIME]
+    query = select(AdminUnit).where(AdminUnit.level == 3).order_by(AdminUnit.pcode)
+    if request.query.get("region"):
+        query = query.where(AdminUnit.pcode.startswith(request.query["region"]))
+    if request.query.get("commune"):
+        query = query.where(AdminUnit.pcode == request.query["commune"])
+    try:
+        async with runtime.sessions() as session:
+            units = (await session.execute(query)).scalars().all()
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
+    return web.json_response({"communes": [
+        {"pcode": u.pcode, "name": u.name, "country": u.country, "parent": u.parent_pcode, "lat": u.lat, "lon": u.lon}
+        for u in units
+    ]})
