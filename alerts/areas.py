@@ -78,3 +78,27 @@ class StaticGazetteer:
 
 
 PREFIX_GAZETTEER = StaticGazetteer({}, {})
+
+
+@dataclass(frozen=True)
+class _UnitsGazetteer:
+    """Adapts any object with `unit(pcode) -> (name, parent_pcode) | None` (the gateway's place matcher)."""
+
+    source: object
+
+    def area_path(self, commune: str) -> AreaPath:
+        unit = self.source.unit(commune)
+        department = unit.parent_pcode if unit else None
+        if department is None:
+            return AreaPath.from_pcode(commune)
+        parent = self.source.unit(department)
+        return AreaPath(commune, department, parent.parent_pcode if parent else None)
+
+    def name(self, pcode: str) -> str:
+        unit = self.source.unit(pcode)
+        return unit.name if unit else pcode
+
+
+def as_gazetteer(source: object) -> Gazetteer:
+    """Accept a Gazetteer, or an object exposing `unit(pcode)` with `.name` and `.parent_pcode`."""
+    return source if hasattr(source, "area_path") else _UnitsGazetteer(source)

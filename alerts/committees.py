@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +21,10 @@ from gateway.phones import PhoneError, normalise_phone
 from gateway.storage.models import AdminUnit, CommitteeMember
 
 COLUMNS = ("phone", "name", "area", "role", "lang")
+ACCEPTED = ("NE", "ML", "BF", "NG")
 
 
-class CommitteeError(Exception):
+class CommitteeImportError(ValueError):
     """Rows or values that cannot be imported; each error names the file and line, or the value."""
 
     def __init__(self, errors: list[str]) -> None:
@@ -39,10 +41,11 @@ class MemberRow:
     lang: str
 
 
-def _member_row(raw: dict[str, str], known_areas: set[str], regions: tuple[str, ...]) -> MemberRow:
+def _member_row(raw: dict[str, str], known_areas: set[str], default_region: str,
+                accepted_regions: Sequence[str]) -> MemberRow:
     """One validated row; ValueError with the reason otherwise."""
     try:
-        phone = normalise_phone(raw.get("phone") or "", regions[0] if regions else "NE", regions)
+        phone = normalise_phone(raw.get("phone") or "", default_region, tuple(accepted_regions))
     except PhoneError as exc:
         raise ValueError(str(exc)) from None
     area = (raw.get("area") or "").strip().upper()
@@ -58,14 +61,14 @@ def _member_row(raw: dict[str, str], known_areas: set[str], regions: tuple[str, 
     return MemberRow(phone, name, area, role, lang)
 
 
-def parse_committee_csv(text: str, file_label: str, known_areas: set[str],
-                        regions: tuple[str, ...] = ("NE", "ML", "BF", "NG")) -> list[MemberRow]:
-    """Validate every row; raise CommitteeError listing each bad one."""
+def parse_committee_csv(text: str, file_label: str, known_areas: set[str], default_region: str = "NE",
+                        accepted_regions: Sequence[str] = ACCEPTED) -> list[MemberRow]:
+    """Validate every row; raise CommitteeImportError listing each bad one."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise CommitteeError([f"{file_label}:1: missing column(s) {', '.join(missing)} (expected {','.join(COLUMNS)})"])
+        raise CommitteeImportError([f"{file_label}:1: missing column(s) {', '.join(missing)} (expected {','.join(COLUMNS)})"])
     reader.fieldnames = header
     rows, errors, seen = [], [], {}
     for raw in reader:
@@ -73,7 +76,7 @@ def parse_committee_csv(text: str, file_label: str, known_areas: set[str],
         if not any((value or "").strip() for value in raw.values() if isinstance(value, str)):
             continue
         try:
-            row = _member_row(raw, known_areas, regions)
+            row = _member_row(raw, known_areas, default_region, accepted_regions)
         except ValueError as exc:
             errors.append(f"{file_label}:{line}: {exc}")
             continue
@@ -83,7 +86,7 @@ def parse_committee_csv(text: str, file_label: str, known_areas: set[str],
         seen[(row.phone, row.area)] = line
         rows.append(row)
     if errors:
-        raise CommitteeError(errors)
+        raise CommitteeImportError(errors)
     return rows
 
 
@@ -107,27 +110,28 @@ async def upsert_members(session: AsyncSession, rows: list[MemberRow]) -> int:
     return len(rows)
 
 
-async def import_committee_csv(session: AsyncSession, path: str | Path,
-                               regions: tuple[str, ...] = ("NE", "ML", "BF", "NG")) -> int:
+async def import_committees_csv(session: AsyncSession, path: str | Path, default_region: str = "NE",
+                                accepted_regions: Sequence[str] = ACCEPTED) -> int:
     """Import a committee CSV file; all rows or none. Returns the number of rows imported."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise CommitteeError([f"{path}: cannot read: {exc.strerror}"]) from None
+        raise CommitteeImportError([f"{path}: cannot read: {exc.strerror}"]) from None
     except UnicodeDecodeError:
-        raise CommitteeError([f"{path}:1: not UTF-8 text (save the spreadsheet as CSV UTF-8)"]) from None
-    rows = parse_committee_csv(text, path.name, await known_area_pcodes(session), regions)
+        raise CommitteeImportError([f"{path}:1: not UTF-8 text (save the spreadsheet as CSV UTF-8)"]) from None
+    rows = parse_committee_csv(text, path.name, await known_area_pcodes(session), default_region,
+                               accepted_regions)
     return await upsert_members(session, rows)
 
 
 async def add_member(session: AsyncSession, phone: str, name: str | None, area: str, role: str, lang: str = "fr",
-                     regions: tuple[str, ...] = ("NE", "ML", "BF", "NG")) -> MemberRow:
+                     default_region: str = "NE", accepted_regions: Sequence[str] = ACCEPTED) -> MemberRow:
     raw = {"phone": phone, "name": name or "", "area": area, "role": role, "lang": lang}
     try:
-        row = _member_row(raw, await known_area_pcodes(session), regions)
+        row = _member_row(raw, await known_area_pcodes(session), default_region, accepted_regions)
     except ValueError as exc:
-        raise CommitteeError([str(exc)]) from None
+        raise CommitteeImportError([str(exc)]) from None
     await upsert_members(session, [row])
     return row
 
@@ -142,13 +146,13 @@ async def list_members(session: AsyncSession, area: str | None = None,
     return list((await session.execute(query)).scalars())
 
 
-async def remove_member(session: AsyncSession, phone: str, area: str | None = None,
-                        regions: tuple[str, ...] = ("NE", "ML", "BF", "NG")) -> int:
+async def remove_member(session: AsyncSession, phone: str, area: str | None = None, default_region: str = "NE",
+                        accepted_regions: Sequence[str] = ACCEPTED) -> int:
     """Deactivate (not delete: notifications refer to members) one number, in one area or all."""
     try:
-        e164 = normalise_phone(phone, regions[0] if regions else "NE", regions)
+        e164 = normalise_phone(phone, default_region, tuple(accepted_regions))
     except PhoneError as exc:
-        raise CommitteeError([str(exc)]) from None
+        raise CommitteeImportError([str(exc)]) from None
     statement = (
         select(CommitteeMember).where(CommitteeMember.phone == e164, CommitteeMember.active.is_(True))
     )

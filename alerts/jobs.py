@@ -1,4 +1,4 @@
-"""Timed work, run by the scheduler: each a function of (session, config, now), safe when two
+"""Timed work, run by the scheduler: each a function of (session, rules, now), safe when two
 replicas run it at once (every state change is a conditional UPDATE that only one can win)."""
 
 from __future__ import annotations
@@ -11,22 +11,37 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
+from alerts.areas import as_gazetteer
+from alerts.lifecycle import change_of, close_alert
 from alerts.notify import AlertConfig, notify
 from alerts.outcomes import AlertChange, ChangeKind, SilentReporter
 from alerts.pipeline import ALERT_STAGES, Situation, Trigger
-from alerts.service import change_of, close_alert
+from alerts.rules import RuleSet
 from gateway.storage.models import Alert, Outbox, Report, Reporter
 
 log = logging.getLogger(__name__)
 
+DEFAULT_EXPIRY = timedelta(minutes=240)  # settings.outbox.alert_expiry_minutes
 
-async def run_escalations(session: AsyncSession, config: AlertConfig, now: datetime) -> list[AlertChange]:
+
+async def config_for(session: AsyncSession, rules: RuleSet | None, gazetteer: object,
+                     alert_expiry: timedelta) -> AlertConfig:
+    """The given gazetteer (or the gateway's place matcher), else admin_units read now."""
+    places = as_gazetteer(gazetteer) if gazetteer is not None else await store.load_gazetteer(session)
+    return AlertConfig(rules, places, alert_expiry)
+
+
+async def run_escalations(session: AsyncSession, rules: RuleSet, now: datetime, *, gazetteer: object = None,
+                          alert_expiry: timedelta = DEFAULT_EXPIRY) -> list[AlertChange]:
     """Nobody acknowledged within the delay: move to the next escalation step, which routes to
     wider committees (department, then region)."""
     due = (await session.execute(
         select(Alert).where(Alert.status.in_(store.UNACKNOWLEDGED), Alert.escalation_due_at <= now)
         .order_by(Alert.escalation_due_at)
     )).scalars().all()
+    if not due:
+        return []
+    config = await config_for(session, rules, gazetteer, alert_expiry)
     changes = []
     for alert in due:
         step = alert.escalation_step + 1
@@ -48,14 +63,18 @@ async def run_escalations(session: AsyncSession, config: AlertConfig, now: datet
     return changes
 
 
-async def run_repeats(session: AsyncSession, config: AlertConfig, now: datetime) -> list[AlertChange]:
+async def run_repeats(session: AsyncSession, rules: RuleSet, now: datetime, *, gazetteer: object = None,
+                      alert_expiry: timedelta = DEFAULT_EXPIRY) -> list[AlertChange]:
     """Unacknowledged alerts are repeated once their repeat interval has passed; an alert never
     notified (silence or quiet hours at the time) is sent as soon as nothing holds it back."""
-    shortest = min((r.repeat_after for r in config.rules.defaults.values()), default=timedelta(hours=1))
+    shortest = min((r.repeat_after for r in rules.defaults.values()), default=timedelta(hours=1))
     candidates = (await session.execute(
         select(Alert).where(Alert.status.in_(store.UNACKNOWLEDGED),
                             (Alert.notified_at.is_(None)) | (Alert.notified_at <= now - shortest))
     )).scalars().all()
+    if not candidates:
+        return []
+    config = await config_for(session, rules, gazetteer, alert_expiry)
     changes = []
     for alert in candidates:
         path = config.gazetteer.area_path(alert.commune_pcode)
@@ -84,9 +103,13 @@ async def run_repeats(session: AsyncSession, config: AlertConfig, now: datetime)
     return changes
 
 
-async def auto_resolve(session: AsyncSession, config: AlertConfig, now: datetime) -> list[AlertChange]:
+async def auto_resolve(session: AsyncSession, rules: RuleSet, now: datetime, *,
+                       gazetteer: object = None) -> list[AlertChange]:
     """Close alerts with no new report for their quiet period (resolve_after_hours)."""
     active = (await session.execute(select(Alert).where(Alert.status.in_(store.ACTIVE)))).scalars().all()
+    if not active:
+        return []
+    config = await config_for(session, rules, gazetteer, DEFAULT_EXPIRY)
     changes = []
     for alert in active:
         rule = config.rules.rule_for(config.gazetteer.area_path(alert.commune_pcode), alert.incident)
@@ -104,8 +127,9 @@ class ExpiryResult:
     alerts: tuple[str, ...]  # codes of alerts none of whose SMS could be sent in time
 
 
-async def expire_stale_outbox(session: AsyncSession, now: datetime) -> ExpiryResult:
-    """An SMS still queued at its expires_at is marked expired, never sent late. An open alert
+async def expire_stale_outbox(session: AsyncSession, rules: RuleSet | None, now: datetime) -> ExpiryResult:
+    """(`rules` is unused: every timed job shares the scheduler's (session, rules, now) signature.)
+    An SMS still queued at its expires_at is marked expired, never sent late. An open alert
     whose every SMS expired is itself marked expired: nobody was told."""
     expired = (await session.execute(
         update(Outbox).where(Outbox.status == "queued", Outbox.expires_at.is_not(None), Outbox.expires_at <= now)

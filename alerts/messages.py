@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alerts.outcomes import AckOutcome
 from alerts.pipeline import Trigger
 from gateway.i18n import render
 from gateway.segments import to_gsm7
@@ -34,13 +33,6 @@ ACK_NOTICE = "{code} taken in charge by {member}."
 CANCELLED = "ALERT {code} cancelled: the report of {incident} in {commune} was withdrawn."
 RESOLVED = "ALERT {code} closed: {incident} in {commune}."
 SOMEONE = "a committee member"
-ACK_REPLIES = {
-    AckOutcome.ACKNOWLEDGED: "Thank you: you have taken charge of {code}. The other members are informed.",
-    AckOutcome.UNKNOWN_CODE: "Unknown alert code {code}. Check the code and reply OK <code>.",
-    AckOutcome.NOT_MEMBER: "Your number is not on a committee for alert {code}.",
-    AckOutcome.ALREADY_ACKNOWLEDGED: "{code} is already taken in charge by {member}.",
-    AckOutcome.CLOSED: "Alert {code} is already closed.",
-}
 
 
 @dataclass(frozen=True)
@@ -78,6 +70,3 @@ def closing_text(lang: str, facts: AlertFacts, cancelled: bool, taxonomy: Taxono
     return render(lang, CANCELLED if cancelled else RESOLVED, code=facts.code, incident=incident,
                   commune=_place(facts.commune_name))
 
-
-def ack_reply_text(lang: str, outcome: AckOutcome, code: str, member_name: str | None = None) -> str:
-    return render(lang, ACK_REPLIES[outcome], code=code, member=_member(member_name, lang))

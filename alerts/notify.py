@@ -25,10 +25,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AlertConfig:
-    """Everything the alert service needs besides the database and the clock. The lead builds
-    one at start-up and swaps it when the rules are reloaded."""
+    """Rules, places and settings for one piece of alert work."""
 
-    rules: RuleSet
+    rules: RuleSet | None  # None for work that needs no rules (acknowledge, resolve)
     gazetteer: Gazetteer
     alert_expiry: timedelta = timedelta(minutes=240)  # settings.outbox.alert_expiry_minutes
     taxonomy: Taxonomy = field(default_factory=load_taxonomy)

@@ -8,10 +8,10 @@ from enum import StrEnum
 
 
 class AckOutcome(StrEnum):
-    ACKNOWLEDGED = "acknowledged"
+    ACKNOWLEDGED = "done"
     UNKNOWN_CODE = "unknown_code"
     NOT_MEMBER = "not_member"  # the number is on no committee of the alert's commune, department or region
-    ALREADY_ACKNOWLEDGED = "already_acknowledged"
+    ALREADY_ACKNOWLEDGED = "already"
     CLOSED = "closed"  # resolved or expired
 
 
@@ -20,7 +20,7 @@ class AckResult:
     outcome: AckOutcome
     code: str
     lang: str  # the acknowledging member's language (fr when not a member)
-    by_name: str | None = None  # who took charge (this member, or the earlier one)
+    who: str | None = None  # the name of who took charge (this member, or the earlier one)
     notified: int = 0  # other members told who took charge
 
 
@@ -74,6 +74,12 @@ class ReplayedAlert:
     report_ids: tuple[int, ...]
     reporters: int
     resolved_at: datetime | None  # when the quiet period would have closed it (None: still open at `until`)
+
+    def to_dict(self) -> dict:
+        return {"commune": self.commune, "incident": self.incident, "opened_at": self.opened_at.isoformat(),
+                "level": self.level, "raised_at": [[level, at.isoformat()] for level, at in self.raised_at],
+                "report_ids": list(self.report_ids), "reporters": self.reporters,
+                "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None}
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.areas import Gazetteer
+from alerts.areas import Gazetteer, as_gazetteer
 from alerts.outcomes import ReplayedAlert
 from alerts.rules import RuleSet
 from alerts.scoring import WindowReport, score_window
-from alerts.store import as_utc
+from alerts.store import as_utc, load_gazetteer
 from gateway.storage.models import Report
 
 
@@ -82,9 +82,14 @@ def _closed(commune: str, incident: str, state: _Open, resolved_at: datetime | N
                          tuple(sorted(state.report_ids)), len(state.senders), resolved_at)
 
 
-async def replay(session: AsyncSession, rules: RuleSet, gazetteer: Gazetteer, since: datetime,
-                 until: datetime) -> list[ReplayedAlert]:
-    """Load the reports from `since` minus the longest window up to `until` and replay them."""
+async def replay(session: AsyncSession, rules: RuleSet, since: datetime, until: datetime | None = None,
+                 gazetteer: object = None) -> list[ReplayedAlert]:
+    """Load the reports from `since` minus the longest window up to `until` (default: all) and
+    replay them under `rules`."""
+    if until is None:
+        latest = (await session.execute(select(func.max(Report.received_at)))).scalar_one_or_none()
+        until = max(as_utc(latest) or since, since)
+    places = as_gazetteer(gazetteer) if gazetteer is not None else await load_gazetteer(session)
     rows = await session.execute(
         select(Report.id, Report.commune_pcode, Report.incident, Report.sender_key, Report.trust, Report.count,
                Report.received_at, Report.status)
@@ -97,4 +102,4 @@ async def replay(session: AsyncSession, rules: RuleSet, gazetteer: Gazetteer, si
                        WindowReport(report_id, key, trust, count, as_utc(at), status == "retracted"))
         for report_id, commune, incident, key, trust, count, at, status in rows
     ]
-    return replay_reports(history, rules, gazetteer, since, until)
+    return replay_reports(history, rules, places, since, until)

@@ -1,36 +1,47 @@
-"""The alert service on the database: score new reports, acknowledge, retract, resolve.
+"""The alert service on the database: score new reports, acknowledge, retract, resolve, and
+(re-exported from alerts.jobs and alerts.replay) the timed work and the backtest.
 
-Functions take an AsyncSession (the caller owns the transaction and commits) and `now`."""
+Functions take an AsyncSession (the caller owns the transaction and commits) and `now`.
+`gazetteer` is anything with `area_path(pcode)` and `name(pcode)` (alerts.areas.Gazetteer), or the
+gateway's place matcher (`unit(pcode)`); when left out it is read from admin_units."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
-from alerts.messages import AlertFacts, ack_notice_text, closing_text
-from alerts.notify import AlertConfig, notify
-from alerts.outcomes import (
-    AckOutcome,
-    AckResult,
-    AlertChange,
-    ChangeKind,
-    RetractOutcome,
-    RetractResult,
+from alerts.jobs import (
+    DEFAULT_EXPIRY,
+    auto_resolve,
+    config_for,
+    expire_stale_outbox,
+    run_escalations,
+    run_repeats,
+    silent_reporters,
 )
+from alerts.lifecycle import change_of, close_alert
+from alerts.messages import ack_notice_text
+from alerts.notify import AlertConfig, notify
+from alerts.outcomes import AckOutcome, AckResult, AlertChange, ChangeKind, RetractOutcome, RetractResult
 from alerts.pipeline import Trigger
+from alerts.replay import replay
+from alerts.rules import RuleSet
 from alerts.scoring import Score, score_window
 from gateway.storage.models import AdminUnit, Alert, AlertReport, CommitteeMember, Report
 from gateway.storage.outbox import PRIORITY_NOTICE, OutboundSms, enqueue
 
+__all__ = ["acknowledge", "auto_resolve", "expire_stale_outbox", "replay", "report_retracted", "resolve_alert",
+           "retract_report", "run_escalations", "run_repeats", "score_pending_reports", "silent_reporters"]
+
 log = logging.getLogger(__name__)
 
 
-async def score_pending_reports(session: AsyncSession, config: AlertConfig, now: datetime,
-                                batch_size: int = 500) -> list[AlertChange]:
+async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer: object, now: datetime, *,
+                                alert_expiry: timedelta = DEFAULT_EXPIRY, batch_size: int = 500) -> list[AlertChange]:
     """Score reports stored with scored_at NULL: open or raise alerts, link reports, queue alert SMS.
 
     Reports are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite serialises writers), and
@@ -42,8 +53,11 @@ async def score_pending_reports(session: AsyncSession, config: AlertConfig, now:
     pairs: dict[tuple[str, str], None] = {}  # ordered: the earliest report's pair first
     for report in claimed:
         report.scored_at = now
-        if report.commune_pcode and report.incident in config.rules.defaults:
+        if report.commune_pcode and report.incident in rules.defaults:
             pairs[(report.commune_pcode, report.incident)] = None
+    if not pairs:
+        return []
+    config = await config_for(session, rules, gazetteer, alert_expiry)
     changes = []
     for commune, incident in pairs:
         change = await _score_pair(session, config, commune, incident, now)
@@ -87,24 +101,19 @@ async def _apply(session: AsyncSession, config: AlertConfig, alert: Alert, score
     return change_of(alert, kind, previous, outcome.sent, outcome.withheld)
 
 
-def change_of(alert: Alert, kind: ChangeKind, previous: int, sent: int = 0, withheld: int = 0) -> AlertChange:
-    return AlertChange(alert.id, alert.code, alert.commune_pcode, alert.incident, kind, alert.level, previous,
-                       sent, withheld)
-
-
 def normalise_code(code: str) -> str:
     return code.strip().upper()
 
 
-async def acknowledge(session: AsyncSession, config: AlertConfig, phone: str, code: str,
-                      now: datetime) -> AckResult:
+async def acknowledge(session: AsyncSession, phone: str, code: str, now: datetime, *, gazetteer: object = None,
+                      alert_expiry: timedelta = DEFAULT_EXPIRY) -> AckResult:
     """`OK <code>` from `phone` (E.164). A member of the alert's commune, department or region
     committee takes charge: escalation stops and the other notified members are told who."""
     code = normalise_code(code)
     alert = (await session.execute(select(Alert).where(Alert.code == code))).scalar_one_or_none()
     if alert is None:
         return AckResult(AckOutcome.UNKNOWN_CODE, code, "fr")
-    path = config.gazetteer.area_path(alert.commune_pcode)
+    path = (await config_for(session, None, gazetteer, alert_expiry)).gazetteer.area_path(alert.commune_pcode)
     members = {m.area_pcode: m for m in (await session.execute(select(CommitteeMember).where(
         CommitteeMember.phone == phone, CommitteeMember.area_pcode.in_(path.pcodes),
         CommitteeMember.active.is_(True)))).scalars()}
@@ -119,26 +128,24 @@ async def acknowledge(session: AsyncSession, config: AlertConfig, phone: str, co
                 updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    await session.refresh(alert)
     if taken.rowcount != 1:
-        await session.refresh(alert)
         earlier = await session.get(CommitteeMember, alert.acknowledged_by) if alert.acknowledged_by else None
         return AckResult(AckOutcome.ALREADY_ACKNOWLEDGED, code, member.lang, earlier.name if earlier else None)
     others = [m for m in await store.notified_members(session, alert.id) if m.phone != phone]
     await enqueue(session, [
         OutboundSms(dedup_key=f"ack:{alert.id}:{m.phone}", kind="ack_notice", recipient=m.phone,
                     body=ack_notice_text(m.lang, code, member.name), priority=PRIORITY_NOTICE,
-                    alert_id=alert.id, expires_at=now + config.alert_expiry)
+                    alert_id=alert.id, expires_at=now + alert_expiry)
         for m in others
     ], now)
-    await session.refresh(alert)
     log.info("alert %s acknowledged by committee member %d", code, member.id)
     return AckResult(AckOutcome.ACKNOWLEDGED, code, member.lang, member.name, len(others))
 
 
-async def retract_report(session: AsyncSession, config: AlertConfig, sender_key: str, ref: str,
-                         now: datetime) -> RetractResult:
-    """`FAUX <ref>`: the report stops counting. An alert left with no valid report behind it is
-    cancelled and its recipients are told; otherwise its score is recomputed."""
+async def retract_report(session: AsyncSession, rules: RuleSet, sender_key: str, ref: str, now: datetime, *,
+                         gazetteer: object = None, alert_expiry: timedelta = DEFAULT_EXPIRY) -> RetractResult:
+    """`FAUX <ref>` from the sender of the report (its pseudonymous sender_key)."""
     ref = normalise_code(ref)
     report = (await session.execute(select(Report).where(Report.ref == ref))).scalar_one_or_none()
     if report is None:
@@ -151,52 +158,38 @@ async def retract_report(session: AsyncSession, config: AlertConfig, sender_key:
     if done.rowcount != 1:
         return RetractResult(RetractOutcome.ALREADY_RETRACTED, ref, report.id)
     await session.refresh(report)
+    cancelled = await report_retracted(session, rules, report.id, gazetteer, now, alert_expiry=alert_expiry)
+    return RetractResult(RetractOutcome.RETRACTED, ref, report.id, cancelled)
+
+
+async def report_retracted(session: AsyncSession, rules: RuleSet, report_id: int, gazetteer: object,
+                           now: datetime, *, alert_expiry: timedelta = DEFAULT_EXPIRY) -> str | None:
+    """Re-score after a report was marked retracted. An alert left with no valid report behind it
+    is cancelled and its recipients told (returns its code); otherwise its score is recomputed."""
     alert = (await session.execute(
         select(Alert).join(AlertReport, AlertReport.alert_id == Alert.id)
-        .where(AlertReport.report_id == report.id, Alert.status.in_(store.ACTIVE))
+        .where(AlertReport.report_id == report_id, Alert.status.in_(store.ACTIVE))
     )).scalar_one_or_none()
     if alert is None:
-        return RetractResult(RetractOutcome.RETRACTED, ref, report.id)
-    evidence = await store.alert_evidence(session, alert.id)
-    if evidence.reporters == 0:
+        return None
+    config = await config_for(session, rules, gazetteer, alert_expiry)
+    if (await store.alert_evidence(session, alert.id)).reporters == 0:
         await close_alert(session, config, alert, now, "cancelled: report retracted", cancelled=True)
-        return RetractResult(RetractOutcome.RETRACTED, ref, report.id, cancelled_alert=alert.code)
-    path = config.gazetteer.area_path(alert.commune_pcode)
-    rule = config.rules.rule_for(path, alert.incident)
+        return alert.code
+    rule = rules.rule_for(config.gazetteer.area_path(alert.commune_pcode), alert.incident)
     score = score_window(await store.window_reports(session, alert.commune_pcode, alert.incident, now - rule.window),
-                         rule, config.rules.scoring, now)
+                         rule, rules.scoring, now)
     alert.score, alert.updated_at = score.value, now
-    return RetractResult(RetractOutcome.RETRACTED, ref, report.id)
+    return None
 
 
-async def close_alert(session: AsyncSession, config: AlertConfig, alert: Alert, now: datetime, resolution: str,
-                      *, cancelled: bool = False, tell_members: bool = True) -> bool:
-    """Resolve an active alert (conditional update: safe when two replicas try); optionally tell the
-    members who were notified. False when it was already closed."""
-    closed = await session.execute(
-        update(Alert).where(Alert.id == alert.id, Alert.status.in_(store.ACTIVE))
-        .values(status="resolved", resolved_at=now, resolution=resolution[:40], escalation_due_at=None,
-                updated_at=now)
-        .execution_options(synchronize_session=False))
-    if closed.rowcount != 1:
-        return False
-    await session.refresh(alert)
-    if tell_members:
-        facts = AlertFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode), 0)
-        await enqueue(session, [
-            OutboundSms(dedup_key=f"close:{alert.id}:{m.phone}", kind="ack_notice", recipient=m.phone,
-                        body=closing_text(m.lang, facts, cancelled, config.taxonomy), priority=PRIORITY_NOTICE,
-                        alert_id=alert.id, expires_at=now + config.alert_expiry)
-            for m in await store.notified_members(session, alert.id)
-        ], now)
-    log.info("alert %s resolved: %s", alert.code, resolution)
-    return True
-
-
-async def resolve_alert(session: AsyncSession, config: AlertConfig, code: str, by: str,
-                        now: datetime) -> AlertChange | None:
+async def resolve_alert(session: AsyncSession, code: str, by: str, now: datetime, *, gazetteer: object = None,
+                        alert_expiry: timedelta = DEFAULT_EXPIRY) -> AlertChange | None:
     """An admin closes an alert; the members who received it are told. None: no such active alert."""
     alert = (await session.execute(select(Alert).where(Alert.code == normalise_code(code)))).scalar_one_or_none()
-    if alert is None or not await close_alert(session, config, alert, now, f"by {by}"):
+    if alert is None or alert.status not in store.ACTIVE:
+        return None
+    config = await config_for(session, None, gazetteer, alert_expiry)
+    if not await close_alert(session, config, alert, now, f"by {by}"):
         return None
     return change_of(alert, ChangeKind.RESOLVED, alert.level)

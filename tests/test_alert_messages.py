@@ -1,0 +1,73 @@
+"""Alert texts: every template in every language fits two SMS segments with long place names."""
+
+import re
+
+import pytest
+
+from alerts.messages import (
+    ACK_NOTICE,
+    ALERT_TEMPLATES,
+    CANCELLED,
+    COUNT_PART,
+    RESOLVED,
+    SOMEONE,
+    AlertFacts,
+    ack_notice_text,
+    alert_text,
+    closing_text,
+)
+from alerts.pipeline import Trigger
+from gateway.i18n import LANGUAGES, has_translation
+from gateway.segments import measure
+from gateway.taxonomy import load_taxonomy
+
+LONG_NAMES = ["Commune Urbaine de Tillabéri Département", "Birni N'Konni", "Tondikiwindi-Tondikiwindi-Tondi",
+              "Kéniéba Koro Djénné Ségou Sikasso Kayes"]
+INCIDENTS = [incident.id for incident in load_taxonomy().incidents]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_alert_template_is_translated(lang):
+    for msgid in [*ALERT_TEMPLATES.values(), COUNT_PART, ACK_NOTICE, CANCELLED, RESOLVED, SOMEONE]:
+        assert has_translation(lang, msgid), (lang, msgid)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("trigger", list(Trigger))
+def test_alert_texts_fit_two_gsm7_segments(lang, trigger):
+    for name in LONG_NAMES:
+        for incident in INCIDENTS:
+            facts = AlertFacts("K7Q2", 2, incident, name, reports=12, count=1500, minutes=1440)
+            text = alert_text(lang, trigger, facts)
+            info = measure(text)
+            assert info.encoding == "GSM-7" and info.segments <= 2, (text, info)
+            assert "K7Q2" in text and "{" not in text
+
+
+def test_french_alert_reads_as_expected():
+    facts = AlertFacts("K7Q2", 1, "attack", "Gabi", reports=1, count=None)
+    assert alert_text("fr", Trigger.OPENED, facts) == (
+        "ALERTE K7Q2 N1: attaque a Gabi. 1 signalement(s) independant(s). Repondez OK K7Q2 pour prendre en charge.")
+    raised = AlertFacts("K7Q2", 2, "attack", "Gabi", reports=2, count=12)
+    assert alert_text("ha", Trigger.RAISED, raised) == (
+        "GARGADI K7Q2 ya kai M2: hari a Gabi. Rahotanni 2 daban-daban. Adadi: 12. Amsa TO K7Q2 don daukar nauyi.")
+    assert measure(alert_text("fr", Trigger.OPENED, facts)).segments == 1
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_notices_fit_and_name_the_member_not_a_reporter(lang):
+    notice = ack_notice_text(lang, "K7Q2", "Hadjia Mariama Abdoulaye Souley Garba")
+    assert "K7Q2" in notice and measure(notice).segments == 1
+    assert ack_notice_text(lang, "K7Q2", None).count("K7Q2") == 1
+    for cancelled in (True, False):
+        text = closing_text(lang, AlertFacts("K7Q2", 1, "kidnapping", LONG_NAMES[0], 0), cancelled)
+        assert measure(text).segments == 1 and measure(text).encoding == "GSM-7"
+    assert ack_notice_text("fr", "K7Q2", "Aissa") == "K7Q2 pris en charge par Aissa."
+
+
+def test_no_template_has_room_for_a_phone_number():
+    """Texts are built only from alert facts; no placeholder can carry a number or a reporter."""
+    placeholders = set()
+    for msgid in [*ALERT_TEMPLATES.values(), COUNT_PART, ACK_NOTICE, CANCELLED, RESOLVED]:
+        placeholders |= set(re.findall(r"{(\w+)}", msgid))
+    assert placeholders == {"code", "level", "incident", "commune", "reports", "count", "minutes", "member"}
