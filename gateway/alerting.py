@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 
+from gateway.places import known_area_codes
 from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class RulesHolder:
 
         stamp = self._files_stamp()
         try:
-            rules = load_rules(self._runtime.settings.rules_path, frozenset(self._runtime.gazetteer.pcodes()))
+            rules = load_rules(self._runtime.settings.rules_path, known_area_codes(self._runtime.gazetteer))
         except RulesError as exc:
             self._stamp = stamp  # do not retry the same broken files every poll
             log.error("rules refused, keeping the last good rules:\n%s", "\n".join(exc.errors))

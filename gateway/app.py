@@ -13,6 +13,7 @@ from gateway.config import Settings
 from gateway.ingest import IngestContext, IngestOutcome, handle_sms
 from gateway.messages import InboundSms
 from gateway.metrics import Metrics
+from gateway.places import commune_name, ussd_search
 from gateway.runtime import RUNTIME, Runtime, utc_now
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.migrate import schema_is_current
@@ -78,7 +79,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         settings=runtime.settings,
         taxonomy=runtime.taxonomy,
         parse=lambda text, lang, home: runtime.parser.parse(text, lang=lang, home=home),
-        commune_name=lambda pcode: gazetteer.commune_name(pcode),
+        commune_name=lambda pcode: commune_name(gazetteer, pcode),
         key_secret=runtime.settings.gateway.pseudonym_secret,
     )
 
@@ -87,6 +88,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         async with runtime.sessions() as session, session.begin():
             return [await handle_sms(session, runtime.ingest_ctx, sms, now) for sms in batch]
 
+    runtime.extras["ussd_search"] = ussd_search(gazetteer)
     runtime.ingest = GroupCommitter(process)
     runtime.ingest.start()
     yield

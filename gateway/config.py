@@ -38,6 +38,7 @@ class AfricasTalkingSettings:
     base_url: str = "https://api.africastalking.com/version1"
     sender_id: str = ""
     short_code: str = "3737"
+    ussd_codes: list[str] = field(default_factory=list)
     timeout_seconds: float = 10
 
     @property

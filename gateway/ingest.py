@@ -11,7 +11,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway import replies
 from gateway.config import Settings
 from gateway.messages import InboundSms
+from gateway.parser.result import ParseResult
 from gateway.phones import mask_phone, sender_key
 from gateway.refs import encode_ref, normalise_ref
 from gateway.storage.models import Message, Report, Reporter
@@ -29,16 +29,6 @@ from gateway.taxonomy import Taxonomy
 log = logging.getLogger(__name__)
 
 TRUST_BY_STATUS = {"approved": "approved", "pending": "pending", "blocked": "blocked"}
-
-
-class ParsedText(Protocol):
-    kind: str
-    incident: str | None
-    commune: str | None
-    command: str | None
-    lang: str | None
-
-    def to_dict(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +57,7 @@ class IngestContext:
 
     settings: Settings
     taxonomy: Taxonomy
-    parse: Callable[[str, str | None, str | None], ParsedText]  # (text, lang, home) -> result
+    parse: Callable[[str, str | None, str | None], ParseResult]  # (text, lang, home) -> result
     commune_name: Callable[[str], str | None]
     acknowledge: Callable[[AsyncSession, str, str, datetime], Awaitable[AckResult]] | None = None
     rescore: Callable[[AsyncSession, int, datetime], Awaitable[None]] | None = None
@@ -132,9 +122,9 @@ async def handle_sms(session: AsyncSession, ctx: IngestContext, sms: InboundSms,
         else:
             report = await create_report(
                 session, ctx, message_id=message_id, channel="sms", phone=sms.sender, reporter=reporter,
-                incident=parsed.incident, commune=parsed.commune, village=getattr(parsed, "village", None),
-                count=parsed.count, secondary=list(getattr(parsed, "secondary", ()) or ()),
-                free_text=getattr(parsed, "free_text", None) or None, lang=lang, received_at=sms.received_at,
+                incident=parsed.incident, commune=parsed.commune, village=parsed.village,
+                count=parsed.count, secondary=list(parsed.secondary),
+                free_text=parsed.free_text or None, lang=lang, received_at=sms.received_at,
             )
             place = parsed.commune_name or (ctx.commune_name(parsed.commune) if parsed.commune else None)
             reply_text = replies.confirmation(lang, ctx.taxonomy, report.ref, parsed.incident, place,
@@ -175,31 +165,31 @@ async def _queue_reply(session: AsyncSession, ctx: IngestContext, phone: str, me
 
 
 async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSms, reporter: Reporter | None,
-                       parsed: ParsedText, lang: str, now: datetime) -> str:
+                       parsed: ParseResult, lang: str, now: datetime) -> str:
     command = parsed.command
     if command == "help":
         return replies.text(lang, replies.HELP)
     if command == "language":
-        new_lang = getattr(parsed, "language", None) or lang
+        new_lang = parsed.language or lang
         reporter = reporter or await _new_contact(session, sms.sender, now)
         reporter.lang = new_lang
         return replies.text(new_lang, replies.LANGUAGE_SET)
     if command == "register":
-        commune = getattr(parsed, "register_commune", None) or parsed.commune
+        commune = parsed.commune
         if not commune:
             return replies.text(lang, replies.REGISTER_NEEDS_COMMUNE)
         reporter = reporter or await _new_contact(session, sms.sender, now)
         reporter.commune_pcode = commune
-        reporter.name = getattr(parsed, "register_name", None) or reporter.name
+        reporter.name = parsed.name or reporter.name
         reporter.lang = lang
         if reporter.status != "approved" and reporter.status != "blocked":
             reporter.status = "pending"
         return replies.text(lang, replies.REGISTER_PENDING, commune=ctx.commune_name(commune) or commune)
     if command == "retract":
-        ref = normalise_ref(getattr(parsed, "report_ref", None) or "")
+        ref = normalise_ref(parsed.report_ref or "")
         return await _retract(session, ctx, sms.sender, ref, lang, now)
     if command == "acknowledge" and ctx.acknowledge is not None:
-        code = (getattr(parsed, "alert_code", None) or "").strip().upper()
+        code = (parsed.alert_code or "").strip().upper()
         result = await ctx.acknowledge(session, sms.sender, code, now)
         template = {"done": replies.ACK_DONE, "already": replies.ACK_ALREADY,
                     "not_member": replies.ACK_NOT_MEMBER}.get(result.outcome, replies.ACK_UNKNOWN)

@@ -26,8 +26,9 @@ def register(sub) -> None:  # noqa: ANN001
 
 def _known_areas(settings) -> frozenset[str]:  # noqa: ANN001
     from gateway.commands.parse import gazetteer_for_cli
+    from gateway.places import known_area_codes
 
-    return frozenset(gazetteer_for_cli(settings).pcodes())
+    return known_area_codes(gazetteer_for_cli(settings))
 
 
 def load_checked(settings, path: str | None):  # noqa: ANN001, ANN201

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 from aiohttp import web
 
@@ -41,8 +42,11 @@ def run_serve(args, settings) -> int:  # noqa: ANN001
         site = web.TCPSite(runner, settings.http.host, port, reuse_address=True)
         await site.start()
         logging.getLogger("gateway").info("listening on %s:%d", settings.http.host, port)
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
 

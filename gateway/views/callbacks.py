@@ -89,3 +89,54 @@ async def delivery_report(request: web.Request) -> web.Response:
     runtime.metrics.callbacks.labels("delivery", "stored").inc()
     runtime.metrics.delivery.labels(report.status if report.state.value != "unknown" else "unknown").inc()
     return plain(200, "ok")
+
+
+async def ussd(request: web.Request) -> web.Response:
+    """USSD hop: always `text/plain` `CON ...` or `END ...` (errors too, so the phone shows them)."""
+    from gateway.provider.africastalking import parse_ussd_hop, render_ussd
+    from gateway.ussd.screens import Screen
+    from gateway.ussd_flow import handle_hop
+
+    runtime: Runtime = request.app[RUNTIME]
+    refuse_if_not_provider(request, "ussd")
+    form = await read_form(request)
+    gw = runtime.settings.gateway
+    try:
+        hop = parse_ussd_hop(form, gw.default_region, gw.accepted_regions)
+    except FormError as exc:
+        runtime.metrics.ussd_hops.labels("bad_request").inc()
+        return plain(400, str(exc))
+    codes = runtime.settings.africastalking.ussd_codes
+    if codes and hop.service_code not in codes:
+        runtime.metrics.ussd_hops.labels("unknown_service").inc()
+        return plain(200, render_ussd(Screen("Service code not in use.", final=True)))
+    try:
+        async with runtime.sessions() as session, session.begin():
+            answer = await handle_hop(session, runtime.ingest_ctx, runtime.extras["ussd_search"], hop,
+                                      runtime.clock())
+    except DATABASE_DOWN:
+        runtime.metrics.ussd_hops.labels("unavailable").inc()
+        return plain(200, render_ussd(Screen("Service temporarily unavailable. Please try again later.", True)))
+    runtime.metrics.ussd_hops.labels("duplicate" if answer.duplicate else "ok").inc()
+    if answer.report_stored:
+        runtime.after_commit(reports_stored=True)
+    return plain(200, render_ussd(answer.screen))
+
+
+async def ussd_event(request: web.Request) -> web.Response:
+    from gateway.provider.africastalking import parse_ussd_end
+    from gateway.ussd_flow import record_session_end
+
+    runtime: Runtime = request.app[RUNTIME]
+    refuse_if_not_provider(request, "ussd_event")
+    form = await read_form(request)
+    try:
+        event = parse_ussd_end(form)
+    except FormError as exc:
+        return plain(400, str(exc))
+    try:
+        async with runtime.sessions() as session, session.begin():
+            await record_session_end(session, event, runtime.clock())
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable, retry later")
+    return plain(200, "ok")
