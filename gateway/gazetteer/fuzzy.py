@@ -57,15 +57,32 @@ class FuzzyIndex:
         """(distance, keys at that smallest distance) for keys within MAX_ERRORS of `query`."""
         if len(query) < MIN_QUERY_LENGTH:
             return (0, ())
+        # Every key one error away shares a one-deletion variant with the query: when one is
+        # found, the wider two-deletion expansion cannot find anything closer.
+        near = deletions(query, 1)
+        close = self._candidates(near)
+        found = self._closest(query, close)
+        if found[0] == 1:
+            return found
+        wider = {variant[:i] + variant[i + 1:] for variant in near if len(variant) < len(query)
+                 for i in range(len(variant))}
+        further = self._candidates(wider)
+        return self._closest(query, further | close if found[1] else further)
+
+    def _candidates(self, variants: Iterable[str]) -> set[int]:
         numbers: set[int] = set()
-        for variant in deletions(query, MAX_ERRORS):
-            known = self._variants.get(variant)
+        get = self._variants.get
+        for variant in variants:
+            known = get(variant)
             if known is None:
                 continue
             if isinstance(known, int):
                 numbers.add(known)
             else:
                 numbers.update(known)
+        return numbers
+
+    def _closest(self, query: str, numbers: set[int]) -> tuple[int, tuple[str, ...]]:
         best, found = MAX_ERRORS + 1, []
         for number in numbers:
             key = self._keys[number]

@@ -76,6 +76,7 @@ class Gazetteer:
         self._units: dict[str, Unit] = {unit.pcode: unit for unit in units}
         self._communes = {pcode: unit for pcode, unit in self._units.items() if unit.level == COMMUNE}
         self._names: dict[str, list[_Entry]] = {}
+        self._spans: dict[str, int] = {}  # token key -> most tokens a name starting with it spans
         self._pcodes: dict[str, str] = {}
         self._chains: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
         self.place_count = 0
@@ -103,6 +104,11 @@ class Gazetteer:
         if not keys or len(keys) > MAX_NAME_WORDS:
             return
         entry = entry._replace(words=len(keys))
+        for split in range(1, len(keys)):
+            # A typed token starting a multi-word name (possibly glued words): how many more
+            # tokens the name may span, so that other tokens are probed alone.
+            start = "".join(keys[:split])
+            self._spans[start] = max(self._spans.get(start, 1), len(keys) - split + 1)
         bucket = self._names.setdefault("".join(keys), [])
         if entry not in bucket:
             bucket.append(entry)
@@ -194,8 +200,8 @@ class Gazetteer:
             if not usable[index]:
                 index += 1
                 continue
-            run = 1
-            while run < MAX_NAME_WORDS and index + run < count and usable[index + run]:
+            run, longest = 1, self._spans.get(keys[index], 1)
+            while run < longest and index + run < count and usable[index + run]:
                 run += 1
             match = None
             for length in range(run, 0, -1):
@@ -228,7 +234,8 @@ class Gazetteer:
                 continue
             for length in (3, 2, 1):
                 span = range(index, index + length)
-                if span.stop > len(keys) or not all(usable[i] for i in span) or not any(alone[i] for i in span):
+                # Corrections are guesses: only over words that could be names by themselves.
+                if span.stop > len(keys) or not all(usable[i] and alone[i] for i in span):
                     continue
                 errors, matched = self._fuzzy.lookup("".join(keys[index:index + length]))
                 entries = tuple(entry for key in matched for entry in self._names[key] if entry.words >= length)

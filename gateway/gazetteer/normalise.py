@@ -54,8 +54,9 @@ def split_words(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for match in _TOKEN.finditer(text):
         start, end = match.span()
-        glued = _LETTERS_THEN_DIGITS.fullmatch(text[start:end].lower())
-        if glued and text[start:end].isascii():
+        word = match.group()
+        glued = None if word.isalpha() or word.isdigit() else _LETTERS_THEN_DIGITS.fullmatch(word.lower())
+        if glued and word.isascii():
             cut = start + len(glued.group(1) or glued.group(3))
             spans.append((start, cut))
             spans.append((cut, end))

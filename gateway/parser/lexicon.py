@@ -34,7 +34,7 @@ class Sense:
 @dataclass(frozen=True)
 class Lexicon:
     phrases: dict[str, tuple[Sense, ...]]  # phrase key (joined token keys) -> senses
-    max_words: int
+    spans: dict[str, int]  # first token key of a multi-word phrase -> most words such a phrase has
     false_friends: dict[str, frozenset[str]]  # lang -> phrase keys that are not keywords in it
     not_places: frozenset[str]  # token keys never read as a place alone
     language_names: dict[str, str]  # token key -> fr/ha/dje
@@ -43,17 +43,16 @@ class Lexicon:
 def load_lexicon(taxonomy: Taxonomy, locales: Path = DEFAULT_LOCALES,
                  languages: tuple[str, ...] = LANGUAGES) -> Lexicon:
     phrases: dict[str, list[Sense]] = {}
-    max_words = 1
+    spans: dict[str, int] = {}
     false_friends: dict[str, frozenset[str]] = {}
     not_places: set[str] = set()
     language_names: dict[str, str] = {}
 
     def add(text: str, sense: Sense, path: Path) -> None:
-        nonlocal max_words
         keys = name_keys(text)
         if not keys:
             raise LexiconError(f"{path}: {text!r} has no letters or digits")
-        max_words = max(max_words, len(keys))
+        spans[keys[0]] = max(spans.get(keys[0], 1), len(keys))
         senses = phrases.setdefault("".join(keys), [])
         if sense not in senses:
             senses.append(sense)
@@ -91,7 +90,7 @@ def load_lexicon(taxonomy: Taxonomy, locales: Path = DEFAULT_LOCALES,
             data.get("not_places", {}).get("words", []), path, "not_places"))
         false_friends[lang] = frozenset("".join(name_keys(word)) for word in _words(
             data.get("false_friends", {}).get("words", []), path, "false_friends"))
-    return Lexicon({key: tuple(senses) for key, senses in phrases.items()}, max_words, false_friends,
+    return Lexicon({key: tuple(senses) for key, senses in phrases.items()}, spans, false_friends,
                    frozenset(not_places), language_names)
 
 

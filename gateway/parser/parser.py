@@ -50,6 +50,7 @@ class _Message:
         self.raws = [text[start:end] for start, end in self.spans]
         self.size = min(len(self.spans), MAX_TOKENS)
         self.keys = [token_key(raw) for raw in self.raws[:self.size]]
+        self.digits = [raw.isascii() and raw.isdigit() for raw in self.raws]
         self.consumed = [False] * len(self.spans)
         self.not_places: set[int] = set()  # command, theft or livestock words left over
 
@@ -58,8 +59,7 @@ class _Message:
             self.consumed[position] = True
 
     def is_digits(self, position: int) -> bool:
-        raw = self.raws[position]
-        return raw.isascii() and raw.isdigit()
+        return self.digits[position]
 
     def hashed(self, position: int) -> bool:
         start = self.spans[position][0]
@@ -90,6 +90,7 @@ class Parser:
         self._number_keys = frozenset(key for key, senses in lexicon.phrases.items()
                                       if any(sense.category in (NUMBER, CONNECTOR) for sense in senses))
         self._all_false_friends = frozenset().union(*lexicon.false_friends.values())
+        self._not_alone = lexicon.not_places | self._number_keys
 
     def parse(self, text: str, lang: str | None = None, home: str | None = None) -> ParseResult:
         """Never raises: a message the parser cannot handle is 'unknown', kept for review."""
@@ -126,12 +127,12 @@ class Parser:
 
     def _scan(self, keys: Sequence[str]) -> list[_Hit]:
         """Lexicon phrases, left to right, the longest phrase at each position."""
-        phrases, hits, position, count = self.lexicon.phrases, [], 0, len(keys)
+        phrases, spans, hits, position, count = self.lexicon.phrases, self.lexicon.spans, [], 0, len(keys)
         while position < count:
             if not keys[position]:
                 position += 1
                 continue
-            for length in range(min(self.lexicon.max_words, count - position), 0, -1):
+            for length in range(min(spans.get(keys[position], 1), count - position), 0, -1):
                 key = "".join(keys[position:position + length]) if length > 1 else keys[position]
                 senses = phrases.get(key)
                 if senses is not None:
@@ -149,7 +150,9 @@ class Parser:
         false_friends = self.lexicon.false_friends.get(detected or "", frozenset())
         if false_friends:
             hits = [hit for hit in hits if hit.key not in false_friends]
-        return (lang or self._vote(hits)), hits
+        if lang:
+            return lang, hits
+        return (self._vote(hits) if any(hit.key in self._all_false_friends for hit in hits) else detected), hits
 
     @staticmethod
     def _vote(hits) -> str | None:  # noqa: ANN001 - any iterable of hits
@@ -225,6 +228,8 @@ class Parser:
             if not message.consumed[position] and message.hashed(position) and (code := self._code(message, position)):
                 incidents.append((position, code))
                 message.take([position])
+        if not incidents and not any(message.digits[:message.size]):
+            return ParseResult(kind=UNKNOWN, lang=lang, notes=tuple(notes), free_text=message.text.strip())
         mention = self._place(message, home)
         self._implicit_code(message, incidents)
         count = self._count(message, hits)
@@ -270,12 +275,10 @@ class Parser:
 
     def _place_flags(self, message: _Message, offset: int = 0) -> tuple[list[bool], list[bool]]:
         """Which tokens a place may use, and which may be a place on their own."""
-        usable, alone = [], []
-        for position in range(offset, message.size):
-            key = message.keys[position]
-            usable.append(bool(key) and not message.consumed[position] and position not in message.not_places)
-            alone.append(key not in self.lexicon.not_places and key not in self._number_keys
-                         and not message.is_digits(position))
+        positions = range(offset, message.size)
+        keys, consumed, blocked = message.keys, message.consumed, message.not_places
+        usable = [bool(keys[p]) and not consumed[p] and p not in blocked for p in positions]
+        alone = [keys[p] not in self._not_alone and not message.digits[p] for p in positions]
         return usable, alone
 
     def _place(self, message: _Message, home: str | None) -> PlaceMention | None:
