@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 from alerts.rules import IncidentRule, ScoringParams
 
+FRESH_FRACTION = 0.5  # share of the window during which a report keeps its full weight
+
 
 @dataclass(frozen=True)
 class WindowReport:
@@ -34,13 +36,16 @@ class Score:
 
 
 def contribution(report: WindowReport, rule: IncidentRule, params: ScoringParams, now: datetime) -> float:
-    """weight x trust x count factor (1 + log10 of the capped count) x age factor (1 when
-    fresh, `age_floor` at the end of the window); 0 outside the window."""
+    """weight x trust x count factor (1 + log10 of the capped count) x age factor; 0 outside the window.
+
+    The age factor is 1 for the first half of the window (a report scored seconds or minutes after
+    it arrived must weigh fully), then falls linearly to `age_floor` at the end of the window."""
     age = max(now - report.received_at, timedelta(0))  # a clock slightly ahead is "just now"
     if age >= rule.window:
         return 0.0
     count = min(max(report.count or 1, 1), params.count_cap)
-    age_factor = 1.0 - (1.0 - params.age_floor) * (age / rule.window)
+    past_fresh = max(age / rule.window - FRESH_FRACTION, 0.0) / (1.0 - FRESH_FRACTION)
+    age_factor = 1.0 - (1.0 - params.age_floor) * past_fresh
     return rule.weight * params.trust.get(report.trust, 0.0) * (1.0 + math.log10(count)) * age_factor
 
 

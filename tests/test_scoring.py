@@ -38,7 +38,9 @@ CASES = [
     ("a retracted report stops counting", "attack",
      [report(1, "a", retracted=True), report(2, "b", "pending")], 0, (0, 1, False, 0)),
     ("reports age out of the window", "attack", [report(1, "a")], 6 * 60, (0, 0, False, 0)),
-    ("an aged approved report is not enough alone", "attack", [report(1, "a")], 3 * 60, (0, 1, False, 0)),
+    ("an approved report keeps its weight for half the window", "attack", [report(1, "a")], 3 * 60,
+     (1, 1, False, 0)),
+    ("an aged approved report is not enough alone", "attack", [report(1, "a")], 4 * 60 + 30, (0, 1, False, 0)),
     ("cattle theft: two reporters are not enough", "cattle_theft",
      [report(1, "a"), report(2, "b", minutes=60)], 60, (0, 2, True, 0)),
     ("cattle theft: three independent reporters in 24h", "cattle_theft",
@@ -64,7 +66,9 @@ def test_score_values_follow_the_documented_formula():
     fresh = score_window([report(1, "a", count=10)], rule, params, T0)
     assert fresh.value == 2.0  # weight 1 x approved 1 x (1 + log10 10) x fresh 1
     half_window = score_window([report(1, "a", count=10)], rule, params, T0 + timedelta(hours=3))
-    assert half_window.value == 1.5  # age factor 1 - 0.5 x 0.5
+    assert half_window.value == 2.0  # full weight for the first half of the window
+    three_quarters = score_window([report(1, "a", count=10)], rule, params, T0 + timedelta(hours=4, minutes=30))
+    assert three_quarters.value == 1.5  # then falling linearly: 1 - 0.5 x 0.5
     capped = score_window([report(1, "a", count=5000)], rule, params, T0)
     assert capped.value == 3.0  # count capped at 100
     best_of_sender = score_window([report(1, "a", count=1), report(2, "a", count=100)], rule, params, T0)
