@@ -12,16 +12,24 @@ from gateway.config import Settings
 log = logging.getLogger(__name__)
 
 
-async def load_reference_data(sessions: async_sessionmaker, settings: Settings):  # noqa: ANN201
+async def install_demo_data_if_empty(sessions: async_sessionmaker, settings: Settings) -> bool:
     from gateway.demo import install_demo_data
+    from gateway.storage.gazetteer import is_empty
+
+    async with sessions() as session, session.begin():
+        if not await is_empty(session):
+            return False
+        await install_demo_data(session, settings)
+    log.info("empty database: demo gazetteer and demo people loaded")
+    return True
+
+
+async def load_reference_data(sessions: async_sessionmaker, settings: Settings):  # noqa: ANN201
     from gateway.parser import load_parser
-    from gateway.storage.gazetteer import is_empty, load_gazetteer
+    from gateway.storage.gazetteer import load_gazetteer
 
     if settings.gateway.demo_data:
-        async with sessions() as session, session.begin():
-            if await is_empty(session):
-                await install_demo_data(session, settings)
-                log.info("empty database: demo gazetteer and demo people loaded")
+        await install_demo_data_if_empty(sessions, settings)
     async with sessions() as session:
         gazetteer = await load_gazetteer(session)
     return gazetteer, load_parser(gazetteer)

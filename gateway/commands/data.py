@@ -40,12 +40,13 @@ def register(sub) -> None:  # noqa: ANN001
 
 
 def _date(text: str) -> datetime:
+    from argparse import ArgumentTypeError
     from datetime import UTC
 
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise CliError(f"not a date: {text!r} (expected YYYY-MM-DD or ISO 8601)") from None
+        raise ArgumentTypeError(f"not a date: {text!r} (expected YYYY-MM-DD or ISO 8601)") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 

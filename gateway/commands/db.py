@@ -21,4 +21,19 @@ def run_upgrade(args, settings) -> int:  # noqa: ANN001
         Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
     upgrade(url)
     print("database schema is current")
+    if settings.gateway.demo_data:
+        import asyncio
+
+        from gateway.reference import install_demo_data_if_empty
+        from gateway.storage.db import create_engine, session_factory
+
+        async def demo() -> bool:
+            engine = create_engine(url)
+            try:
+                return await install_demo_data_if_empty(session_factory(engine), settings)
+            finally:
+                await engine.dispose()
+
+        if asyncio.run(demo()):
+            print("empty database: demo gazetteer, focal points and committees loaded (gateway.demo_data)")
     return 0
