@@ -16,7 +16,6 @@ DEMO_PEOPLE = Path(__file__).resolve().parent / "demo_people"
 
 async def install_demo_data(session: AsyncSession, settings: Settings) -> None:
     from alerts.committees import import_committees_csv
-
     from gateway.gazetteer.demo import load_demo_batch
     from gateway.gazetteer.matcher import Gazetteer
     from gateway.storage.gazetteer import import_batch
