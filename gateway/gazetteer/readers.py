@@ -39,19 +39,14 @@ def read_gazetteer_file(path: str | Path, census_to_pcode: Mapping[str, str] | N
 
 def read_gazetteer_files(paths: Iterable[str | Path],
                          census_to_pcode: Mapping[str, str] | None = None) -> ImportBatch:
-    """Read several files as one batch: unit tables first, so that a locality register in
-    the same call can resolve its communes through them."""
-    paths = list(paths)
-    batches = [None if _is_locality_register(path) else read_gazetteer_file(path) for path in paths]
+    """Read several files as one batch: P-code lists first, then commune tables (whose
+    accented official names win over the lists' plain ones), then localities, so that a
+    locality register can resolve its communes through the tables of the same call."""
+    ordered = sorted(paths, key=_reading_order)
     batch = ImportBatch()
-    for done in batches:
-        if done is not None:
-            batch = batch.merged(done)
-    mapping = dict(census_to_pcode or {})
-    mapping.update(census_mapping(batch.units))
-    for path, done in zip(paths, batches, strict=True):
-        if done is None:
-            batch = batch.merged(read_gazetteer_file(path, mapping))
+    for path in ordered:
+        mapping = {**(census_to_pcode or {}), **census_mapping(batch.units)}
+        batch = batch.merged(read_gazetteer_file(path, mapping))
     return batch
 
 
@@ -85,13 +80,16 @@ _RENALOC = {"region_code", "dept_code", "commune_code", "loc_num", "localite"}
 _LOCALITIES = {"commune_pcode", "local_code", "name"}
 
 
-def _is_locality_register(path: str | Path) -> bool:
+def _reading_order(path: str | Path) -> int:
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), [])
+            first_row = next(csv.reader(handle), [])
     except OSError:
-        return False
-    return _RENALOC <= {name.strip() for name in header}
+        return 0  # read first, to report the error
+    header = {name.strip() for name in first_row}
+    if _RENALOC <= header or _LOCALITIES <= header:
+        return 2
+    return 0 if first_row and first_row[0].strip() in COUNTRY_OF_ISO3 else 1
 
 
 def _reader_for(path: Path, first_row: list[str]) -> Callable[[_Rows, Mapping[str, str]], ImportBatch]:
@@ -104,7 +102,7 @@ def _reader_for(path: Path, first_row: list[str]) -> Callable[[_Rows, Mapping[st
         return _read_renaloc
     if _LOCALITIES <= header:
         return _read_localities
-    if len(first_row) >= 5 and first_row[0].strip() in COUNTRY_OF_ISO3 and first_row[1].strip() in {"1", "2"}:
+    if len(first_row) >= 5 and first_row[0].strip() in COUNTRY_OF_ISO3 and first_row[1].strip().isdigit():
         return _read_pcode_fixture
     raise GazetteerFormatError(
         f"{path}:1: unknown gazetteer format (header {','.join(first_row[:6])!r}); expected a Niger or "
