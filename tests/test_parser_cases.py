@@ -119,6 +119,11 @@ def test_unknown_home_is_noted_and_ignored() -> None:
     assert (result.commune, result.notes) == (None, ("unknown home NE999999999", "no place named"))
 
 
+def test_unknown_language_is_noted_and_ignored() -> None:
+    result = demo_parser().parse("attaque gabi", lang="xx")
+    assert (result.lang, result.notes) == ("fr", ("unknown language xx",))
+
+
 def test_a_registered_commune_name_is_given_by_its_official_spelling() -> None:
     result = demo_parser().parse("attaque tera", home="NE004006003")
     assert (result.commune, result.commune_name) == ("NE006011005", "Téra")

@@ -16,7 +16,17 @@ from typing import NamedTuple
 
 from gateway.gazetteer.matcher import Gazetteer, PlaceMention
 from gateway.gazetteer.normalise import split_words, token_key
-from gateway.parser.lexicon import COMMAND, CONNECTOR, INCIDENT, LIVESTOCK, NUMBER, THEFT, Lexicon, Sense
+from gateway.parser.lexicon import (
+    COMMAND,
+    CONNECTOR,
+    INCIDENT,
+    LANGUAGES,
+    LIVESTOCK,
+    NUMBER,
+    THEFT,
+    Lexicon,
+    Sense,
+)
 from gateway.parser.result import COMMAND as COMMAND_KIND
 from gateway.parser.result import REPORT, UNKNOWN, ParseResult
 from gateway.taxonomy import Taxonomy
@@ -106,6 +116,9 @@ class Parser:
         message = _Message(text)
         notes: list[str] = []
         home = self._known_home(home, notes)
+        if lang is not None and lang not in LANGUAGES:
+            notes.append(f"unknown language {lang}")
+            lang = None
         hits = self._scan(message.keys)
         lang, hits = self._language(hits, lang)
         if hits and hits[0].start == 0 and not self._names_incident(hits, message):
