@@ -66,6 +66,7 @@ class GatewaySettings:
     reply_window_minutes: int = 10
     retention_days: int = 0
     pseudonym_secret: str = ""
+    silent_reporter_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,16 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class DashboardSettings:
+    users: dict[str, str] = field(default_factory=dict)  # name -> "scrypt$..." (gateway.dashboard.auth)
+    session_secret: str = ""
+    session_hours: float = 12
+    silent_days: int = 7
+    suggestions_path: str = "var/lexicon_suggestions.toml"
+    cap_sender: str = "ewg@localhost"
+
+
+@dataclass(frozen=True)
 class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -102,6 +113,7 @@ class Settings:
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     rules: RulesSettings = field(default_factory=RulesSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     base_dir: Path = PROJECT_ROOT
 
     @property
@@ -144,6 +156,15 @@ def _coerce(section: str, key: str, raw: Any, default: Any) -> Any:
                     raise ConfigError(f"setting {name}: expected a JSON list, got {raw!r}") from None
             return [part.strip() for part in raw.split(",") if part.strip()]
         raise ConfigError(f"setting {name}: expected a list, got {raw!r}")
+    if isinstance(default, dict):
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raise ConfigError(f"setting {name}: expected a JSON object, got {raw!r}") from None
+        if isinstance(raw, dict) and all(isinstance(v, str) for v in raw.values()):
+            return dict(raw)
+        raise ConfigError(f"setting {name}: expected a table of text values, got {raw!r}")
     if not isinstance(raw, str):
         raise ConfigError(f"setting {name}: expected text, got {raw!r}")
     return raw

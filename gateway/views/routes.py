@@ -15,3 +15,17 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/reports", api.reports)
     app.router.add_get("/api/alerts", api.alerts)
     app.router.add_get("/api/communes", api.communes)
+    from gateway.views import dashboard, feeds
+
+    app.router.add_get("/feeds/cap.atom", feeds.cap_feed)
+    app.router.add_get(r"/feeds/cap/{alert_id:\d+}.xml", feeds.cap_alert)
+    app.router.add_get("/dashboard", dashboard.situation)
+    app.router.add_get("/dashboard/login", dashboard.login_form)
+    app.router.add_post("/dashboard/login", dashboard.login)
+    app.router.add_post("/dashboard/logout", dashboard.logout)
+    app.router.add_get("/dashboard/reports", dashboard.reports)
+    app.router.add_get("/dashboard/review", dashboard.review)
+    app.router.add_post(r"/dashboard/review/{message_id:\d+}", dashboard.label)
+    app.router.add_get("/dashboard/focal-points", dashboard.focal_points)
+    app.router.add_get("/dashboard/delivery", dashboard.delivery)
+    app.router.add_get("/dashboard/static/dashboard.css", dashboard.stylesheet)

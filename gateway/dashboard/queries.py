@@ -1,0 +1,235 @@
+"""What the dashboard shows, read from the database as frozen rows. Reporters appear only as
+their pseudonym (Report.sender_key); phone numbers only masked."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.phones import mask_phone, sender_key
+from gateway.storage.models import (
+    AdminUnit,
+    Alert,
+    AlertReport,
+    CommitteeMember,
+    Message,
+    Outbox,
+    Report,
+    Reporter,
+)
+
+ACTIVE = ("open", "escalated", "acknowledged")  # as alerts.store.ACTIVE: an alert that still stands
+FAILED_DELIVERY = ("Failed", "Rejected", "AbsentSubscriber", "Expired", "InsufficientCredit", "UserInBlacklist",
+                   "DeliveryFailure")
+
+
+@dataclass(frozen=True)
+class Place:
+    pcode: str
+    name: str
+    country: str
+    region_pcode: str | None
+    region_name: str | None
+    lat: float | None
+    lon: float | None
+
+
+@dataclass(frozen=True)
+class CommunePoint:
+    place: Place
+    level: int  # highest level of the commune's standing alerts, 0 when none
+    alert_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    ref: str
+    received_at: datetime
+    incident: str
+    reporter: str  # pseudonym
+    trust: str
+    count: int | None
+    village: str | None
+    free_text: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    id: int
+    code: str
+    level: int
+    incident: str
+    status: str
+    commune: Place | None
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None  # committee member's name or role, never a reporter
+    escalation_step: int
+    reports: tuple[ReportLine, ...]
+
+    @property
+    def time_to_acknowledge(self) -> timedelta | None:
+        return self.acknowledged_at - self.opened_at if self.acknowledged_at else None
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    message_id: int
+    received_at: datetime
+    text: str
+    lang: str | None
+    sender: str  # pseudonym
+
+
+@dataclass(frozen=True)
+class SilentFocalPoint:
+    pseudonym: str
+    masked_phone: str
+    commune: str | None
+    last_report_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FailedSms:
+    created_at: datetime
+    kind: str
+    recipient: str  # masked
+    status: str
+    delivery_status: str | None
+    error: str | None
+
+
+async def places(session: AsyncSession) -> dict[str, Place]:
+    """Every commune with its region (through the department), keyed by P-code."""
+    units = {u.pcode: u for u in (await session.execute(select(AdminUnit))).scalars()}
+
+    def region_of(unit: AdminUnit) -> AdminUnit | None:
+        while unit is not None and unit.level > 1:
+            unit = units.get(unit.parent_pcode) if unit.parent_pcode else None
+        return unit
+
+    out = {}
+    for unit in units.values():
+        if unit.level == 3:
+            region = region_of(unit)
+            out[unit.pcode] = Place(unit.pcode, unit.name, unit.country, region.pcode if region else None,
+                                    region.name if region else None, unit.lat, unit.lon)
+    return out
+
+
+async def commune_points(session: AsyncSession, known: dict[str, Place]) -> list[CommunePoint]:
+    standing: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for pcode, level, code in await session.execute(
+            select(Alert.commune_pcode, Alert.level, Alert.code).where(Alert.status.in_(ACTIVE))):
+        standing[pcode].append((level, code))
+    return [CommunePoint(place, max((lv for lv, _ in standing[pcode]), default=0),
+                         tuple(code for _, code in sorted(standing[pcode], reverse=True)))
+            for pcode, place in sorted(known.items()) if place.lat is not None and place.lon is not None]
+
+
+async def standing_alerts(session: AsyncSession, known: dict[str, Place], limit: int = 200) -> list[AlertLine]:
+    alerts = list((await session.execute(
+        select(Alert).where(Alert.status.in_(ACTIVE)).order_by(Alert.level.desc(), Alert.opened_at).limit(limit)
+    )).scalars())
+    reports: dict[int, list[ReportLine]] = defaultdict(list)
+    members: dict[int, str] = {}
+    if alerts:
+        ids = [a.id for a in alerts]
+        for alert_id, r in await session.execute(
+                select(AlertReport.alert_id, Report).join(Report, Report.id == AlertReport.report_id)
+                .where(AlertReport.alert_id.in_(ids)).order_by(Report.received_at)):
+            reports[alert_id].append(ReportLine(r.ref, r.received_at, r.incident, r.sender_key, r.trust, r.count,
+                                                r.village, r.free_text, r.status))
+        member_ids = {a.acknowledged_by for a in alerts if a.acknowledged_by}
+        if member_ids:
+            for member in (await session.execute(
+                    select(CommitteeMember).where(CommitteeMember.id.in_(member_ids)))).scalars():
+                members[member.id] = member.name or member.role
+    return [AlertLine(a.id, a.code, a.level, a.incident, a.status, known.get(a.commune_pcode), a.opened_at,
+                      a.acknowledged_at, members.get(a.acknowledged_by) if a.acknowledged_by else None,
+                      a.escalation_step, tuple(reports[a.id]))
+            for a in alerts]
+
+
+async def acknowledge_delays(session: AsyncSession, since: datetime) -> list[timedelta]:
+    """Alert-to-acknowledgement delays of alerts opened since `since`: the alert-response gap."""
+    rows = await session.execute(select(Alert.opened_at, Alert.acknowledged_at).where(
+        Alert.opened_at >= since, Alert.acknowledged_at.is_not(None)))
+    return [acked - opened for opened, acked in rows]
+
+
+async def daily_report_counts(session: AsyncSession, known: dict[str, Place], since: datetime,
+                              region: str | None = None) -> dict[tuple[date, str, str | None], int]:
+    """(day, incident, region P-code) -> number of valid reports received that day."""
+    counts: Counter = Counter()
+    for received_at, incident, pcode in await session.execute(
+            select(Report.received_at, Report.incident, Report.commune_pcode)
+            .where(Report.received_at >= since, Report.status == "valid")):
+        place = known.get(pcode) if pcode else None
+        region_pcode = place.region_pcode if place else None
+        if region is None or region_pcode == region:
+            counts[(received_at.date(), incident, region_pcode)] += 1
+    return dict(counts)
+
+
+async def review_queue(session: AsyncSession, pseudonym_secret: str, limit: int = 100) -> list[ReviewItem]:
+    rows = (await session.execute(
+        select(Message).where(Message.kind == "unknown", Message.review_label.is_(None))
+        .order_by(Message.received_at.desc(), Message.id.desc()).limit(limit))).scalars()
+    return [ReviewItem(m.id, m.received_at, m.text, m.lang,
+                       sender_key(m.sender, pseudonym_secret) if m.sender else "anonymised")
+            for m in rows]
+
+
+async def silent_focal_points(session: AsyncSession, now: datetime, days: int,
+                              pseudonym_secret: str) -> list[SilentFocalPoint]:
+    cutoff = now - timedelta(days=days)
+    rows = await session.execute(
+        select(Reporter, AdminUnit.name).outerjoin(AdminUnit, AdminUnit.pcode == Reporter.commune_pcode)
+        .where(Reporter.status == "approved",
+               or_(Reporter.last_report_at.is_(None), Reporter.last_report_at < cutoff))
+        .order_by(Reporter.last_report_at.is_not(None), Reporter.last_report_at, Reporter.id))
+    return [SilentFocalPoint(sender_key(r.phone, pseudonym_secret), mask_phone(r.phone), name, r.last_report_at)
+            for r, name in rows]
+
+
+async def failed_sms(session: AsyncSession, since: datetime, limit: int = 200) -> list[FailedSms]:
+    rows = (await session.execute(
+        select(Outbox).where(Outbox.created_at >= since, or_(Outbox.status.in_(("failed", "expired")),
+                                                            Outbox.delivery_status.in_(FAILED_DELIVERY)))
+        .order_by(Outbox.created_at.desc()).limit(limit))).scalars()
+    return [FailedSms(o.created_at, o.kind, mask_phone(o.recipient), o.status, o.delivery_status, o.last_error)
+            for o in rows]
+
+
+async def sms_cost(session: AsyncSession, since: datetime) -> dict[tuple[str, str], tuple[int, float]]:
+    """(kind, currency) -> (SMS with a cost, total). Africa's Talking reports cost as "XOF 25.0000"."""
+    totals: dict[tuple[str, str], tuple[int, float]] = {}
+    for kind, cost in await session.execute(
+            select(Outbox.kind, Outbox.cost).where(Outbox.created_at >= since, Outbox.cost.is_not(None))):
+        currency, _, amount = cost.strip().partition(" ")
+        try:
+            value = float(amount)
+        except ValueError:
+            continue  # "0" or an unknown format: nothing billed we can add up
+        n, total = totals.get((kind, currency), (0, 0.0))
+        totals[(kind, currency)] = (n + 1, total + value)
+    return totals
+
+
+async def label_message(session: AsyncSession, message_id: int, label: str) -> bool:
+    message = await session.get(Message, message_id)
+    if message is None or message.kind != "unknown":
+        return False
+    message.review_label = label
+    return True
+
+
+async def sent_count(session: AsyncSession, since: datetime) -> int:
+    return (await session.execute(select(func.count()).select_from(Outbox).where(
+        Outbox.created_at >= since, Outbox.status.in_(("sent", "logged"))))).scalar_one()

@@ -1,0 +1,186 @@
+"""The dashboard's pages: login with the API token or a user's password, then read-only views.
+The only write is labelling a review-queue text (POST with the session cookie and a CSRF token)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from gateway.dashboard import auth, pages, queries
+from gateway.dashboard.layout import Texts, page
+from gateway.dashboard.suggestions import Suggestion, SuggestionError, append_suggestion, checked_word
+from gateway.runtime import RUNTIME, Runtime
+from gateway.views.common import DATABASE_DOWN, plain
+
+log = logging.getLogger(__name__)
+SESSION_COOKIE, LANG_COOKIE = "ewg_session", "ewg_lang"
+STATIC = Path(__file__).resolve().parents[1] / "dashboard" / "static"
+NOTICES = {"labelled": "Labelled.", "suggested": "Labelled; the word was added to the suggestions file.",
+           "bad-word": "Not labelled: a word is letters, spaces, hyphens or apostrophes, at most 40 characters."}
+
+Page = Callable[[web.Request, Runtime, Texts, auth.Session], Awaitable[str]]
+
+
+def _texts(request: web.Request) -> Texts:
+    return Texts(request.query.get("lang") or request.cookies.get(LANG_COOKIE) or "fr")
+
+
+def _html(request: web.Request, body: str, status: int = 200) -> web.Response:
+    response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    response.headers.update({"X-Frame-Options": "DENY", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
+                             "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                                        "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"})
+    lang = request.query.get("lang")
+    if lang in ("fr", "ha", "dje"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="Strict")
+    return response
+
+
+def _session(request: web.Request) -> auth.Session | None:
+    runtime = request.app[RUNTIME]
+    return auth.read_session(runtime.settings, request.cookies.get(SESSION_COOKIE), runtime.clock())
+
+
+def view(title_msgid: str, build: Page) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A logged-in page: redirect to the login form without a valid session."""
+
+    async def handler(request: web.Request) -> web.Response:
+        session = _session(request)
+        if session is None:
+            raise web.HTTPSeeOther("/dashboard/login")
+        runtime = request.app[RUNTIME]
+        t = _texts(request)
+        try:
+            body = await build(request, runtime, t, session)
+        except DATABASE_DOWN:
+            return plain(503, "storage unavailable")
+        return _html(request, page(t, title_msgid, body, request.path, session.csrf_token(runtime.settings)))
+
+    return handler
+
+
+async def login_form(request: web.Request) -> web.Response:
+    t = _texts(request)
+    return _html(request, page(t, "Log in", pages.login_body(t, error=False), request.path, None))
+
+
+async def login(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    form = await request.post()
+    user = auth.check_login(runtime.settings, str(form.get("user", "")), str(form.get("password", "")))
+    if user is None:
+        log.warning("dashboard login refused (from %s)", request.remote)
+        t = _texts(request)
+        return _html(request, page(t, "Log in", pages.login_body(t, error=True), request.path, None), status=401)
+    log.info("dashboard login: %s", user)
+    response = web.HTTPSeeOther("/dashboard")
+    response.set_cookie(SESSION_COOKIE, auth.new_session_cookie(runtime.settings, user, runtime.clock()),
+                        max_age=int(runtime.settings.dashboard.session_hours * 3600), httponly=True,
+                        samesite="Strict", secure=request.secure, path="/dashboard")
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    session = _session(request)
+    form = await request.post()
+    if session is None or not auth.csrf_ok(request.app[RUNTIME].settings, session, str(form.get("csrf", ""))):
+        raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
+    response = web.HTTPSeeOther("/dashboard/login")
+    response.del_cookie(SESSION_COOKIE, path="/dashboard")
+    raise response
+
+
+async def _situation(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
+    now = runtime.clock()
+    async with runtime.sessions() as db:
+        known = await queries.places(db)
+        points = await queries.commune_points(db, known)
+        alerts = await queries.standing_alerts(db, known)
+        delays = await queries.acknowledge_delays(db, now - timedelta(days=30))
+    return pages.situation_body(t, runtime.taxonomy, points, alerts, delays, now)
+
+
+async def _reports(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
+    raw_days = request.query.get("days", "14")
+    days = min(max(int(raw_days), 1), 90) if raw_days.isdigit() else 14
+    region = request.query.get("region") or None
+    first_day = (runtime.clock() - timedelta(days=days - 1)).date()
+    async with runtime.sessions() as db:
+        known = await queries.places(db)
+        counts = await queries.daily_report_counts(db, known, since=runtime.clock() - timedelta(days=days),
+                                                   region=region)
+    regions = {p.region_pcode: queries.Place(p.region_pcode, p.region_name, p.country, None, None, None, None)
+               for p in known.values() if p.region_pcode}
+    ordered = sorted(regions.values(), key=lambda r: (r.country, r.name or ""))
+    return pages.reports_body(t, runtime.taxonomy, counts, ordered, region, first_day, days)
+
+
+async def _review(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
+    async with runtime.sessions() as db:
+        items = await queries.review_queue(db, runtime.settings.gateway.pseudonym_secret)
+    return pages.review_body(t, runtime.taxonomy, items, session.csrf_token(runtime.settings),
+                             NOTICES.get(request.query.get("done", "")))
+
+
+async def _focal_points(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
+    days = runtime.settings.dashboard.silent_days
+    async with runtime.sessions() as db:
+        silent = await queries.silent_focal_points(db, runtime.clock(), days, runtime.settings.gateway.pseudonym_secret)
+    return pages.focal_points_body(t, silent, days, runtime.clock())
+
+
+async def _delivery(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
+    days = 30
+    since = runtime.clock() - timedelta(days=days)
+    async with runtime.sessions() as db:
+        failures = await queries.failed_sms(db, since)
+        cost = await queries.sms_cost(db, since)
+        sent = await queries.sent_count(db, since)
+    return pages.delivery_body(t, failures, cost, sent, days)
+
+
+situation = view("Situation", _situation)
+reports = view("Reports over time", _reports)
+review = view("Review queue", _review)
+focal_points = view("Silent focal points", _focal_points)
+delivery = view("Delivery and cost", _delivery)
+
+
+async def label(request: web.Request) -> web.Response:
+    """Label one not-understood text; optionally suggest its unknown word for a lexicon."""
+    runtime = request.app[RUNTIME]
+    session = _session(request)
+    form = await request.post()
+    if session is None or not auth.csrf_ok(runtime.settings, session, str(form.get("csrf", ""))):
+        raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
+    label_value = str(form.get("label", ""))
+    if label_value not in runtime.taxonomy.ids | {"noise", "other"}:
+        return plain(400, f"unknown label {label_value[:40]!r}")
+    message_id = int(request.match_info["message_id"])
+    word, word_lang = str(form.get("word", "")).strip(), str(form.get("word_lang", "fr"))
+    if word_lang not in ("fr", "ha", "dje"):
+        return plain(400, f"unknown language {word_lang[:8]!r}")
+    if word:
+        if label_value not in runtime.taxonomy.ids:
+            return plain(400, "a suggested word needs an incident label")
+        try:
+            word = checked_word(word)
+        except SuggestionError:
+            raise web.HTTPSeeOther("/dashboard/review?done=bad-word") from None
+    async with runtime.sessions() as db, db.begin():
+        if not await queries.label_message(db, message_id, label_value):
+            return plain(404, f"no unreviewed text {message_id}")
+    if word:
+        path = Path(runtime.settings.dashboard.suggestions_path)
+        append_suggestion(path if path.is_absolute() else runtime.settings.base_dir / path,
+                          Suggestion(word, word_lang, label_value, message_id, session.user, runtime.clock()))
+    log.info("review: message %d labelled %s by %s", message_id, label_value, session.user)
+    raise web.HTTPSeeOther("/dashboard/review?done=" + ("suggested" if word else "labelled"))
+
+
+async def stylesheet(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "dashboard.css", headers={"Cache-Control": "max-age=3600"})
