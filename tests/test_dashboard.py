@@ -1,0 +1,263 @@
+"""Dashboard pages on a real gateway with demo data, fed through the SMS callbacks."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import select, update
+
+from gateway.dashboard import auth
+from gateway.dashboard.svgmap import LEVEL_COLOURS
+from gateway.phones import sender_key
+from gateway.runtime import RUNTIME
+from gateway.storage.models import Message, Outbox
+from tests.conftest import make_settings, running_gateway
+
+GABI_1, GABI_2, GUIDAN_SORI, TERA = "+22790000101", "+22790000102", "+22790000103", "+22790000104"
+GUIDAN_SORI_CHAIR = "+22796000203"  # demo committee member of Guidan Sori
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def post_sms(client, sender: str, text: str, message_id: str) -> str:  # noqa: ANN001
+    body = urlencode({"from": sender, "to": "3737", "text": text, "date": "2026-11-24 11:59:00", "id": message_id})
+    response = await client.post("/callbacks/at/sms?token=s3cret", data=body, headers=FORM)
+    assert response.status == 200, await response.text()
+    return await response.text()
+
+
+async def seed_traffic(client, clock) -> dict[str, dict]:  # noqa: ANN001
+    """Two focal points report an attack in Gabi (level 2), one a kidnapping in Guidan Sori
+    (level 1, acknowledged 12 minutes later by its committee chair), and one text is not understood.
+    Returns the alerts by commune P-code, as /api/alerts gives them."""
+    await post_sms(client, GABI_1, "ATTAQUE GABI 12", "s-1")
+    await post_sms(client, GABI_2, "hari gabi 20", "s-2")
+    await post_sms(client, GUIDAN_SORI, "sace guidan sori uku", "s-3")
+    await post_sms(client, TERA, "bonjour kaykay", "s-4")
+    await client.server.app[RUNTIME].extras["score_once"]()
+    alerts = await api_alerts(client)
+    clock.advance(minutes=12)
+    assert await post_sms(client, GUIDAN_SORI_CHAIR, f"OK {alerts['NE004005003']['code']}", "s-5") == "stored: command"
+    return await api_alerts(client)
+
+
+async def api_alerts(client) -> dict[str, dict]:  # noqa: ANN001
+    response = await client.get("/api/alerts", headers={"Authorization": "Bearer api-token"})
+    return {a["commune"]: a for a in (await response.json())["alerts"]}
+
+
+async def log_in(client, user: str = "", password: str = "api-token") -> None:  # noqa: ANN001
+    response = await client.post("/dashboard/login", data={"user": user, "password": password},
+                                 allow_redirects=False)
+    assert response.status == 303, await response.text()
+    assert response.headers["Location"] == "/dashboard"
+
+
+async def page(client, path: str) -> str:  # noqa: ANN001
+    response = await client.get(path, allow_redirects=False)
+    assert response.status == 200, (path, response.status)
+    assert response.content_type == "text/html"
+    return await response.text()
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]{64})"', html).group(1)
+
+
+# --- login ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/reports", "/dashboard/review",
+                                  "/dashboard/focal-points", "/dashboard/delivery"])
+async def test_every_page_needs_a_login(gateway, path: str) -> None:  # noqa: ANN001
+    response = await gateway.get(path, allow_redirects=False)
+    assert (response.status, response.headers["Location"]) == (303, "/dashboard/login")
+
+
+async def test_login_page_in_french_then_hausa(gateway) -> None:  # noqa: ANN001
+    html = await page(gateway, "/dashboard/login")
+    assert '<html lang="fr">' in html and "Connexion" in html and "Mot de passe ou jeton API" in html
+    html = await page(gateway, "/dashboard/login?lang=ha")
+    assert '<html lang="ha">' in html and "Shiga" in html
+    html = await page(gateway, "/dashboard/login")  # the choice is remembered
+    assert '<html lang="ha">' in html
+
+
+@pytest.mark.parametrize(("user", "password"), [("", "wrong"), ("", ""), ("nobody", "api-token"),
+                                                ("amina", "api-token"), ("amina", "wrong")])
+async def test_wrong_credentials_are_refused(db_url, clock, user: str, password: str) -> None:  # noqa: ANN001
+    settings = make_settings(db_url, api={"token": "api-token"},
+                             dashboard={"users": {"amina": auth.hash_password("sahel-2026")}})
+    async with running_gateway(settings, clock) as client:
+        response = await client.post("/dashboard/login", data={"user": user, "password": password},
+                                     allow_redirects=False)
+        assert response.status == 401
+        assert "Nom d&#x27;utilisateur ou mot de passe incorrect." in await response.text()
+        assert "ewg_session" not in response.cookies
+
+
+async def test_user_password_login_and_logout(db_url, clock) -> None:  # noqa: ANN001
+    settings = make_settings(db_url, api={"token": "api-token"},
+                             dashboard={"users": {"amina": auth.hash_password("sahel-2026")}})
+    async with running_gateway(settings, clock) as client:
+        await log_in(client, "amina", "sahel-2026")
+        html = await page(client, "/dashboard")
+        response = await client.post("/dashboard/logout", data={"csrf": "0" * 64}, allow_redirects=False)
+        assert response.status == 403  # a forged form cannot log anybody out
+        response = await client.post("/dashboard/logout", data={"csrf": csrf_of(html)}, allow_redirects=False)
+        assert (response.status, response.headers["Location"]) == (303, "/dashboard/login")
+        assert (await client.get("/dashboard", allow_redirects=False)).status == 303
+
+
+async def test_session_expires_and_cannot_be_forged(gateway, clock) -> None:  # noqa: ANN001
+    await log_in(gateway)
+    cookie = gateway.session.cookie_jar.filter_cookies(gateway.make_url("/dashboard"))["ewg_session"].value
+    user, expires, signature = cookie.split("|")
+    forged = f"{user}|{int(expires) + 86400}|{signature}"
+    response = await gateway.get("/dashboard", cookies={"ewg_session": forged}, allow_redirects=False)
+    assert response.status == 303
+    assert (await gateway.get("/dashboard", allow_redirects=False)).status == 200
+    clock.advance(hours=12, seconds=1)  # dashboard.session_hours = 12
+    assert (await gateway.get("/dashboard", allow_redirects=False)).status == 303
+
+
+def test_password_hashes() -> None:
+    stored = auth.hash_password("sahel-2026", salt=bytes(16))
+    assert stored.startswith("scrypt$16384$8$1$" + "00" * 16 + "$")
+    assert auth.verify_password("sahel-2026", stored)
+    assert not auth.verify_password("sahel-2027", stored)
+    assert not auth.verify_password("sahel-2026", "pbkdf2$1$x")
+    assert not auth.verify_password("sahel-2026", "scrypt$x$y")
+    assert auth.hash_password("sahel-2026") != auth.hash_password("sahel-2026")  # salted
+
+
+# --- pages ---------------------------------------------------------------------------
+
+async def test_situation_shows_the_map_and_the_alert_response_gap(gateway, clock) -> None:  # noqa: ANN001
+    alerts = await seed_traffic(gateway, clock)
+    gabi, guidan_sori = alerts["NE004006003"], alerts["NE004005003"]
+    assert (gabi["level"], gabi["status"], guidan_sori["level"], guidan_sori["status"]) == (2, "open", 1, "acknowledged")
+    await log_in(gateway)
+    html = await page(gateway, "/dashboard")
+
+    circles = dict(re.findall(r'<circle class="commune level-\d" data-pcode="(\w+)" data-level="\d" '
+                              r'cx="[\d.]+" cy="[\d.]+" r="\d+" fill="(#[0-9a-f]{6})"', html))
+    assert circles["NE004006003"] == LEVEL_COLOURS[2]
+    assert circles["NE004005003"] == LEVEL_COLOURS[1]
+    assert circles["NE006011005"] == LEVEL_COLOURS[0]  # Téra: no alert
+    assert len(circles) >= 30  # every demo commune with coordinates
+    assert ">Maradi</text>" in html and ">Tillabéri</text>" in html and ">NIGER</text>" in html
+
+    assert re.search(r'id="standing">2<', html) and re.search(r'id="unacknowledged">1<', html)
+    assert re.search(r'id="median-tta">12 min<', html)
+    rows = re.findall(r'<tr class="alert-row" data-code="(\w+)" data-level="(\d)">', html)
+    assert rows == [(gabi["code"], "2"), (guidan_sori["code"], "1")]  # highest level first
+    assert "Comite Guidan Sori<br><small>après 12 min</small>" in html
+    assert "non pris en charge" in html
+    assert "Âge" in html and "2 signalement(s)" in html
+    for phone in (GABI_1, GABI_2, GUIDAN_SORI):  # reporters appear as pseudonyms only
+        assert phone not in html and phone[4:] not in html
+        assert sender_key(phone) in html
+
+
+async def test_reports_chart_per_day_incident_and_region(gateway, clock) -> None:  # noqa: ANN001
+    await seed_traffic(gateway, clock)
+    await log_in(gateway)
+    html = await page(gateway, "/dashboard/reports?days=7")
+    bars = re.findall(r'<rect class="bar" data-day="([\d-]+)" data-incident="(\w+)" data-count="(\d+)"', html)
+    assert sorted(bars) == [("2026-11-24", "attack", "2"), ("2026-11-24", "kidnapping", "1")]
+    table = re.search(r'<table id="per-region">.*?</table>', html).group(0)
+    assert "<th>attaque</th><th>enlevement</th>" in table
+    assert "<tr><td>Maradi</td><td>2</td><td>1</td></tr>" in table
+
+    html = await page(gateway, "/dashboard/reports?days=7&region=NE006")  # Tillabéri: nothing
+    assert 'class="bar"' not in html and "Aucun signalement sur cette période." in html
+
+
+async def test_review_queue_label_and_word_suggestion(db_url, clock, tmp_path) -> None:  # noqa: ANN001
+    suggestions = tmp_path / "suggestions.toml"
+    settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
+                             dashboard={"suggestions_path": str(suggestions)})
+    lexicon = (settings.base_dir / "locales" / "dje" / "LC_MESSAGES").parent.parent / "dje" / "keywords.toml"
+    lexicon_before = lexicon.read_bytes()
+    async with running_gateway(settings, clock) as client:
+        await seed_traffic(client, clock)
+        await log_in(client)
+        html = await page(client, "/dashboard/review")
+        message_id = int(re.search(r'<tr data-message="(\d+)">', html).group(1))
+        assert "bonjour kaykay" in html and sender_key(TERA) in html and TERA not in html
+
+        form = {"label": "attack", "word": "kaykay", "word_lang": "dje"}
+        response = await client.post(f"/dashboard/review/{message_id}", data=form, allow_redirects=False)
+        assert response.status == 403  # no CSRF token
+        response = await client.post(f"/dashboard/review/{message_id}", data={**form, "csrf": "f" * 64},
+                                     allow_redirects=False)
+        assert response.status == 403
+        response = await client.post(f"/dashboard/review/{message_id}", data={**form, "csrf": csrf_of(html)},
+                                     allow_redirects=False)
+        assert (response.status, response.headers["Location"]) == (303, "/dashboard/review?done=suggested")
+
+        html = await page(client, "/dashboard/review?done=suggested")
+        assert "Rien à examiner." in html and "le mot a été ajouté au fichier de suggestions" in html
+        async with client.server.app[RUNTIME].sessions() as session:
+            assert (await session.get(Message, message_id)).review_label == "attack"
+    data = tomllib.loads(suggestions.read_text(encoding="utf-8"))
+    assert data["suggestion"] == [{"word": "kaykay", "lang": "dje", "incident": "attack", "message_id": message_id,
+                                   "by": "admin", "at": clock.now}]
+    assert lexicon.read_bytes() == lexicon_before  # a suggestion never edits the lexicon
+
+
+@pytest.mark.parametrize(("form", "status", "fragment"), [
+    ({"label": "weather"}, 400, "unknown label 'weather'"),
+    ({"label": "attack", "word_lang": "en"}, 400, "unknown language 'en'"),
+    ({"label": "noise", "word": "kaykay"}, 400, "a suggested word needs an incident label"),
+])
+async def test_review_label_refusals(gateway, clock, form: dict, status: int, fragment: str) -> None:  # noqa: ANN001
+    await post_sms(gateway, TERA, "bonjour", "r-1")
+    await log_in(gateway)
+    html = await page(gateway, "/dashboard/review")
+    message_id = re.search(r'<tr data-message="(\d+)">', html).group(1)
+    response = await gateway.post(f"/dashboard/review/{message_id}", data={**form, "csrf": csrf_of(html)},
+                                  allow_redirects=False)
+    assert response.status == status
+    assert fragment in await response.text()
+
+
+async def test_silent_focal_points(gateway, clock) -> None:  # noqa: ANN001
+    await seed_traffic(gateway, clock)
+    await log_in(gateway)
+    html = await page(gateway, "/dashboard/focal-points")
+    silent = re.findall(r"<tr><td><code>(\w+)</code></td><td>([+*\d]+)</td><td>([^<]+)</td>", html)
+    # Téra's focal point only sent a text that was not understood, Ayerou's sent nothing.
+    assert silent == [(sender_key(TERA), "+227*****104", "Téra"), (sender_key("+22790000105"), "+227*****105", "Ayerou")]
+    clock.advance(days=8)  # dashboard.silent_days = 7
+    html = await page(gateway, "/dashboard/focal-points")
+    assert len(re.findall(r"<tr><td><code>", html)) == 5
+    assert GABI_1 not in html
+
+
+async def test_delivery_failures_and_cost(gateway, clock) -> None:  # noqa: ANN001
+    await seed_traffic(gateway, clock)
+    runtime = gateway.server.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        ids = list((await session.execute(select(Outbox.id).order_by(Outbox.id))).scalars())
+        await session.execute(update(Outbox).where(Outbox.id == ids[0]).values(status="failed",
+                                                                                last_error="InvalidPhoneNumber"))
+        await session.execute(update(Outbox).where(Outbox.id == ids[1]).values(status="sent",
+                                                                                delivery_status="AbsentSubscriber"))
+        await session.execute(update(Outbox).where(Outbox.id.in_(ids[1:4])).values(cost="XOF 25.0000"))
+    await log_in(gateway)
+    html = await page(gateway, "/dashboard/delivery")
+    failures = re.search(r'<table id="failures">.*?</table>', html).group(0)
+    assert failures.count("<tr><td>") == 2
+    assert "InvalidPhoneNumber" in failures and "AbsentSubscriber" in failures
+    assert not re.search(r"\+227\d{8}", html)  # recipients masked
+    cost = re.search(r'<table id="cost">.*?</table>', html).group(0)
+    assert re.findall(r"<td>(\d+)</td><td>([\d.]+ XOF)</td>", cost) in ([("3", "75.00 XOF")],
+                                                                          [("1", "25.00 XOF"), ("2", "50.00 XOF")])
+
+
+async def test_stylesheet_is_served_locally(gateway) -> None:  # noqa: ANN001
+    response = await gateway.get("/dashboard/static/dashboard.css")
+    assert response.status == 200 and "#commune-map" in await response.text()
