@@ -232,6 +232,7 @@ async def test_silent_focal_points(gateway, clock) -> None:  # noqa: ANN001
     # Téra's focal point only sent a text that was not understood, Ayerou's sent nothing.
     assert silent == [(sender_key(TERA), "+227*****104", "Téra"), (sender_key("+22790000105"), "+227*****105", "Ayerou")]
     clock.advance(days=8)  # dashboard.silent_days = 7
+    await log_in(gateway)  # the session expired meanwhile
     html = await page(gateway, "/dashboard/focal-points")
     assert len(re.findall(r"<tr><td><code>", html)) == 5
     assert GABI_1 not in html
