@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import zlib
+from datetime import timedelta
 from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -64,8 +65,10 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
     holder.load()
     runtime.extras["rules_holder"] = holder
     gazetteer = runtime.gazetteer
+    alert_expiry = timedelta(minutes=runtime.settings.outbox.alert_expiry_minutes)
     ctx = runtime.ingest_ctx
-    ctx.acknowledge = lambda session, phone, code, now: service.acknowledge(session, phone, code, now)
+    ctx.acknowledge = lambda session, phone, code, now: service.acknowledge(
+        session, phone, code, now, gazetteer=gazetteer, alert_expiry=alert_expiry)
     ctx.rescore = lambda session, report_id, now: service.report_retracted(session, runtime.rules, report_id,
                                                                           gazetteer, now)
 
@@ -73,9 +76,11 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         if runtime.rules is None:
             return 0
         async with runtime.sessions() as session, session.begin():
-            changes = await service.score_pending_reports(session, runtime.rules, gazetteer, runtime.clock())
+            changes = await service.score_pending_reports(session, runtime.rules, gazetteer, runtime.clock(),
+                                                          alert_expiry=alert_expiry)
         for change in changes:
-            runtime.metrics.alerts.labels(str(change.level), change.kind).inc()
+            runtime.metrics.alerts.labels(str(change.level), "sent").inc(change.sent)
+            runtime.metrics.alerts.labels(str(change.level), "withheld").inc(change.withheld)
         if changes:
             runtime.sender.wake.set()
         return len(changes)
@@ -101,7 +106,7 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
             try:
                 async with runtime.sessions() as session, session.begin():
                     if await _job_lock(session, name):
-                        await work(session, runtime.rules, runtime.clock())
+                        await work(session, runtime.rules, runtime.clock(), gazetteer=gazetteer)
                 runtime.sender.wake.set()
             except Exception:  # noqa: BLE001
                 log.exception("timed job %s failed; next run will retry", name)
@@ -121,8 +126,16 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         from gateway.storage.retention import anonymise_old_messages
 
         days = runtime.settings.gateway.retention_days
-        scheduler.add_job(timed("retention", lambda s, _r, now: anonymise_old_messages(s, days, now)),
+        scheduler.add_job(timed("retention", lambda s, _r, now, **_: anonymise_old_messages(s, days, now)),
                           "interval", hours=1, id="retention", coalesce=True, max_instances=1)
+    silent_days = runtime.settings.gateway.silent_reporter_days
+
+    async def count_silent(session, _rules, now, **_) -> None:  # noqa: ANN001
+        silent = await service.silent_reporters(session, silent_days, now)
+        runtime.metrics.silent_reporters.set(len(silent))
+
+    scheduler.add_job(timed("silent_reporters", count_silent), "interval", minutes=30, id="silent_reporters",
+                      coalesce=True, max_instances=1)
     if runtime.settings.rules.watch:
         scheduler.add_job(holder.reload_if_changed, "interval", seconds=2, id="rules_watch", coalesce=True)
     scheduler.start()
