@@ -30,3 +30,5 @@ def configure_logging(settings: LoggingSettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level.upper())
+    # APScheduler logs every run of every job at INFO: the rules watcher alone would flood the log.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

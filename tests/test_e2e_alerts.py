@@ -23,7 +23,7 @@ async def test_two_focal_points_alert_commune_then_region_and_ok_acknowledges(se
 
     first = inbound_sms_form(FOCAL_POINTS[0], "ATTAQUE GABI 3", received_at=datetime.now(UTC))
     assert (await post_sms(served_gateway, first))[0] == 200
-    alerts = await wait_for(lambda: _both(sent_to, GABI_CHAIR, GABI_MEMBER), timeout=15)
+    alerts = await wait_for(lambda: _both(sent_to, GABI_CHAIR, GABI_MEMBER), timeout=30)
     assert alerts, f"commune committee not alerted: {await fake_provider.messages()}\n{served_gateway.logs_tail()}"
     chair_alert = next(m["message"] for m in alerts if m["to"] == GABI_CHAIR)
     assert "Gabi" in chair_alert
@@ -37,7 +37,7 @@ async def test_two_focal_points_alert_commune_then_region_and_ok_acknowledges(se
 
     second = inbound_sms_form(FOCAL_POINTS[1], "hari gabi", received_at=datetime.now(UTC))
     assert (await post_sms(served_gateway, second))[0] == 200
-    upper = await wait_for(lambda: _both(sent_to, DEPARTMENT, REGION), timeout=15)
+    upper = await wait_for(lambda: _both(sent_to, DEPARTMENT, REGION), timeout=30)
     assert upper, f"department and region not alerted: {await fake_provider.messages()}"
     assert all(code in m["message"] for m in upper)
 
@@ -48,7 +48,7 @@ async def test_two_focal_points_alert_commune_then_region_and_ok_acknowledges(se
         return [m for m in await sent_to(GABI_MEMBER) if m["message"] != alerts[0]["message"] and code in m["message"]
                 and "Maire de Gabi" in m["message"]]
 
-    assert await wait_for(notice_to_member, timeout=10), await sent_to(GABI_MEMBER)
+    assert await wait_for(notice_to_member, timeout=30), (await fake_provider.messages(), served_gateway.logs_tail(60))
     chair_replies = await wait_for(lambda: _replies_with(sent_to, GABI_CHAIR, "prise en charge par vous"))
     assert chair_replies, await sent_to(GABI_CHAIR)
 
@@ -75,3 +75,25 @@ def _alert_code(text: str) -> str:
     found = [c for c in CODE.findall(text) if not c.isalpha() or c not in {"GABI"}]
     assert found, f"no alert code in {text!r}"
     return found[0]
+
+
+async def test_ussd_report_alerts_the_committee_like_sms(served_gateway, fake_provider) -> None:  # noqa: ANN001, F811
+    import aiohttp
+
+    typed: list[str] = []
+    async with aiohttp.ClientSession() as http:
+        for answer in (None, "1", "1", "1", "2", "1"):  # report, attack, my commune, count 2, send
+            if answer is not None:
+                typed.append(answer)
+            async with http.post(f"{served_gateway.url}/callbacks/at/ussd", params={"token": "s3cret"}, data={
+                "sessionId": "ATUid_e2e", "serviceCode": "*384*3737#", "phoneNumber": FOCAL_POINTS[1],
+                "networkCode": "61402", "text": "*".join(typed)}) as response:
+                screen = await response.text()
+    assert screen.startswith("END An karbi rahoto"), screen
+
+    async def sent_to(*numbers: str) -> list[dict]:
+        return [m for m in await fake_provider.messages() if m["to"] in numbers]
+
+    alerts = await wait_for(lambda: _both(sent_to, GABI_CHAIR, GABI_MEMBER), timeout=30)
+    assert alerts, served_gateway.logs_tail()
+    assert all("Gabi" in m["message"] and FOCAL_POINTS[1] not in m["message"] for m in alerts)

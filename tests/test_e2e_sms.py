@@ -18,7 +18,7 @@ from tests.support.ports import free_port
 FOCAL_POINT = "+22790000101"  # demo: approved focal point of Gabi, Hausa
 
 
-async def wait_for(predicate, timeout: float = 15.0, interval: float = 0.2):  # noqa: ANN001, ANN201
+async def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):  # noqa: ANN001, ANN201
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         value = await predicate()
@@ -100,6 +100,6 @@ async def test_serve_refuses_a_stale_schema(tmp_path) -> None:  # noqa: ANN001
     process = GatewayProcess({"EWG_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path}/empty.db"}, free_port(),
                              tmp_path, migrate=False)
     with pytest.raises(GatewayStartError):
-        await process.start(timeout=15)
+        await process.start(timeout=30)
     assert "run `ewg db upgrade`" in process.logs()
     assert "Traceback" not in process.logs()

@@ -1,0 +1,131 @@
+"""Wire tests for the USSD callbacks (courier table style) and a report walked through the
+menu over HTTP, stored once and scored like an SMS report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import func, select
+
+from gateway.runtime import RUNTIME
+from gateway.storage.models import Message, Report, UssdSession
+
+TOKEN = "?token=s3cret"
+FOCAL_POINT = "+22790000101"  # demo: approved focal point of Gabi, Hausa
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def hop(**fields: str | None) -> str:
+    form = {"sessionId": "ATUid_1", "serviceCode": "*384*3737#", "phoneNumber": FOCAL_POINT,
+            "networkCode": "61402", "text": ""}
+    form.update(fields)
+    return urlencode({k: v for k, v in form.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    body: str
+    status: int
+    starts: str  # the answer's beginning
+    sessions: int
+    query: str = TOKEN
+
+
+USSD_CASES = [
+    Case("first hop", hop(), 200, "CON Gargadi da wuri\n1 ", 1),
+    Case("no networkCode", hop(networkCode=None), 200, "CON ", 1),
+    Case("text missing counts as first hop", hop(text=None), 200, "CON ", 1),
+    Case("unknown number chooses a language", hop(phoneNumber="+22791112233"), 200, "CON Langue? Harshe?", 1),
+    Case("session starting mid-way", hop(text="1*4"), 200, "CON Gargadi da wuri", 1),
+    Case("missing sessionId", hop(sessionId=None), 400, "field 'sessionId' required", 0),
+    Case("missing serviceCode", hop(serviceCode=None), 400, "field 'serviceCode' required", 0),
+    Case("missing phoneNumber", hop(phoneNumber=None), 400, "field 'phoneNumber' required", 0),
+    Case("bad phoneNumber", hop(phoneNumber="12"), 400, "field 'phoneNumber' is not a usable phone number", 0),
+    Case("missing token", hop(), 403, "wrong or missing token", 0, query=""),
+    Case("wrong token", hop(), 403, "wrong or missing token", 0, query="?token=nope"),
+]
+
+
+@pytest.mark.parametrize("case", USSD_CASES, ids=lambda c: c.label)
+async def test_ussd_wire(gateway, case: Case) -> None:  # noqa: ANN001
+    response = await gateway.post("/callbacks/at/ussd" + case.query, data=case.body, headers=FORM)
+    assert response.status == case.status
+    assert response.content_type == "text/plain"
+    assert (await response.text()).startswith(case.starts)
+    runtime = gateway.server.app[RUNTIME]
+    async with runtime.sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(UssdSession))).scalar_one() == case.sessions
+
+
+async def test_unknown_service_code_ends_politely(settings, clock) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    from tests.conftest import running_gateway
+
+    settings = replace(settings, africastalking=replace(settings.africastalking, ussd_codes=["*384*3737#"]))
+    async with running_gateway(settings, clock) as client:
+        response = await client.post("/callbacks/at/ussd" + TOKEN, data=hop(serviceCode="*999#"), headers=FORM)
+        assert (response.status, await response.text()) == (200, "END Service code not in use.")
+
+
+async def walk(client, answers: list[str], session_id: str = "ATUid_walk", phone: str = FOCAL_POINT) -> list[str]:  # noqa: ANN001
+    screens = []
+    typed: list[str] = []
+    for answer in [None, *answers]:
+        if answer is not None:
+            typed.append(answer)
+        response = await client.post("/callbacks/at/ussd" + TOKEN, headers=FORM,
+                                     data=hop(sessionId=session_id, phoneNumber=phone, text="*".join(typed)))
+        assert response.status == 200
+        screens.append(await response.text())
+    return screens
+
+
+async def test_report_by_ussd_is_stored_once_and_alerts_like_sms(gateway) -> None:  # noqa: ANN001
+    # main menu -> 1 report -> 1 attack -> 1 my commune (Gabi) -> count 5 -> 1 send
+    screens = await walk(gateway, ["1", "1", "1", "5", "1"])
+    assert all(s.startswith("CON ") for s in screens[:-1]) and screens[-1].startswith("END ")
+    assert all(len(s) - 4 <= 160 for s in screens)
+    ref = screens[-1].split("lamba ")[1].split(".")[0]
+
+    # The provider repeats the last hop: same screen, nothing stored twice.
+    again = await gateway.post("/callbacks/at/ussd" + TOKEN, headers=FORM,
+                               data=hop(sessionId="ATUid_walk", text="1*1*1*5*1"))
+    assert await again.text() == screens[-1]
+    runtime = gateway.server.app[RUNTIME]
+    async with runtime.sessions() as session:
+        reports = (await session.execute(select(Report))).scalars().all()
+        messages = (await session.execute(select(Message).where(Message.channel == "ussd"))).scalars().all()
+        row = (await session.execute(select(UssdSession))).scalar_one()
+    assert [(r.ref, r.channel, r.incident, r.commune_pcode, r.count, r.trust) for r in reports] == [
+        (ref, "ussd", "attack", "NE004006003", 5, "approved")]
+    assert len(messages) == 1 and row.report_id == reports[0].id and row.end_reason == "completed"
+
+    # Scored like an SMS report: the Gabi committee gets the alert.
+    changes = await runtime.extras["score_once"]()
+    from gateway.storage.models import Alert, Outbox
+
+    async with runtime.sessions() as session:
+        alert = (await session.execute(select(Alert))).scalar_one()
+        recipients = {r for (r,) in await session.execute(select(Outbox.recipient).where(Outbox.kind == "alert"))}
+    assert changes == 0 or alert is not None  # the background scorer may have got there first
+    assert (alert.commune_pcode, alert.incident, alert.level) == ("NE004006003", "attack", 1)
+    assert recipients == {"+22796000201", "+22796000202"}
+
+
+async def test_session_end_event_is_recorded(gateway) -> None:  # noqa: ANN001
+    await walk(gateway, ["1"], session_id="ATUid_gone")
+    response = await gateway.post("/callbacks/at/ussd/events" + TOKEN, headers=FORM, data=urlencode({
+        "sessionId": "ATUid_gone", "phoneNumber": FOCAL_POINT, "status": "Incomplete", "durationInMillis": "40000",
+        "input": "1", "serviceCode": "*384*3737#", "networkCode": "61402"}))
+    assert (response.status, await response.text()) == (200, "ok")
+    missing = await gateway.post("/callbacks/at/ussd/events" + TOKEN, headers=FORM, data="status=Success")
+    assert (missing.status, await missing.text()) == (400, "field 'sessionId' required")
+    runtime = gateway.server.app[RUNTIME]
+    async with runtime.sessions() as session:
+        row = (await session.execute(select(UssdSession))).scalar_one()
+    assert (row.end_reason, row.state["step"]) == ("Incomplete", "incident")
+    assert row.ended_at is not None
