@@ -7,6 +7,7 @@ import logging
 import sys
 
 from gateway.config import ConfigError, load_settings
+from gateway.parser.lexicon import LexiconError
 
 
 class CliError(Exception):
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         return int(args.handler(args, settings) or 0)
-    except (ConfigError, CliError) as exc:
+    except (ConfigError, CliError, LexiconError) as exc:
         print(f"ewg: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from gateway.cli import CliError
 from gateway.commands.common import add_config, add_format_flags, existing_file, in_transaction, write_rows
 
@@ -51,25 +49,22 @@ def _date(text: str) -> datetime:
 
 
 def import_gazetteer(args, settings) -> int:  # noqa: ANN001
-    from gateway.gazetteer.readers import GazetteerFormatError, census_mapping, read_gazetteer_files
-    from gateway.storage.gazetteer import import_batch
-    from gateway.storage.models import AdminUnit
+    from gateway.gazetteer.readers import GazetteerFormatError, read_gazetteer_files
+    from gateway.storage.gazetteer import census_to_pcode, import_batch
 
     paths = [existing_file(path) for path in args.files]
 
     async def work(session):  # noqa: ANN001, ANN202
-        stored = await session.execute(select(AdminUnit.census_code, AdminUnit.pcode)
-                                       .where(AdminUnit.census_code.is_not(None)))
-        known = {census: pcode for census, pcode in stored}
         try:
-            batch = read_gazetteer_files(paths, known)
+            # Stored communes let a locality register imported on its own find its communes.
+            batch = read_gazetteer_files(paths, await census_to_pcode(session))
         except GazetteerFormatError as exc:
             raise CliError(str(exc)) from None
-        known.update(census_mapping(batch.units))
         return await import_batch(session, batch)
 
-    result = in_transaction(settings, work)
-    print(f"imported: {result}")
+    units, localities = in_transaction(settings, work)
+    print(f"imported {units} administrative units and {localities} localities "
+          "(restart the gateway, or it keeps the gazetteer it loaded)")
     return 0
 
 
