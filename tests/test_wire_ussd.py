@@ -137,3 +137,15 @@ async def test_session_end_event_is_recorded(gateway) -> None:  # noqa: ANN001
         row = (await session.execute(select(UssdSession))).scalar_one()
     assert (row.end_reason, row.state["step"]) == ("Incomplete", "incident")
     assert row.ended_at is not None
+
+
+async def test_abandoned_sessions_are_visible_to_analysts(gateway, clock) -> None:  # noqa: ANN001
+    await walk(gateway, ["1", "1"], session_id="ATUid_a")  # stops at the place question
+    await walk(gateway, ["1", "1", "1", "5", "1"], session_id="ATUid_b")  # completes
+    clock.advance(minutes=5)
+    unauthorised = await gateway.get("/api/ussd/funnel")
+    assert unauthorised.status == 401
+    response = await gateway.get("/api/ussd/funnel", headers={"Authorization": "Bearer api-token"})
+    body = await response.json()
+    assert body["sessions"] == 2
+    assert body["by_outcome_and_step"] == {"abandoned": {"place": 1}, "completed": {"submitted": 1}}

@@ -89,3 +89,38 @@ async def communes(request: web.Request) -> web.Response:
         {"pcode": u.pcode, "name": u.name, "country": u.country, "parent": u.parent_pcode, "lat": u.lat, "lon": u.lon}
         for u in units
     ]})
+
+
+ABANDONED_AFTER_SECONDS = 180  # networks end idle USSD sessions after a minute or two
+
+
+async def ussd_funnel(request: web.Request) -> web.Response:
+    """Where people give up in the USSD menu: sessions by the step they ended on."""
+    from sqlalchemy import func
+
+    from gateway.storage.models import UssdSession
+
+    require_api_token(request)
+    runtime = request.app[RUNTIME]
+    since = _since(request, "since")
+    cutoff = runtime.clock().timestamp() - ABANDONED_AFTER_SECONDS
+    query = select(UssdSession.state, UssdSession.end_reason, UssdSession.updated_at, UssdSession.report_id)
+    if since:
+        query = query.where(UssdSession.started_at >= since)
+    counts: dict[str, dict[str, int]] = {}
+    try:
+        async with runtime.sessions() as session:
+            for state, end_reason, updated_at, report_id in await session.execute(query):
+                step = (state or {}).get("step", "start")
+                if report_id or end_reason == "completed":
+                    outcome = "completed"
+                elif end_reason is None and updated_at and updated_at.timestamp() > cutoff:
+                    outcome = "in_progress"
+                else:
+                    outcome = "abandoned"
+                counts.setdefault(outcome, {}).setdefault(step, 0)
+                counts[outcome][step] += 1
+            total = (await session.execute(select(func.count()).select_from(UssdSession))).scalar_one()
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
+    return web.json_response({"sessions": total, "by_outcome_and_step": counts})

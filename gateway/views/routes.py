@@ -15,6 +15,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/reports", api.reports)
     app.router.add_get("/api/alerts", api.alerts)
     app.router.add_get("/api/communes", api.communes)
+    app.router.add_get("/api/ussd/funnel", api.ussd_funnel)
     from gateway.views import dashboard, feeds
 
     app.router.add_get("/feeds/cap.atom", feeds.cap_feed)
