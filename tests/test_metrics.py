@@ -1,0 +1,137 @@
+"""/metrics scraped after real traffic: the series operators alert on exist, with no phone number."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+
+from gateway.messages import SendOutcome, SendResult
+from gateway.runtime import RUNTIME
+from gateway.storage.models import Outbox
+from tests.conftest import running_gateway
+from tests.test_dashboard import FORM, GABI_1, GABI_2, GUIDAN_SORI, TERA, post_sms, scored
+
+
+class RefusingProvider:
+    """Every SMS refused for good, as Africa's Talking does for a blacklisted number."""
+
+    mode = "fake"
+
+    async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]:
+        return [SendResult(r, SendOutcome.FAILED, reason="UserInBlacklist") for r in recipients]
+
+
+def samples(text: str) -> dict[tuple[str, frozenset], float]:
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def value(scraped: dict, name: str, **labels: str) -> float | None:
+    return scraped.get((name, frozenset(labels.items())))
+
+
+@pytest.fixture
+async def scraped(settings, clock) -> tuple[str, dict, int]:  # noqa: ANN001
+    """Traffic (reports raising alerts, a text not understood, a bad callback, delivery reports, refused
+    sends), then one scrape. Returns (body, samples, failed outbox rows)."""
+    async with running_gateway(settings, clock, provider=RefusingProvider()) as client:
+        await post_sms(client, GABI_1, "ATTAQUE GABI 12", "m-1")
+        await post_sms(client, GABI_2, "hari gabi 20", "m-2")
+        await post_sms(client, GUIDAN_SORI, "sace guidan sori uku", "m-3")
+        await post_sms(client, TERA, "bonjour", "m-4")
+        response = await client.post("/callbacks/at/sms?token=s3cret", data="to=3737", headers=FORM)
+        assert response.status == 400
+        for status in ("Success", "Failed"):
+            body = urlencode({"id": f"ATXid_{status}", "status": status, "phoneNumber": GABI_1})
+            assert (await client.post("/callbacks/at/delivery?token=s3cret", data=body, headers=FORM)).status == 200
+        await scored(client, lambda a: a.get("NE004006003", {}).get("level") == 2 and "NE004005003" in a)
+        runtime = client.server.app[RUNTIME]
+        await runtime.sender.send_due()
+        async with runtime.sessions() as session:
+            failed = (await session.execute(
+                select(func.count()).select_from(Outbox).where(Outbox.status == "failed"))).scalar_one()
+        response = await client.get("/metrics")
+        assert response.status == 200 and response.content_type == "text/plain"
+        text = await response.text()
+    return text, samples(text), failed
+
+
+def test_callbacks_by_outcome(scraped) -> None:  # noqa: ANN001
+    _, s, _ = scraped
+    assert value(s, "ewg_callbacks_total", endpoint="sms", outcome="stored") == 4
+    assert value(s, "ewg_callbacks_total", endpoint="sms", outcome="bad_request") == 1
+    assert value(s, "ewg_callbacks_total", endpoint="delivery", outcome="stored") == 2
+    assert value(s, "ewg_delivery_reports_total", status="Failed") == 1
+
+
+def test_parse_outcomes(scraped) -> None:  # noqa: ANN001
+    _, s, _ = scraped
+    parsed = {dict(labels)["kind"]: v for (name, labels), v in s.items() if name == "ewg_messages_parsed_total"}
+    assert parsed == {"report": 3, "unknown": 1}
+
+
+@pytest.mark.xfail(strict=True, reason="parse outcomes are counted with lang='-': the language is not passed "
+                                       "to the counter yet (gateway/views/callbacks.py)")
+def test_parse_outcomes_by_language(scraped) -> None:  # noqa: ANN001
+    _, s, _ = scraped
+    langs = {dict(labels)["lang"] for (name, labels), _ in s.items() if name == "ewg_messages_parsed_total"}
+    assert langs <= {"fr", "ha", "dje"}
+
+
+def test_outbox_depth_and_age(scraped) -> None:  # noqa: ANN001
+    _, s, _ = scraped
+    for kind in ("reply", "alert", "ack_notice", "digest"):
+        assert value(s, "ewg_outbox_depth", kind=kind) is not None, kind
+    assert value(s, "ewg_outbox_oldest_age_seconds") is not None
+
+
+def test_send_failures_by_reason(scraped) -> None:  # noqa: ANN001
+    _, s, failed = scraped
+    failures = {labels: v for (name, labels), v in s.items() if name == "ewg_sms_send_failures_total"}
+    assert failed > 0 and sum(failures.values()) == failed
+    assert all(dict(labels)["retryable"] == "false" for labels in failures)
+
+
+def test_alert_counts_by_level(scraped) -> None:  # noqa: ANN001
+    _, s, _ = scraped
+    levels = {dict(labels)["level"] for (name, labels), v in s.items() if name == "ewg_alerts_total" and v > 0}
+    assert {"1", "2"} <= levels
+
+
+def test_time_to_acknowledge_series_exists(scraped) -> None:  # noqa: ANN001
+    _, s, _ = scraped
+    assert value(s, "ewg_alert_time_to_acknowledge_seconds_count") is not None
+    assert value(s, "ewg_alert_time_to_acknowledge_seconds_bucket", le="+Inf") is not None
+
+
+@pytest.mark.xfail(strict=True, reason="ewg_alert_time_to_acknowledge_seconds is declared but never observed "
+                                       "(alerts acknowledge path does not feed it yet)")
+async def test_time_to_acknowledge_is_observed(gateway, clock) -> None:  # noqa: ANN001
+    from alerts.service import acknowledge
+
+    await post_sms(gateway, GUIDAN_SORI, "sace guidan sori uku", "t-1")
+    alerts = await scored(gateway, lambda a: "NE004005003" in a)
+    clock.advance(minutes=12)
+    await post_sms(gateway, "+22796000203", f"OK {alerts['NE004005003']['code']}", "t-2")
+    runtime = gateway.server.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        await acknowledge(session, "+22796000203", alerts["NE004005003"]["code"], clock.now)
+    s = samples(await (await gateway.get("/metrics")).text())
+    assert value(s, "ewg_alert_time_to_acknowledge_seconds_count") == 1
+
+
+@pytest.mark.xfail(strict=True, reason="ewg_scheduler_lag_seconds is declared but no timed job sets it yet "
+                                       "(gateway/alerting.py)")
+def test_scheduler_lag(scraped) -> None:  # noqa: ANN001
+    _, s, _ = scraped
+    assert any(name == "ewg_scheduler_lag_seconds" for name, _ in s)
+
+
+def test_no_phone_number_in_metrics(scraped) -> None:  # noqa: ANN001
+    text, _, _ = scraped
+    assert not re.search(r"\+?22[37]\d{8}", text)
