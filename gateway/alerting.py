@@ -7,8 +7,8 @@ import asyncio
 import logging
 import signal
 import zlib
-from datetime import timedelta
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
@@ -136,6 +136,15 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
 
     scheduler.add_job(timed("silent_reporters", count_silent), "interval", minutes=30, id="silent_reporters",
                       coalesce=True, max_instances=1)
+    digest = runtime.settings.digest
+    if digest.hour >= 0:
+        from alerts.digest import send_daily_digests
+        from gateway.places import area_name
+
+        scheduler.add_job(
+            timed("digest", lambda session, _rules, now, **_: send_daily_digests(
+                session, now, lambda pcode: area_name(gazetteer, pcode), only_with_activity=digest.only_with_activity)),
+            "cron", hour=digest.hour, minute=0, id="digest", coalesce=True, max_instances=1, misfire_grace_time=3600)
     if runtime.settings.rules.watch:
         scheduler.add_job(holder.reload_if_changed, "interval", seconds=2, id="rules_watch", coalesce=True)
     scheduler.start()

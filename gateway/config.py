@@ -87,6 +87,12 @@ class RulesSettings:
 
 
 @dataclass(frozen=True)
+class DigestSettings:
+    hour: int = -1  # UTC hour of the daily digest to committee members; -1: no digest
+    only_with_activity: bool = True
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
     json: bool = False
@@ -112,6 +118,7 @@ class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     rules: RulesSettings = field(default_factory=RulesSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     base_dir: Path = PROJECT_ROOT

@@ -10,6 +10,12 @@ def commune_name(gazetteer: Gazetteer, pcode: str | None) -> str | None:
     return unit.name if unit else None
 
 
+def area_name(gazetteer: Gazetteer, pcode: str) -> str | None:
+    """The name of a commune, department or region."""
+    unit = gazetteer.unit(pcode)
+    return unit.name if unit else None
+
+
 def known_area_codes(gazetteer: Gazetteer) -> frozenset[str]:
     """Every commune, department and region P-code: what rules and committees may name."""
     codes: set[str] = set()
