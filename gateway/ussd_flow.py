@@ -11,13 +11,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.ingest import IngestContext, create_report, find_reporter, store_message
 from gateway.messages import InboundSms, UssdEnd, UssdHop
 from gateway.phones import mask_phone
-from gateway.storage.models import CommitteeMember, Reporter, UssdSession
+from gateway.storage.models import CommitteeMember, Message, Reporter, UssdSession
 from gateway.ussd import session as ussd_session
 from gateway.ussd.actions import (
     Acknowledge,
@@ -52,7 +52,7 @@ async def handle_hop(session: AsyncSession, ctx: IngestContext, search, hop: Uss
         return HopAnswer(Screen("Session error. Please dial again.", final=True), False, True)
     reporter = await find_reporter(session, hop.phone)
     menu_ctx = MenuContext(
-        lang=reporter.lang if reporter and reporter.status != "unregistered" or (reporter and reporter.lang) else None,
+        lang=reporter.lang if reporter else None,
         is_registered=bool(reporter and reporter.status in ("approved", "pending")),
         home_pcode=reporter.commune_pcode if reporter else None,
         home_name=ctx.commune_name(reporter.commune_pcode) if reporter and reporter.commune_pcode else None,
@@ -62,16 +62,16 @@ async def handle_hop(session: AsyncSession, ctx: IngestContext, search, hop: Uss
     )
     stored = ussd_session.StoredSession.from_row(row.last_text, row.state, row.last_screen) if row else None
     result = ussd_session.advance(stored, hop.text, menu_ctx)
-    report_stored = False
-    if result.action is not None:
-        outcome = await _perform(session, ctx, hop, reporter, result.action, now)
-        report_stored = isinstance(outcome, ReportStored)
-        if isinstance(result.action, SubmitReport | Acknowledge):
-            result = ussd_session.complete(result, menu_ctx, outcome)
     if row is None:
         row = UssdSession(session_id=hop.session_id, phone=hop.phone, service_code=hop.service_code,
                           started_at=now, hops=0)
         session.add(row)
+    report_stored = False
+    if result.action is not None:
+        outcome = await _perform(session, ctx, hop, row, reporter, result.action, now)
+        report_stored = isinstance(outcome, ReportStored)
+        if isinstance(result.action, SubmitReport | Acknowledge):
+            result = ussd_session.complete(result, menu_ctx, outcome)
     if not result.duplicate:
         saved = result.stored.to_row()
         row.last_text, row.state, row.last_screen = saved["last_text"], saved["state"], saved["last_screen"]
@@ -79,8 +79,6 @@ async def handle_hop(session: AsyncSession, ctx: IngestContext, search, hop: Uss
         row.updated_at = now
         if result.screen.final and row.end_reason is None:
             row.end_reason = "completed"
-    else:
-        row.updated_at = row.updated_at or now
     return HopAnswer(result.screen, report_stored, result.duplicate)
 
 
@@ -90,8 +88,8 @@ async def _is_member(session: AsyncSession, phone: str) -> bool:
     return found.first() is not None
 
 
-async def _perform(session: AsyncSession, ctx: IngestContext, hop: UssdHop, reporter: Reporter | None,
-                   action, now: datetime):  # noqa: ANN001, ANN202
+async def _perform(session: AsyncSession, ctx: IngestContext, hop: UssdHop, row: UssdSession,
+                   reporter: Reporter | None, action, now: datetime):  # noqa: ANN001, ANN202
     if isinstance(action, SubmitReport):
         if reporter is not None and reporter.status == "blocked":
             return ActionFailed()
@@ -105,10 +103,8 @@ async def _perform(session: AsyncSession, ctx: IngestContext, hop: UssdHop, repo
             session, ctx, message_id=message_id, channel="ussd", phone=hop.phone, reporter=reporter,
             incident=action.incident, commune=action.commune_pcode, village=action.village, count=action.count,
             secondary=[], free_text=None, lang=action.lang, received_at=now)
-        await _mark_message(session, message_id, action.lang)
-        row = (await session.execute(select(UssdSession).where(UssdSession.session_id == hop.session_id))).scalar_one_or_none()
-        if row is not None:
-            row.report_id = report.id
+        await session.execute(update(Message).where(Message.id == message_id).values(kind="report", lang=action.lang))
+        row.report_id = report.id
         return ReportStored(report.ref)
     if isinstance(action, Register):
         from gateway.storage.reporters import upsert_reporter
@@ -134,14 +130,6 @@ async def _perform(session: AsyncSession, ctx: IngestContext, hop: UssdHop, repo
                     "not_member": replies.ACK_NOT_MEMBER}.get(outcome, replies.ACK_UNKNOWN)
         return AckResult(replies.text(action.lang, template, code=action.code, who=getattr(result, "who", None) or "?"))
     return None
-
-
-async def _mark_message(session: AsyncSession, message_id: int, lang: str) -> None:
-    from sqlalchemy import update
-
-    from gateway.storage.models import Message
-
-    await session.execute(update(Message).where(Message.id == message_id).values(kind="report", lang=lang))
 
 
 async def record_session_end(session: AsyncSession, event: UssdEnd, now: datetime) -> bool:
