@@ -89,3 +89,33 @@ def test_reporters_import_all_or_nothing(tmp_path, db_url) -> None:  # noqa: ANN
     rows = {json.loads(line)["phone"]: json.loads(line) for line in listing.stdout.splitlines()}
     assert rows["+22790000201"]["commune"] == "NE004005003" and rows["+22790000201"]["status"] == "approved"
     assert rows["+22376000301"]["lang"] == "fr"
+
+
+def test_replay_prints_what_a_rule_set_would_have_raised(db_url, tmp_path) -> None:  # noqa: ANN001
+    import asyncio
+    import shutil
+
+    from tests.conftest import make_settings, running_gateway
+    from tests.test_sms_commands import send
+
+    assert ewg("db", "upgrade", db_url=db_url).returncode == 0
+
+    async def reports() -> None:
+        async with running_gateway(make_settings(db_url, callbacks={"token": "s3cret"})) as client:
+            await send(client, "+22790000101", "vol betail gabi 5")
+            await send(client, "+22790000102", "sata shanu gabi 4")
+
+    asyncio.run(reports())
+    shipped = ewg("replay", "--since", "2026-01-01", "--json", db_url=db_url)
+    assert shipped.returncode == 0, shipped.stderr
+    assert shipped.stdout == "", "two cattle-theft reports stay under the shipped 24 h threshold"
+
+    strict = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", strict)
+    defaults = strict / "defaults.toml"
+    defaults.write_text(defaults.read_text().replace("levels = [{ reporters = 3, count = 50 }",
+                                                     "levels = [{ reporters = 2, count = 50 }", 1))
+    replayed = ewg("replay", "--since", "2026-01-01", "--rules", str(strict), "--json", db_url=db_url)
+    assert replayed.returncode == 0, replayed.stderr
+    alerts = [json.loads(line) for line in replayed.stdout.splitlines()]
+    assert [(a["commune"], a["incident"], a["reporters"]) for a in alerts] == [("NE004006003", "cattle_theft", 2)]

@@ -64,8 +64,8 @@ def run_replay(args, settings) -> int:  # noqa: ANN001
         return await replay(session, rules, args.since, args.until, await load_gazetteer(session))
 
     alerts = in_transaction(settings, work)
-    rows = [a.to_dict() if hasattr(a, "to_dict") else dict(a.__dict__) for a in alerts]
-    write_rows(rows, args.fmt, list(rows[0].keys()) if rows else ["code"])
+    rows = [alert.to_dict() for alert in alerts]
+    write_rows(rows, args.fmt, ["opened_at", "commune", "incident", "level", "reporters", "report_ids", "resolved_at"])
     if args.fmt != "json":
         print(f"{len(rows)} alert(s) would have been raised")
     return 0
