@@ -1,0 +1,168 @@
+"""Provider outage at the sender level, with an injected clock and a scripted provider:
+back-off with jitter, every SMS delivered once after recovery, expired alerts never sent late,
+and alerts claimed before any backlog of routine replies."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from gateway.config import OutboxSettings
+from gateway.messages import SendOutcome, SendResult
+from gateway.metrics import Metrics
+from gateway.sender import OutboxSender, backoff_delay
+from gateway.storage.db import create_engine, session_factory
+from gateway.storage.models import Outbox
+from gateway.storage.outbox import PRIORITY_ALERT, PRIORITY_REPLY, OutboundSms, enqueue
+
+SETTINGS = OutboxSettings(poll_seconds=0.01, batch_size=100, max_attempts=12, backoff_base_seconds=5,
+                          backoff_max_seconds=60, alert_expiry_minutes=30, reply_expiry_minutes=1440)
+
+
+class ScriptedProvider:
+    """Answers RETRY while `down` (an outage: HTTP 500 or a timeout), SENT otherwise; records every call."""
+
+    mode = "provider"
+
+    def __init__(self) -> None:
+        self.down = False
+        self.calls: list[tuple[str, tuple[str, ...]]] = []
+        self.delivered: list[tuple[str, str]] = []  # (recipient, text) accepted
+
+    async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]:
+        self.calls.append((text, tuple(recipients)))
+        if self.down:
+            return [SendResult(r, SendOutcome.RETRY, reason="http_500") for r in recipients]
+        self.delivered.extend((r, text) for r in recipients)
+        return [SendResult(r, SendOutcome.SENT, provider_message_id=f"ATX-{r}") for r in recipients]
+
+
+@pytest.fixture
+async def sessions(db_url):  # noqa: ANN001
+    engine = create_engine(db_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+def make_sender(sessions, provider, clock, settings: OutboxSettings = SETTINGS) -> OutboxSender:  # noqa: ANN001
+    dialect = sessions.kw["bind"].dialect.name
+    return OutboxSender(sessions, provider, settings, Metrics(), clock, dialect)
+
+
+def reply(n: int, clock) -> OutboundSms:  # noqa: ANN001
+    return OutboundSms(f"reply:{n}", "reply", f"+2279100{n:04d}", f"Recu R{n:04d}", PRIORITY_REPLY,
+                       expires_at=clock() + timedelta(hours=24))
+
+
+def alert(n: int, clock, minutes: int = 30) -> OutboundSms:  # noqa: ANN001
+    return OutboundSms(f"alert:{n}", "alert", f"+2279600{n:04d}", "ALERTE attaque Gabi. OK K7Q2", PRIORITY_ALERT,
+                       expires_at=clock() + timedelta(minutes=minutes))
+
+
+async def queue(sessions, messages: list[OutboundSms], clock) -> None:  # noqa: ANN001
+    async with sessions() as session, session.begin():
+        await enqueue(session, messages, clock())
+
+
+async def outbox_rows(sessions) -> dict[str, Outbox]:  # noqa: ANN001
+    async with sessions() as session:
+        return {row.dedup_key: row for row in (await session.execute(select(Outbox))).scalars()}
+
+
+async def drain(sender: OutboxSender) -> int:
+    handled = total = 1
+    while handled:
+        handled = await sender.send_due()
+        total += handled
+    return total - 1
+
+
+def test_backoff_is_exponential_with_jitter_and_capped() -> None:
+    settings = replace(SETTINGS, backoff_base_seconds=5, backoff_max_seconds=60)
+    rng = random.Random(7)
+    for attempt, ceiling in [(1, 5), (2, 10), (3, 20), (4, 40), (5, 60), (9, 60)]:
+        delays = [backoff_delay(attempt, settings, rng) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays), (attempt, min(delays), max(delays))
+        assert max(delays) - min(delays) > ceiling / 4, "no jitter: retries of many SMS would stampede"
+
+
+async def test_outage_then_recovery_delivers_everything_once(sessions, clock) -> None:  # noqa: ANN001
+    provider = ScriptedProvider()
+    sender = make_sender(sessions, provider, clock)
+    await queue(sessions, [reply(n, clock) for n in range(20)] + [alert(n, clock) for n in range(5)], clock)
+
+    provider.down = True
+    seen_delays: list[float] = []
+    for _attempt in range(4):  # four failed rounds, each after the previous back-off ran out
+        assert await sender.send_due() == 25
+        assert await sender.send_due() == 0, "a failed SMS was retried before its back-off"
+        rows = await outbox_rows(sessions)
+        assert {r.status for r in rows.values()} == {"queued"}
+        wait = max(r.next_attempt_at for r in rows.values()) - clock()
+        seen_delays.append(wait.total_seconds())
+        clock.advance(seconds=wait.total_seconds() + 0.001)
+    # Ceilings 5, 10, 20, 40 s: each round waits at least half its ceiling and at most all of it.
+    assert [2.5 <= seen_delays[0] <= 5, 5 <= seen_delays[1] <= 10, 10 <= seen_delays[2] <= 20,
+            20 <= seen_delays[3] <= 40] == [True] * 4, seen_delays
+    assert provider.delivered == []
+
+    provider.down = False
+    assert await drain(sender) == 25
+    rows = await outbox_rows(sessions)
+    assert {r.status for r in rows.values()} == {"sent"}
+    assert {r.attempts for r in rows.values()} == {5}
+    recipients = [recipient for recipient, _ in provider.delivered]
+    assert sorted(recipients) == sorted(r.recipient for r in rows.values())
+    assert len(recipients) == len(set(recipients)) == 25, "an SMS was sent twice"
+    clock.advance(hours=1)
+    assert await drain(sender) == 0
+    assert len(provider.delivered) == 25
+
+
+async def test_an_alert_that_waited_past_its_expiry_is_expired_not_sent_late(sessions, clock) -> None:  # noqa: ANN001
+    provider = ScriptedProvider()
+    sender = make_sender(sessions, provider, clock)
+    await queue(sessions, [alert(1, clock, minutes=10), alert(2, clock, minutes=120), reply(1, clock)], clock)
+
+    provider.down = True
+    assert await sender.send_due() == 3
+    clock.advance(minutes=11)  # the outage outlasts the first alert's expiry
+    provider.down = False
+    await drain(sender)
+
+    rows = await outbox_rows(sessions)
+    assert (rows["alert:1"].status, rows["alert:1"].sent_at) == ("expired", None)
+    assert rows["alert:2"].status == rows["reply:1"].status == "sent"
+    assert [r for r, _ in provider.delivered if r == rows["alert:1"].recipient] == []
+
+
+async def test_a_claimed_alert_past_its_expiry_is_not_sent(sessions, clock) -> None:  # noqa: ANN001
+    """A row left `sending` by a crashed replica becomes claimable when its lease runs out; by
+    then the alert has expired, and it must be marked so rather than sent."""
+    provider = ScriptedProvider()
+    sender = make_sender(sessions, provider, clock)
+    await queue(sessions, [alert(1, clock, minutes=1)], clock)
+    claimed = await sender._claim(clock())  # claimed, then the replica "dies" before sending
+    assert len(claimed) == 1
+    clock.advance(minutes=5)
+    await drain(sender)
+    rows = await outbox_rows(sessions)
+    assert rows["alert:1"].status == "expired"
+    assert provider.delivered == []
+
+
+async def test_alerts_are_claimed_before_a_backlog_of_replies(sessions, clock) -> None:  # noqa: ANN001
+    provider = ScriptedProvider()
+    sender = make_sender(sessions, provider, clock, replace(SETTINGS, batch_size=10))
+    await queue(sessions, [reply(n, clock) for n in range(50)], clock)  # queued first
+    await queue(sessions, [alert(1, clock)], clock)  # an alert arrives behind 50 replies
+
+    assert await sender.send_due() == 10
+    first_call_recipients = provider.calls[0][1]
+    assert first_call_recipients == ("+22796000001",), "the alert did not go out first"
+    assert [text for text, _ in provider.calls[1:]] == [f"Recu R{n:04d}" for n in range(9)]  # then the oldest replies
