@@ -51,7 +51,7 @@ async def withheld_metric(client: TestClient) -> float:
 async def test_an_unknown_number_flooding_is_stored_answered_three_times_and_raises_nothing(settings, clock) -> None:  # noqa: ANN001
     provider = ScriptedProvider()
     async with running_gateway(settings, clock, provider) as client:
-        answers = await send_flood(client, clock, UNKNOWN_NUMBER, "ATTAQUE GABI 50", FLOOD)
+        answers = await send_flood(client, clock, UNKNOWN_NUMBER, "VOL GABI 200", FLOOD)
         await settle(client)
 
         assert answers == ["200 stored: report"] * FLOOD

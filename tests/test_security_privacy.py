@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from gateway.devtools.at_forms import inbound_sms_form
 from gateway.runtime import RUNTIME
-from gateway.storage.models import Alert, Message, Report
+from gateway.storage.models import Alert, Message, Outbox, Report, UssdSession
 from gateway.storage.retention import anonymise_old_messages
 from tests.conftest import running_gateway
 from tests.test_cli import ewg
@@ -44,15 +44,20 @@ async def test_no_reporter_identity_in_alerts_logs_metrics_api_or_feeds(settings
     provider = ScriptedProvider()
     async with running_gateway(settings, clock, provider) as client:
         first, second = REPORTERS
-        for n, (phone, text) in enumerate([(UNKNOWN_REPORTER, "hari gabi 4"), (first, "ATTAQUE GABI 3"),
-                                           (second, "attaque a gabi")]):
+        texts = [(UNKNOWN_REPORTER, "hari gabi 4"), (first, "ATTAQUE GABI 3"), (second, "attaque a gabi")]
+        texts += [(first, "ATTAQUE GABI 3")] * settings.gateway.reply_limit  # the last reply is withheld
+        for n, (phone, text) in enumerate(texts):
             form = inbound_sms_form(phone, text, received_at=clock(), message_id=f"privacy-{n}")
             response = await client.post("/callbacks/at/sms", params={"token": "s3cret"}, data=form)
             assert response.status == 200
+        ussd = {"sessionId": "P1", "serviceCode": "*384*3737#", "phoneNumber": UNKNOWN_REPORTER, "text": ""}
+        assert (await client.post("/callbacks/at/ussd", params={"token": "s3cret"}, data=ussd)).status == 200
         await settle(client)
 
         async with client.app[RUNTIME].sessions() as session:
             assert (await session.execute(select(Alert.level))).scalar_one() == 2
+            withheld = (await session.execute(select(Message.id).where(Message.reply_status == "rate_limited")))
+            assert len(withheld.all()) == 1
         alert_sms = [(to, text) for to, text in provider.delivered if to in COMMITTEE]
         assert {to for to, _ in alert_sms} == COMMITTEE, provider.delivered
         for to, text in alert_sms:
@@ -67,7 +72,7 @@ async def test_no_reporter_identity_in_alerts_logs_metrics_api_or_feeds(settings
         alert_id = re.search(r'"id": ?(\d+)', answers["/api/alerts"]).group(1)
         response = await client.get(f"/feeds/cap/{alert_id}.xml", headers=headers)
         answers["cap"] = await response.text()
-        assert answers["/api/reports"].count('"ref"') == 3  # the reports are there, under pseudonyms
+        assert answers["/api/reports"].count('"ref"') == len(texts)  # the reports are there, under pseudonyms
         for path, body in answers.items():
             assert leaks(body) == [], f"{path} carries a reporter's identity"
 
@@ -121,14 +126,22 @@ async def test_retention_job_is_scheduled_only_when_set_and_runs_on_the_clock(se
         assert job is not None and job.trigger.interval == timedelta(hours=1)
         form = inbound_sms_form("+22790000101", "ATTAQUE GABI 3", received_at=clock(), message_id="m1")
         assert (await client.post("/callbacks/at/sms", params={"token": "s3cret"}, data=form)).status == 200
+        ussd = {"sessionId": "U1", "serviceCode": "*384*3737#", "phoneNumber": "+22790000101", "text": ""}
+        assert (await client.post("/callbacks/at/ussd", params={"token": "s3cret"}, data=ussd)).status == 200
+        await settle(client)  # the confirmation is sent: its outbox row keeps the number until retention
         await job.func()
-        assert await _senders(runtime) == ["+22790000101"]
+        assert await _numbers_kept(runtime) == {"message": ["+22790000101"], "reply": ["+22790000101"],
+                                                "ussd": ["+22790000101"]}
         clock.advance(days=7, seconds=1)
         await job.func()
-        assert await _senders(runtime) == [None]
+        assert await _numbers_kept(runtime) == {"message": [None], "reply": ["-"], "ussd": ["-"]}
 
 
-async def _senders(runtime) -> list[str | None]:  # noqa: ANN001
+async def _numbers_kept(runtime) -> dict[str, list[str | None]]:  # noqa: ANN001
     async with runtime.sessions() as session:
-        return list((await session.execute(select(Message.sender).order_by(Message.id))).scalars())
+        return {
+            "message": list((await session.execute(select(Message.sender).order_by(Message.id))).scalars()),
+            "reply": list((await session.execute(select(Outbox.recipient).where(Outbox.kind == "reply"))).scalars()),
+            "ussd": list((await session.execute(select(UssdSession.phone))).scalars()),
+        }
 
