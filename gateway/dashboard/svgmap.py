@@ -21,7 +21,7 @@ class Projection:
     def __init__(self, points: list[CommunePoint]):
         lats = [p.place.lat for p in points] or [0.0]
         lons = [p.place.lon for p in points] or [0.0]
-        self.west, self.east = min(lons) - 0.6, max(lons) + 0.6
+        self.west, self.east = min(lons) - 0.6, max(lons) + 1.6  # room for labels east of the points
         self.south, self.north = min(lats) - 0.6, max(lats) + 0.6
         self.kx = math.cos(math.radians((self.south + self.north) / 2))  # keeps distances roughly true
         span_x = (self.east - self.west) * self.kx or 1.0
