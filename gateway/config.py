@@ -39,7 +39,7 @@ class AfricasTalkingSettings:
     sender_id: str = ""
     short_code: str = "3737"
     ussd_codes: list[str] = field(default_factory=list)
-    timeout_seconds: float = 10
+    timeout_seconds: float = 10.0
 
     @property
     def sends_for_real(self) -> bool:
@@ -74,8 +74,8 @@ class OutboxSettings:
     poll_seconds: float = 1.0
     batch_size: int = 100
     max_attempts: int = 12
-    backoff_base_seconds: float = 5
-    backoff_max_seconds: float = 900
+    backoff_base_seconds: float = 5.0  # float literals: an override like "0.5" must parse
+    backoff_max_seconds: float = 900.0
     alert_expiry_minutes: int = 240
     reply_expiry_minutes: int = 1440
 

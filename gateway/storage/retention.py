@@ -1,5 +1,7 @@
 """Retention: reporters' numbers on old messages are erased; the reports stay for analysis
-under their pseudonym (sender_key), which cannot be turned back into a number."""
+under their pseudonym (sender_key), which cannot be turned back into a number.
+The same number is also erased where it was copied: the replies sent to it (outbox) and the
+USSD sessions it dialled."""
 
 from __future__ import annotations
 
@@ -8,13 +10,25 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.storage.models import Message
+from gateway.storage.models import Message, Outbox, UssdSession
+
+ERASED = "-"  # for columns that cannot be NULL; what mask_phone shows for no number
 
 
 async def anonymise_old_messages(session: AsyncSession, days: int, now: datetime) -> int:
+    """Returns how many messages were anonymised."""
     cutoff = now - timedelta(days=days)
     result = await session.execute(
         update(Message).where(Message.received_at < cutoff, Message.sender.is_not(None))
         .values(sender=None, link_id=None)
+    )
+    await session.execute(
+        update(Outbox).where(Outbox.kind == "reply", Outbox.created_at < cutoff, Outbox.recipient != ERASED,
+                             Outbox.status.not_in(("queued", "sending")))
+        .values(recipient=ERASED)
+    )
+    await session.execute(
+        update(UssdSession).where(UssdSession.updated_at < cutoff, UssdSession.phone != ERASED)
+        .values(phone=ERASED)
     )
     return result.rowcount or 0

@@ -32,7 +32,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
             max_size=request.app._client_max_size, actual_size=request.content_length or 0,
             text=f"body larger than {request.app._client_max_size} bytes", content_type="text/plain",
         ) from None
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, LookupError) as exc:  # LookupError: an unknown charset
         raise web.HTTPBadRequest(text=f"body is not a valid form: {type(exc).__name__}",
                                  content_type="text/plain") from None
     return {key: value for key, value in form.items() if isinstance(value, str)}
