@@ -261,3 +261,12 @@ class UssdSession(Base):
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(40))  # completed, abandoned, provider event status
     report_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("reports.id"))
+
+
+class DeploymentSecret(Base):
+    """Secrets generated once per deployment and shared by every replica through the database
+    (the key of reporters' pseudonyms when no gateway.pseudonym_secret is configured)."""
+
+    __tablename__ = "deployment_secrets"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
