@@ -68,6 +68,14 @@ class _Message:
         for position in positions:
             self.consumed[position] = True
 
+    def glued_run(self, position: int) -> range:
+        """The word at `position` with the pieces split off it ("ESQ3" is split like "gabi12"):
+        codes such as K7Q2 or 8PZZ must be read whole."""
+        end = position + 1
+        while end < len(self.spans) and self.spans[end][0] == self.spans[end - 1][1]:
+            end += 1
+        return range(position, end)
+
     def is_digits(self, position: int) -> bool:
         return self.digits[position]
 
@@ -206,12 +214,13 @@ class Parser:
                 message.take([argument])
             fields["language"] = chosen
         elif command in ("acknowledge", "retract"):
-            code = message.raws[argument] if argument is not None else None
+            glued = message.glued_run(argument) if argument is not None else range(0)
+            code = message.text[message.spans[glued[0]][0]:message.spans[glued[-1]][1]] if glued else None
             if code is None or not _ARGUMENT.fullmatch(code):
                 notes.append(f"{command}: code missing")
                 code = None
             else:
-                message.take([argument])
+                message.take(glued)
             fields["alert_code" if command == "acknowledge" else "report_ref"] = code and code.upper()
         elif command == "register":
             fields.update(self._registration(message, after, home, notes))
