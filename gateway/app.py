@@ -10,7 +10,7 @@ from aiohttp import web
 
 from gateway.batching import GroupCommitter
 from gateway.config import Settings
-from gateway.ingest import IngestContext, IngestOutcome, handle_sms
+from gateway.ingest import IngestContext, IngestOutcome, handle_sms_batch
 from gateway.messages import InboundSms
 from gateway.metrics import Metrics
 from gateway.places import commune_name, ussd_search
@@ -86,7 +86,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     async def process(batch: list[InboundSms]) -> list[IngestOutcome]:
         now = runtime.clock()
         async with runtime.sessions() as session, session.begin():
-            return [await handle_sms(session, runtime.ingest_ctx, sms, now) for sms in batch]
+            return await handle_sms_batch(session, runtime.ingest_ctx, batch, now)
 
     runtime.extras["ussd_search"] = ussd_search(gazetteer)
     runtime.ingest = GroupCommitter(process)

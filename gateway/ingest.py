@@ -8,11 +8,11 @@ provider retry of the same id finds the message and does nothing more.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,8 +22,9 @@ from gateway.messages import InboundSms
 from gateway.parser.result import ParseResult
 from gateway.phones import mask_phone, sender_key
 from gateway.refs import encode_ref, normalise_ref
-from gateway.storage.models import Message, Report, Reporter
-from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, enqueue, expiry, recent_reply_count
+from gateway.segments import segment_count
+from gateway.storage.models import Message, Outbox, Report, Reporter
+from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, expiry
 from gateway.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -70,18 +71,39 @@ def _insert(session: AsyncSession, model):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
-async def store_message(session: AsyncSession, channel: str, sms: InboundSms, now: datetime) -> int | None:
-    """Insert the raw message; None when the provider's id was already stored (a retry)."""
-    statement = _insert(session, Message).values(
+async def store_messages(session: AsyncSession, channel: str, batch: Sequence[InboundSms],
+                         now: datetime) -> list[int | None]:
+    """Insert the raw messages in one statement; None for a provider id already stored (a retry),
+    including a second copy within the batch."""
+    rows = [dict(
         channel=channel, external_id=sms.external_id, sender=sms.sender, short_code=sms.short_code,
         text=sms.text, received_at=sms.received_at, stored_at=now, link_id=sms.link_id,
         network_code=sms.network_code, kind="unknown", parse={},
-    ).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(Message.id)
-    return (await session.execute(statement)).scalar_one_or_none()
+    ) for sms in batch]
+    table = Message.__table__
+    # executemany form: one cached statement, sent as multi-row INSERTs by SQLAlchemy ("insertmanyvalues")
+    statement = _insert(session, table).on_conflict_do_nothing(
+        index_elements=["channel", "external_id"]).returning(table.c.id, table.c.external_id)
+    stored = {external_id: message_id for message_id, external_id in await session.execute(statement, rows)}
+    return [stored.pop(sms.external_id, None) for sms in batch]
+
+
+async def store_message(session: AsyncSession, channel: str, sms: InboundSms, now: datetime) -> int | None:
+    """Insert the raw message; None when the provider's id was already stored (a retry)."""
+    return (await store_messages(session, channel, [sms], now))[0]
 
 
 async def find_reporter(session: AsyncSession, phone: str) -> Reporter | None:
     return (await session.execute(select(Reporter).where(Reporter.phone == phone))).scalar_one_or_none()
+
+
+async def find_reporters(session: AsyncSession, phones: set[str]) -> dict[str, Reporter]:
+    found = await session.execute(select(Reporter).where(Reporter.phone.in_(phones)))
+    return {reporter.phone: reporter for reporter in found.scalars()}
+
+
+def report_trust(reporter: Reporter | None) -> str:
+    return TRUST_BY_STATUS.get(reporter.status, "unknown") if reporter else "unknown"
 
 
 async def create_report(session: AsyncSession, ctx: IngestContext, *, message_id: int, channel: str,
@@ -89,96 +111,190 @@ async def create_report(session: AsyncSession, ctx: IngestContext, *, message_id
                         village: str | None, count: int | None, secondary: list[str], free_text: str | None,
                         lang: str, received_at: datetime) -> Report:
     """Shared by SMS and USSD: the same record, scored the same way."""
-    trust = TRUST_BY_STATUS.get(reporter.status, "unknown") if reporter else "unknown"
-    report = Report(
-        ref=encode_ref(message_id), message_id=message_id, channel=channel,
-        reporter_id=reporter.id if reporter else None, sender_key=sender_key(phone, ctx.key_secret),
-        trust=trust, incident=incident, secondary=secondary, commune_pcode=commune, village=village,
-        count=count, free_text=free_text, lang=lang, status="valid", received_at=received_at,
-    )
+    report = Report(**_report_row(ctx, message_id=message_id, channel=channel, phone=phone, reporter=reporter,
+                                  incident=incident, commune=commune, village=village, count=count,
+                                  secondary=secondary, free_text=free_text, lang=lang, received_at=received_at))
     session.add(report)
-    if reporter is not None:
-        reporter.last_report_at = received_at
     await session.flush()
     return report
 
 
-async def handle_sms(session: AsyncSession, ctx: IngestContext, sms: InboundSms, now: datetime) -> IngestOutcome:
-    message_id = await store_message(session, "sms", sms, now)
-    if message_id is None:
-        return IngestOutcome(None, True, "duplicate")
+def _report_row(ctx: IngestContext, *, message_id: int, channel: str, phone: str, reporter: Reporter | None,
+                incident: str, commune: str | None, village: str | None, count: int | None,
+                secondary: list[str], free_text: str | None, lang: str, received_at: datetime) -> dict:
+    """A report's column values; the reporter's last report time is updated on the way."""
+    if reporter is not None:
+        reporter.last_report_at = received_at
+    return dict(
+        ref=encode_ref(message_id), message_id=message_id, channel=channel,
+        reporter_id=reporter.id if reporter else None, sender_key=sender_key(phone, ctx.key_secret),
+        trust=report_trust(reporter), incident=incident, secondary=secondary, commune_pcode=commune,
+        village=village, count=count, free_text=free_text, lang=lang, status="valid", received_at=received_at,
+    )
 
-    reporter = await find_reporter(session, sms.sender)
+
+def outbox_row(sms: OutboundSms, now: datetime) -> dict:
+    """The outbox columns of a queued SMS (as gateway.storage.outbox.enqueue writes them), for a
+    plain executemany: the statement is compiled once, whatever the batch size."""
+    return {
+        "dedup_key": sms.dedup_key, "kind": sms.kind, "priority": sms.priority, "recipient": sms.recipient,
+        "body": sms.body, "segments": segment_count(sms.body), "status": "queued", "attempts": 0,
+        "next_attempt_at": now, "expires_at": sms.expires_at, "alert_id": sms.alert_id, "created_at": now,
+    }
+
+
+@dataclass
+class _BatchWrites:
+    """Rows of one batch written with one statement per table: reports, replies, message outcomes.
+    Written before any command runs, so a command sees everything earlier in the batch."""
+
+    reports: list[dict] = field(default_factory=list)
+    replies: list[dict] = field(default_factory=list)  # outbox rows
+    outcomes: list[dict] = field(default_factory=list)
+    report_ids: dict[int, int] = field(default_factory=dict)  # message id -> report id, once written
+
+    async def write(self, session: AsyncSession) -> None:
+        if self.reports:
+            table = Report.__table__
+            inserted = await session.execute(insert(table).returning(table.c.id, table.c.message_id), self.reports)
+            self.report_ids.update({message_id: report_id for report_id, message_id in inserted})
+        if self.replies:
+            await session.execute(_insert(session, Outbox.__table__).on_conflict_do_nothing(
+                index_elements=["dedup_key"]), self.replies)
+        if self.outcomes:
+            table = Message.__table__
+            await session.execute(
+                update(table).where(table.c.id == bindparam("message_id")).values(
+                    kind=bindparam("o_kind"), command=bindparam("o_command"), lang=bindparam("o_lang"),
+                    parse=bindparam("o_parse"), reply_status=bindparam("o_reply_status")),
+                self.outcomes)
+        self.reports, self.replies, self.outcomes = [], [], []
+
+
+@dataclass(frozen=True)
+class _Understood:
+    message_id: int
+    kind: str
+    report_ref: str | None
+    reply: str | None
+    reply_status: str
+
+
+async def handle_sms_batch(session: AsyncSession, ctx: IngestContext, batch: Sequence[InboundSms],
+                           now: datetime) -> list[IngestOutcome]:
+    """The SMS of one group commit, in arrival order, each with the same outcome as if handled alone,
+    with a few statements for the whole batch instead of a few per message."""
+    message_ids = await store_messages(session, "sms", batch, now)
+    fresh = [(sms, message_id) for sms, message_id in zip(batch, message_ids, strict=True) if message_id]
+    phones = {sms.sender for sms, _ in fresh}
+    reporters = await find_reporters(session, phones) if phones else {}
+    settings = ctx.settings.gateway
+    since = now - timedelta(minutes=settings.reply_window_minutes)
+    replies_sent = await recent_reply_counts(session, phones, since) if phones else {}
+    writes = _BatchWrites()
+    understood = {message_id: await _understand(session, ctx, sms, message_id, reporters, replies_sent, writes, now)
+                  for sms, message_id in fresh}
+    await writes.write(session)
+    outcomes = []
+    for message_id in message_ids:
+        done = understood.get(message_id) if message_id else None
+        if done is None:
+            outcomes.append(IngestOutcome(None, True, "duplicate"))
+            continue
+        outcomes.append(IngestOutcome(message_id, False, done.kind, writes.report_ids.get(message_id),
+                                      done.report_ref, done.reply, done.reply_status))
+    return outcomes
+
+
+async def handle_sms(session: AsyncSession, ctx: IngestContext, sms: InboundSms, now: datetime) -> IngestOutcome:
+    return (await handle_sms_batch(session, ctx, [sms], now))[0]
+
+
+async def recent_reply_counts(session: AsyncSession, phones: set[str], since: datetime) -> dict[str, int]:
+    """Replies queued to each number since `since` (the reply rate limit), for a whole batch at once."""
+    counted = await session.execute(
+        select(Outbox.recipient, func.count()).where(
+            Outbox.recipient.in_(phones), Outbox.kind == "reply", Outbox.created_at >= since
+        ).group_by(Outbox.recipient))
+    return {recipient: int(count) for recipient, count in counted}
+
+
+async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms, message_id: int,
+                      reporters: dict[str, Reporter], replies_sent: dict[str, int], writes: _BatchWrites,
+                      now: datetime) -> _Understood:
+    reporter = reporters.get(sms.sender)
     lang_hint = reporter.lang if reporter else None
     parsed = ctx.parse(sms.text, lang_hint, reporter.commune_pcode if reporter else None)
     lang = (reporter.lang if reporter and reporter.lang else None) or parsed.lang or "fr"
 
     outcome_kind = parsed.kind
-    report: Report | None = None
+    report_ref: str | None = None
     reply_text: str | None
     if parsed.kind == "report" and parsed.incident:
         if reporter is not None and reporter.status == "blocked":
             reply_text = replies.text(lang, replies.BLOCKED)
         else:
-            report = await create_report(
-                session, ctx, message_id=message_id, channel="sms", phone=sms.sender, reporter=reporter,
+            row = _report_row(
+                ctx, message_id=message_id, channel="sms", phone=sms.sender, reporter=reporter,
                 incident=parsed.incident, commune=parsed.commune, village=parsed.village,
                 count=parsed.count, secondary=list(parsed.secondary),
                 free_text=parsed.free_text or None, lang=lang, received_at=sms.received_at,
             )
+            writes.reports.append(row)
+            report_ref = row["ref"]
             place = parsed.commune_name or (ctx.commune_name(parsed.commune) if parsed.commune else None)
-            reply_text = replies.confirmation(lang, ctx.taxonomy, report.ref, parsed.incident, place,
-                                              parsed.count, verified=report.trust == "approved")
+            reply_text = replies.confirmation(lang, ctx.taxonomy, report_ref, parsed.incident, place,
+                                              parsed.count, verified=row["trust"] == "approved")
     elif parsed.kind == "command":
-        reply_text = await _run_command(session, ctx, sms, reporter, parsed, lang, now)
+        await writes.write(session)
+        reply_text = await _run_command(session, ctx, sms, reporters, parsed, lang, now)
     else:
         outcome_kind = "unknown"
         reply_text = replies.text(lang, replies.HELP)
 
-    reply_status = await _queue_reply(session, ctx, sms.sender, message_id, reply_text, now)
-    await session.execute(
-        update(Message).where(Message.id == message_id).values(
-            kind=outcome_kind, command=parsed.command if parsed.kind == "command" else None,
-            lang=lang, parse=parsed.to_dict(), reply_status=reply_status,
-        )
-    )
-    return IngestOutcome(message_id, False, outcome_kind, report.id if report else None,
-                         report.ref if report else None,
-                         reply_text if reply_status == "queued" else None, reply_status)
+    reply_status = _queue_reply(ctx, sms.sender, message_id, reply_text, replies_sent, writes, now)
+    writes.outcomes.append({
+        "message_id": message_id, "o_kind": outcome_kind,
+        "o_command": parsed.command if parsed.kind == "command" else None, "o_lang": lang,
+        "o_parse": parsed.to_dict(), "o_reply_status": reply_status,
+    })
+    return _Understood(message_id, outcome_kind, report_ref, reply_text if reply_status == "queued" else None,
+                       reply_status)
 
 
-async def _queue_reply(session: AsyncSession, ctx: IngestContext, phone: str, message_id: int,
-                       body: str | None, now: datetime) -> str:
+def _queue_reply(ctx: IngestContext, phone: str, message_id: int, body: str | None,
+                 replies_sent: dict[str, int], writes: _BatchWrites, now: datetime) -> str:
     if not body:
         return "none"
     settings = ctx.settings.gateway
-    since = now - timedelta(minutes=settings.reply_window_minutes)
-    if await recent_reply_count(session, phone, since) >= settings.reply_limit:
+    if replies_sent.get(phone, 0) >= settings.reply_limit:
         log.info("reply to %s withheld: more than %d in %d min", mask_phone(phone),
                  settings.reply_limit, settings.reply_window_minutes)
         return "rate_limited"
-    await enqueue(session, [OutboundSms(
+    replies_sent[phone] = replies_sent.get(phone, 0) + 1
+    writes.replies.append(outbox_row(OutboundSms(
         dedup_key=f"reply:{message_id}", kind="reply", recipient=phone, body=body, priority=PRIORITY_REPLY,
         expires_at=expiry(now, ctx.settings.outbox.reply_expiry_minutes),
-    )], now)
+    ), now))
     return "queued"
 
 
-async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSms, reporter: Reporter | None,
-                       parsed: ParseResult, lang: str, now: datetime) -> str:
+async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSms,
+                       reporters: dict[str, Reporter], parsed: ParseResult, lang: str, now: datetime) -> str:
     command = parsed.command
+    reporter = reporters.get(sms.sender)
     if command == "help":
         return replies.text(lang, replies.HELP)
     if command == "language":
         new_lang = parsed.language or lang
-        reporter = reporter or await _new_contact(session, sms.sender, now)
+        reporter = reporter or await _new_contact(session, reporters, sms.sender, now)
         reporter.lang = new_lang
         return replies.text(new_lang, replies.LANGUAGE_SET)
     if command == "register":
         commune = parsed.commune
         if not commune:
             return replies.text(lang, replies.REGISTER_NEEDS_COMMUNE)
-        reporter = reporter or await _new_contact(session, sms.sender, now)
+        reporter = reporter or await _new_contact(session, reporters, sms.sender, now)
         reporter.commune_pcode = commune
         reporter.name = parsed.name or reporter.name
         reporter.lang = lang
@@ -197,11 +313,13 @@ async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSm
     return replies.text(lang, replies.HELP)
 
 
-async def _new_contact(session: AsyncSession, phone: str, now: datetime) -> Reporter:
+async def _new_contact(session: AsyncSession, reporters: dict[str, Reporter], phone: str,
+                       now: datetime) -> Reporter:
     """A number that set its language or asked to register: remembered, not approved."""
     reporter = Reporter(phone=phone, status="unregistered", lang="fr", created_at=now)
     session.add(reporter)
     await session.flush()
+    reporters[phone] = reporter
     return reporter
 
 
