@@ -1,0 +1,191 @@
+"""Figures 1, 2 and 6: inbound SMS callbacks per second, each stored durably, parsed, scored and its
+confirmation queued, against a bare aiohttp handler parsing the same form under the same load; p50/p99
+at N connections; peak RSS of `ewg serve` during the run and its start-up time to /healthz 200.
+
+    .venv/bin/python bench/bench_ingest.py [--db sqlite|postgresql] [--connections 64] [--seconds 10]
+                                          [--profile stacks.txt] [--demo-gazetteer]
+
+The gateway is the real `ewg serve` (python -m gateway) on a fresh database (`ewg db upgrade`, demo
+people, the full shared gazetteer when ../shared/data is present), sending its confirmations to the
+fake Africa's Talking. SQLite runs with the gateway's own PRAGMA synchronous=FULL; the PostgreSQL
+cluster is a throw-away one started here with fsync and synchronous_commit on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness  # noqa: E402
+
+WARM_UP_SECONDS = 3
+
+
+async def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 20) -> None:
+    import aiohttp
+
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError("bare handler exited")
+            try:
+                async with client.get(url) as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} not answering")
+
+
+@dataclass(frozen=True)
+class Load:
+    """What the load generator sends (texts in turn), how hard and how long."""
+
+    texts: list[str]
+    texts_file: Path
+    connections: int
+    seconds: float
+
+
+async def load(url: str, spec: Load, run: str, phones: str, seconds: float | None = None) -> harness.LoadResult:
+    seconds = seconds or spec.seconds
+    if harness.ensure_wrk():
+        return await asyncio.to_thread(harness.run_wrk, url, spec.connections, seconds,
+                                       {"BENCH_RUN": run, "BENCH_PHONES": phones, "BENCH_TEXTS": str(spec.texts_file)})
+    from datetime import UTC, datetime
+
+    from gateway.devtools.at_forms import inbound_sms_form
+
+    now = datetime.now(UTC)
+    return await harness.run_python_load(url, spec.connections, seconds, lambda n: inbound_sms_form(
+        f"+227{phones}{n % 1_000_000:06d}", spec.texts[n % len(spec.texts)], received_at=now,
+        message_id=f"{run}-{n}"))
+
+
+async def bare_reference(spec: Load) -> harness.LoadResult:
+    port = harness.free_port()
+    process = subprocess.Popen([sys.executable, str(harness.BENCH / "bare_handler.py"), "--port", str(port)])
+    try:
+        await wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        url = f"http://127.0.0.1:{port}/callbacks/at/sms"
+        await load(url, spec, "warm", "91", WARM_UP_SECONDS)
+        return await load(url, spec, "bare", "90")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def stored_counts(database_url: str, run: str) -> tuple[int, int, int]:
+    """(messages, reports, queued or sent replies) stored for this run's message ids."""
+    from sqlalchemy import text
+
+    from gateway.storage.db import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            pattern = {"p": f"{run}-%"}
+            messages = (await connection.execute(text(
+                "SELECT count(*) FROM messages WHERE external_id LIKE :p"), pattern)).scalar_one()
+            reports = (await connection.execute(text(
+                "SELECT count(*) FROM reports r JOIN messages m ON m.id = r.message_id "
+                "WHERE m.external_id LIKE :p"), pattern)).scalar_one()
+            replies = (await connection.execute(text(
+                "SELECT count(*) FROM messages WHERE external_id LIKE :p AND reply_status = 'queued'"),
+                pattern)).scalar_one()
+    finally:
+        await engine.dispose()
+    return messages, reports, replies
+
+
+def start_profiler(pid: int, seconds: float, path: str) -> subprocess.Popen | None:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        print("note: py-spy not installed (pip install py-spy); no profile")
+        return None
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250",
+                             "--format", "raw", "--output", path, "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def gateway_run(database_url: str, folder: Path, spec: Load, profile: str | None,
+                      full_gazetteer: bool) -> harness.LoadResult:
+    async with harness.gateway_stack(database_url, folder, full_gazetteer=full_gazetteer) as stack:
+        pid = stack.gateway.pid
+        rss_idle = harness.peak_rss_mb(pid)
+        url = f"{stack.gateway.url}/callbacks/at/sms"
+        await load(url, spec, "warm", "91", WARM_UP_SECONDS)
+        # Measured as the figure is defined (stored, parsed, scored, confirmation queued): the fake
+        # provider holds the sender's requests meanwhile, so sending does not share the two cores.
+        await stack.fake.set_mode("timeout")
+        profiler = start_profiler(pid, spec.seconds, profile) if profile else None
+        result = await load(url, spec, "measure", "90")
+        rss_peak = harness.peak_rss_mb(pid)
+        if profiler:
+            profiler.wait(timeout=60)
+        await stack.fake.set_mode("ok")
+        # The same with the sender live: every confirmation also handed to the provider over HTTP.
+        live = await load(url, spec, "live", "92")
+        rss_peak = max(rss_peak, harness.peak_rss_mb(pid))
+        await asyncio.sleep(3)  # let the sender and the scorer catch up before counting
+        messages, reports, replies = await stored_counts(database_url, "measure")
+        sent = (await stack.fake.stats())["accepted"]
+        print(f"gateway ({database_url.split(':')[0]}), confirmations queued:  {result.line()}")
+        print(f"gateway ({database_url.split(':')[0]}), confirmations sent too: {live.line()}")
+        print(f"  stored for the first measured run: {messages:,} messages, {reports:,} reports, {replies:,} "
+              f"confirmations queued; provider accepted {sent:,} SMS in all")
+        print(f"  ewg serve: start-up to /healthz 200 in {stack.startup_seconds:.2f} s; RSS {rss_idle:.0f} MB "
+              f"after start-up, peak (VmHWM) {rss_peak:.0f} MB during the runs")
+        return result
+
+
+async def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    options.add_argument("--connections", type=int, default=64)
+    options.add_argument("--seconds", type=float, default=10)
+    options.add_argument("--profile", help="write py-spy raw stacks of ewg serve during the run here")
+    options.add_argument("--demo-gazetteer", action="store_true", help="skip importing ../shared/data")
+    options.add_argument("--no-bare", action="store_true", help="skip the bare reference run")
+    options.add_argument("--keep", action="store_true", help="keep the work folder (gateway.log, database)")
+    args = options.parse_args()
+    print(f"machine: {harness.machine()}")
+    folder = Path(tempfile.mkdtemp(prefix="ewg-bench-ingest-"))
+    texts = harness.sms_texts(full_gazetteer=not args.demo_gazetteer)
+    spec = Load(texts, harness.write_texts(folder, texts), args.connections, args.seconds)
+    print(f"load: {args.connections} connections, {args.seconds:g} s after a {WARM_UP_SECONDS} s warm-up")
+    bare = None if args.no_bare else await bare_reference(spec)
+    if bare:
+        print(f"bare aiohttp handler:  {bare.line()}")
+    try:
+        if args.db == "sqlite":
+            result = await gateway_run(harness.sqlite_url(folder), folder, spec, args.profile,
+                                       not args.demo_gazetteer)
+        else:
+            from durable_postgres import durable_cluster
+
+            with durable_cluster() as url:
+                result = await gateway_run(url, folder, spec, args.profile, not args.demo_gazetteer)
+    finally:
+        if args.keep:
+            print(f"work folder kept: {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    if bare:
+        print(f"ratio gateway / bare: {result.rate / bare.rate:.2f} (target >= 0.50); "
+              f"p99 {result.p99_ms:.1f} ms (target < 50 ms)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,232 @@
+"""Shared by the benchmark scripts: the machine, the real gateway and fake provider as processes,
+the load generator (wrk with a Lua script, or an aiohttp client when wrk is missing), peak memory.
+
+Everything listens on 127.0.0.1; every run is bounded by a duration or a request count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+GAZETTEER_FILES = ("ner_pcodes_adm1_adm2_hdx_fixture.csv", "mli_pcodes_adm1_adm2_hdx_fixture.csv",
+                   "ner_adm3_gazetteer.csv", "mli_adm3_gazetteer.csv", "ner_renaloc_localities.csv")
+sys.path.insert(0, str(ROOT))
+
+from tests.support.fake_provider import FakeProviderProcess  # noqa: E402
+from tests.support.gateway_process import GatewayProcess  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    return (f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}, "
+            f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the process's peak resident set size so far."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def shared_gazetteer_paths() -> list[Path] | None:
+    paths = [SHARED_DATA / name for name in GAZETTEER_FILES]
+    return paths if all(p.exists() for p in paths) else None
+
+
+# --- the gateway under test ------------------------------------------------------------------
+
+@dataclass
+class Stack:
+    gateway: GatewayProcess
+    fake: FakeProviderProcess
+    startup_seconds: float
+    database_url: str
+
+
+@asynccontextmanager
+async def gateway_stack(database_url: str, workdir: Path, *, full_gazetteer: bool = True,
+                        extra_env: dict[str, str] | None = None):
+    """The fake provider and `ewg serve` on a migrated database holding the demo people and, when
+    ../shared/data is present, the full gazetteer. `startup_seconds` is the last start to /healthz 200."""
+    async with FakeProviderProcess() as fake:
+        env = {"EWG_DATABASE__URL": database_url, "EWG_AFRICASTALKING__BASE_URL": fake.base_url,
+               "EWG_RULES__WATCH": "false", **fake.credentials_env(), **(extra_env or {})}
+        if os.environ.get("BENCH_RULES"):  # diagnosis: an empty folder means no rules, so nothing is scored
+            env["EWG_RULES__PATH"] = os.environ["BENCH_RULES"]
+        gateway = GatewayProcess(env, free_port(), workdir)
+        await gateway.start(timeout=60)  # db upgrade; the first start loads the demo gazetteer and people
+        paths = shared_gazetteer_paths() if full_gazetteer else None
+        if paths:
+            await gateway.terminate()
+            code = await gateway.run_command("gazetteer", "import", *map(str, paths), timeout=300)
+            if code != 0:
+                raise RuntimeError(f"gazetteer import failed:\n{gateway.logs_tail()}")
+        else:
+            await gateway.terminate()
+        gateway.migrate = False
+        started = time.perf_counter()
+        await gateway.start(timeout=60)
+        startup = time.perf_counter() - started
+        try:
+            yield Stack(gateway, fake, startup, database_url)
+        finally:
+            if gateway.is_running():
+                await gateway.terminate()
+
+
+def sqlite_url(workdir: Path) -> str:
+    return f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+
+
+def workdir(prefix: str) -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix=f"ewg-bench-{prefix}-")
+
+
+# --- load generation ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoadResult:
+    tool: str
+    requests: int
+    seconds: float
+    errors: int  # non-2xx answers and socket errors
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def line(self) -> str:
+        return (f"{self.rate:8,.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  "
+                f"({self.requests:,} requests in {self.seconds:.1f} s, {self.errors} errors, {self.tool})")
+
+
+def ensure_wrk() -> str | None:
+    """wrk's path; tries `apt-get install -y wrk` once when running as root; None: use the Python client."""
+    found = shutil.which("wrk")
+    if found or os.environ.get("BENCH_NO_WRK"):
+        return None if os.environ.get("BENCH_NO_WRK") else found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], capture_output=True, timeout=300)
+        found = shutil.which("wrk")
+    if not found:
+        print("note: wrk not found (apt-get install wrk); using the slower aiohttp load generator, whose own "
+              "CPU use on this machine lowers every figure: compare ratios only")
+    return found
+
+
+def run_wrk(url: str, connections: int, seconds: float, lua_env: dict[str, str]) -> LoadResult:
+    """wrk with bench/sms_form.lua: one thread, a unique message id and phone number per request."""
+    wrk = shutil.which("wrk")
+    command = [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "--latency",
+               "-s", str(BENCH / "sms_form.lua"), url]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **lua_env},
+                          timeout=seconds + 60)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr or done.stdout}")
+    summary = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("{")))
+    return LoadResult("wrk", summary["requests"], summary["seconds"], summary["errors"],
+                      summary["p50_us"] / 1000, summary["p99_us"] / 1000)
+
+
+async def run_python_load(url: str, connections: int, seconds: float,
+                          body: Callable[[int], dict[str, str]]) -> LoadResult:
+    """The fallback load generator: `connections` aiohttp workers posting forms for `seconds`."""
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    counter = iter(range(10**12))
+
+    async def worker(client: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                async with client.post(url, data=body(next(counter))) as answer:
+                    await answer.read()
+                    ok = answer.status < 300
+            except aiohttp.ClientError:
+                ok = False
+            latencies.append(time.perf_counter() - started)
+            errors += not ok
+
+    started = time.perf_counter()
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector) as client:
+        await asyncio.gather(*(worker(client) for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    return LoadResult("aiohttp client", len(latencies), elapsed, errors,
+                      percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
+
+
+# --- what focal points text ------------------------------------------------------------------
+
+REPORT_WORDS = ("ATTAQUE", "sace", "vol de betail", "hommes armes", "mine", "meurtre", "deplaces", "incendie",
+                "conflit", "trafic", "hari", "satar shanu", "yan bindiga", "kashe", "gobara", "zuru", "3", "#1")
+COUNT_WORDS = ("", "5", "12", "40", "uku", "biyar", "vingt", "hinza")
+FREE_WORDS = ("", "a moto", "cette nuit", "da dare", "venez vite")
+OTHER_TEXTS = ("bonjour", "AIDE", "allo", "merci")
+
+
+def sms_texts(count: int = 5000, full_gazetteer: bool = True, seed: int = 7) -> list[str]:
+    """Reports spread over every commune of the gazetteer (so alert windows stay realistic),
+    in three languages, with counts and free text; 1 in 12 is a command or not understood."""
+    import random
+
+    from gateway.gazetteer import Gazetteer, read_gazetteer_files
+    from gateway.gazetteer.demo import load_demo_batch
+
+    paths = shared_gazetteer_paths() if full_gazetteer else None
+    batch = read_gazetteer_files(paths) if paths else load_demo_batch()
+    names = sorted(unit.name for unit in Gazetteer(batch.units, batch.places).communes())
+    rng = random.Random(seed)
+    texts = []
+    for n in range(count):
+        if n % 12 == 11:
+            texts.append(rng.choice(OTHER_TEXTS))
+            continue
+        words = [rng.choice(REPORT_WORDS), rng.choice(names), rng.choice(COUNT_WORDS), rng.choice(FREE_WORDS)]
+        texts.append(" ".join(word for word in words if word))
+    return texts
+
+
+def write_texts(folder: Path, texts: list[str]) -> Path:
+    path = folder / "texts.txt"
+    path.write_text("".join(text.replace("\n", " ") + "\n" for text in texts))
+    return path
