@@ -8,13 +8,15 @@ import logging
 import signal
 import zlib
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_SUBMITTED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from gateway.places import known_area_codes
 from gateway.runtime import Runtime
+from gateway.storage.models import Alert
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,15 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
     gazetteer = runtime.gazetteer
     alert_expiry = timedelta(minutes=runtime.settings.outbox.alert_expiry_minutes)
     ctx = runtime.ingest_ctx
-    ctx.acknowledge = lambda session, phone, code, now: service.acknowledge(
-        session, phone, code, now, gazetteer=gazetteer, alert_expiry=alert_expiry)
+
+    async def acknowledge(session, phone: str, code: str, now):  # noqa: ANN001, ANN202
+        result = await service.acknowledge(session, phone, code, now, gazetteer=gazetteer, alert_expiry=alert_expiry)
+        if result.outcome == "done":
+            opened = (await session.execute(select(Alert.opened_at).where(Alert.code == result.code))).scalar_one()
+            runtime.metrics.time_to_ack.observe((now - opened).total_seconds())
+        return result
+
+    ctx.acknowledge = acknowledge
     ctx.rescore = lambda session, report_id, now: service.report_retracted(session, runtime.rules, report_id,
                                                                           gazetteer, now)
 
@@ -147,6 +156,13 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
             "cron", hour=digest.hour, minute=0, id="digest", coalesce=True, max_instances=1, misfire_grace_time=3600)
     if runtime.settings.rules.watch:
         scheduler.add_job(holder.reload_if_changed, "interval", seconds=2, id="rules_watch", coalesce=True)
+    def record_lag(event) -> None:  # noqa: ANN001
+        late = (datetime.now(UTC) - min(event.scheduled_run_times)).total_seconds()  # wall clock, as APScheduler
+        runtime.metrics.scheduler_lag.labels(event.job_id).set(max(late, 0.0))
+
+    scheduler.add_listener(record_lag, EVENT_JOB_SUBMITTED)
+    for job in scheduler.get_jobs():
+        runtime.metrics.scheduler_lag.labels(job.id).set(0)
     scheduler.start()
     loop = asyncio.get_running_loop()
     try:

@@ -109,8 +109,6 @@ def test_time_to_acknowledge_series_exists(scraped) -> None:  # noqa: ANN001
     assert value(s, "ewg_alert_time_to_acknowledge_seconds_bucket", le="+Inf") is not None
 
 
-@pytest.mark.xfail(strict=True, reason="ewg_alert_time_to_acknowledge_seconds is declared but never observed "
-                                       "(alerts acknowledge path does not feed it yet)")
 async def test_time_to_acknowledge_is_observed(gateway, clock) -> None:  # noqa: ANN001
     from alerts.service import acknowledge
 
@@ -125,8 +123,6 @@ async def test_time_to_acknowledge_is_observed(gateway, clock) -> None:  # noqa:
     assert value(s, "ewg_alert_time_to_acknowledge_seconds_count") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="ewg_scheduler_lag_seconds is declared but no timed job sets it yet "
-                                       "(gateway/alerting.py)")
 def test_scheduler_lag(scraped) -> None:  # noqa: ANN001
     _, s, _ = scraped
     assert any(name == "ewg_scheduler_lag_seconds" for name, _ in s)
