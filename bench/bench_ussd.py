@@ -4,9 +4,10 @@
 
 Each session is a demo focal point (+22790000101..105, who have a home commune) walking the report
 path: main menu -> report -> incident (attack) -> my commune -> count -> send -> END with a report
-reference. Sessions run concurrently, each pausing a random "think time" between hops (people read
-and type; 1-3 s is quicker than anyone on a basic phone). A second pass with no think time at all
-shows the stress case: every session firing its next hop as soon as the last answer arrives.
+reference. Sessions run concurrently, start spread over the first think time, and pause a random
+"think time" between hops (people read and type; 1-3 s is quicker than anyone on a basic phone). A second pass with no think time at all
+shows the stress case: all sessions dialling at once and firing each hop as soon as the last answer
+arrives (a queue: its latencies measure the hop rate the gateway sustains, not a user's wait).
 Latency is measured by the client (an aiohttp client in this process, sharing the machine).
 """
 
@@ -32,6 +33,7 @@ async def walk(http: aiohttp.ClientSession, url: str, session_id: str, phone: st
                rng: random.Random, latencies: list[float]) -> bool:
     typed: list[str] = []
     screen = ""
+    await asyncio.sleep(rng.uniform(0, think[1]))  # sessions start spread out, as people dial
     for answer in ANSWERS:
         if answer is not None:
             typed.append(answer)
