@@ -19,6 +19,7 @@ from gateway.runtime import Runtime
 from gateway.storage.models import Alert
 
 log = logging.getLogger(__name__)
+STOP_GRACE_SECONDS = 10
 
 
 class RulesHolder:
@@ -94,13 +95,18 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
             runtime.sender.wake.set()
         return len(changes)
 
+    stopping = asyncio.Event()
+    in_flight: set[asyncio.Task] = set()
+
     async def scorer_loop() -> None:
-        while True:
+        while not stopping.is_set():
             try:
                 await asyncio.wait_for(runtime.wake_scorer.wait(), timeout=2.0)
             except TimeoutError:
                 pass
             runtime.wake_scorer.clear()
+            if stopping.is_set():
+                return
             try:
                 await score_once()
             except asyncio.CancelledError:
@@ -110,8 +116,10 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
 
     def timed(name: str, work: Callable) -> Callable[[], Awaitable[None]]:
         async def job() -> None:
-            if runtime.rules is None:
+            if runtime.rules is None or stopping.is_set():
                 return
+            task = asyncio.current_task()
+            in_flight.add(task)
             try:
                 async with runtime.sessions() as session, session.begin():
                     if await _job_lock(session, name):
@@ -119,6 +127,8 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
                 runtime.sender.wake.set()
             except Exception:  # noqa: BLE001
                 log.exception("timed job %s failed; next run will retry", name)
+            finally:
+                in_flight.discard(task)
         return job
 
     scheduler = AsyncIOScheduler(timezone="UTC")
@@ -174,12 +184,16 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
     runtime.extras["scheduler"] = scheduler
 
     async def stop() -> None:
+        """Let a scoring pass or a timed job in progress finish its transaction: cancelling one
+        mid-transaction can leave the database driver waiting forever when the engine closes."""
+        stopping.set()
+        runtime.wake_scorer.set()
         scheduler.shutdown(wait=False)
-        scorer.cancel()
-        try:
-            await scorer
-        except asyncio.CancelledError:
-            pass
+        pending = [scorer, *in_flight]
+        _done, late = await asyncio.wait(pending, timeout=STOP_GRACE_SECONDS)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
         try:
             loop.remove_signal_handler(signal.SIGHUP)
         except (NotImplementedError, RuntimeError):
