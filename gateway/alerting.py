@@ -17,9 +17,9 @@ from sqlalchemy import select, text
 from gateway.places import known_area_codes
 from gateway.runtime import Runtime
 from gateway.storage.models import Alert
+from gateway.tasks import stop_gracefully
 
 log = logging.getLogger(__name__)
-STOP_GRACE_SECONDS = 10
 
 
 class RulesHolder:
@@ -186,14 +186,12 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
     async def stop() -> None:
         """Let a scoring pass or a timed job in progress finish its transaction: cancelling one
         mid-transaction can leave the database driver waiting forever when the engine closes."""
-        stopping.set()
-        runtime.wake_scorer.set()
-        scheduler.shutdown(wait=False)
-        pending = [scorer, *in_flight]
-        _done, late = await asyncio.wait(pending, timeout=STOP_GRACE_SECONDS)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        def request_stop() -> None:
+            stopping.set()
+            runtime.wake_scorer.set()
+            scheduler.shutdown(wait=False)
+
+        await stop_gracefully([scorer, *in_flight], request_stop)
         try:
             loop.remove_signal_handler(signal.SIGHUP)
         except (NotImplementedError, RuntimeError):

@@ -17,6 +17,7 @@ from gateway.places import commune_name, ussd_search
 from gateway.runtime import RUNTIME, Runtime, utc_now
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.migrate import schema_is_current
+from gateway.tasks import stop_gracefully
 from gateway.taxonomy import load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -112,11 +113,7 @@ async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(runtime.sender.run_forever(), name="outbox-sender")
     log.info("outbound SMS: %s", "Africa's Talking at " + at.base_url if at.sends_for_real else "log only")
     yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await stop_gracefully([task], runtime.sender.request_stop)
     close = getattr(provider, "close", None)
     if close:
         close()

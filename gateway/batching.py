@@ -12,9 +12,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from gateway.tasks import stop_gracefully
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 log = logging.getLogger(__name__)
+_STOP = object()  # queued by stop(): what was submitted before it is still committed
 
 
 class GroupCommitter(Generic[Item, Result]):
@@ -28,14 +31,14 @@ class GroupCommitter(Generic[Item, Result]):
         self._worker = asyncio.create_task(self._run(), name="group-commit")
 
     async def stop(self) -> None:
+        """Commit what was already submitted, then stop (never cancel a commit half-way)."""
         if self._worker:
-            self._worker.cancel()
-            try:
-                await self._worker
-            except asyncio.CancelledError:
-                pass
+            await stop_gracefully([self._worker], lambda: self._queue.put_nowait(_STOP))
         while not self._queue.empty():
-            _, future = self._queue.get_nowait()
+            entry = self._queue.get_nowait()
+            if entry is _STOP:
+                continue
+            _, future = entry
             if not future.done():
                 future.set_exception(RuntimeError("shutting down"))
 
@@ -45,11 +48,20 @@ class GroupCommitter(Generic[Item, Result]):
         return await future
 
     async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            await self._commit(batch)
+        stopping = False
+        while not stopping:
+            batch = []
+            entry = await self._queue.get()
+            while True:
+                if entry is _STOP:
+                    stopping = True
+                else:
+                    batch.append(entry)
+                if len(batch) >= self._max_batch or self._queue.empty():
+                    break
+                entry = self._queue.get_nowait()
+            if batch:
+                await self._commit(batch)
 
     async def _commit(self, batch: list[tuple[Item, asyncio.Future]]) -> None:
         try:

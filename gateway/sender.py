@@ -64,9 +64,15 @@ class OutboxSender:
         self._dialect = dialect
         self._mode = getattr(provider, "mode", "provider")
         self.wake = asyncio.Event()
+        self._stopping = False
+
+    def request_stop(self) -> None:
+        """Finish the pass in progress, then return from run_forever."""
+        self._stopping = True
+        self.wake.set()
 
     async def run_forever(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 handled = await self.send_due()
             except asyncio.CancelledError:
@@ -74,7 +80,7 @@ class OutboxSender:
             except Exception:  # noqa: BLE001 - the sender must outlive a database outage
                 log.exception("outbox pass failed; retrying")
                 handled = 0
-            if handled == 0:
+            if handled == 0 and not self._stopping:
                 try:
                     await asyncio.wait_for(self.wake.wait(), timeout=self._settings.poll_seconds)
                 except TimeoutError:
