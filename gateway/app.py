@@ -70,6 +70,12 @@ async def reference_data_ctx(app: web.Application) -> AsyncIterator[None]:
     from gateway.reference import load_reference_data
 
     runtime.gazetteer, runtime.parser = await load_reference_data(runtime.sessions, runtime.settings)
+    runtime.pseudonym_secret = runtime.settings.gateway.pseudonym_secret
+    if not runtime.pseudonym_secret:
+        from gateway.storage.secrets import PSEUDONYM_KEY, deployment_secret
+
+        async with runtime.sessions() as session, session.begin():
+            runtime.pseudonym_secret = await deployment_secret(session, PSEUDONYM_KEY)
     yield
 
 
@@ -81,7 +87,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         taxonomy=runtime.taxonomy,
         parse=lambda text, lang, home: runtime.parser.parse(text, lang=lang, home=home),
         commune_name=lambda pcode: commune_name(gazetteer, pcode),
-        key_secret=runtime.settings.gateway.pseudonym_secret,
+        key_secret=runtime.pseudonym_secret,
     )
 
     async def process(batch: list[InboundSms]) -> list[IngestOutcome]:

@@ -50,6 +50,7 @@ class IngestOutcome:
     report_ref: str | None = None
     reply: str | None = None  # None when nothing is sent back (duplicate, flood)
     reply_status: str | None = None
+    lang: str | None = None  # the language the message was understood and answered in
 
 
 @dataclass
@@ -178,6 +179,7 @@ class _Understood:
     report_ref: str | None
     reply: str | None
     reply_status: str
+    lang: str
 
 
 async def handle_sms_batch(session: AsyncSession, ctx: IngestContext, batch: Sequence[InboundSms],
@@ -202,7 +204,7 @@ async def handle_sms_batch(session: AsyncSession, ctx: IngestContext, batch: Seq
             outcomes.append(IngestOutcome(None, True, "duplicate"))
             continue
         outcomes.append(IngestOutcome(message_id, False, done.kind, writes.report_ids.get(message_id),
-                                      done.report_ref, done.reply, done.reply_status))
+                                      done.report_ref, done.reply, done.reply_status, done.lang))
     return outcomes
 
 
@@ -259,7 +261,7 @@ async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms
         "o_parse": parsed.to_dict(), "o_reply_status": reply_status,
     })
     return _Understood(message_id, outcome_kind, report_ref, reply_text if reply_status == "queued" else None,
-                       reply_status)
+                       reply_status, lang)
 
 
 def _queue_reply(ctx: IngestContext, phone: str, message_id: int, body: str | None,

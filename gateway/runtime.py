@@ -32,6 +32,7 @@ class Runtime:
     gazetteer: Any = None  # gateway.gazetteer.matcher.Gazetteer
     parser: Any = None  # gateway.parser.Parser
     rules: Any = None  # alerts.rules.RuleSet (last good)
+    pseudonym_secret: str = ""  # keys reporters' pseudonyms: settings, else generated once per database
     ingest: GroupCommitter | None = None
     ingest_ctx: Any = None  # gateway.ingest.IngestContext
     sender: Any = None  # gateway.sender.OutboxSender

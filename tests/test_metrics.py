@@ -75,8 +75,6 @@ def test_parse_outcomes(scraped) -> None:  # noqa: ANN001
     assert parsed == {"report": 3, "unknown": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="parse outcomes are counted with lang='-': the language is not passed "
-                                       "to the counter yet (gateway/views/callbacks.py)")
 def test_parse_outcomes_by_language(scraped) -> None:  # noqa: ANN001
     _, s, _ = scraped
     langs = {dict(labels)["lang"] for (name, labels), _ in s.items() if name == "ewg_messages_parsed_total"}

@@ -62,7 +62,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
         runtime.metrics.callbacks.labels("sms", "duplicate").inc()
         return plain(200, "duplicate: already stored")
     runtime.metrics.callbacks.labels("sms", "stored").inc()
-    runtime.metrics.parsed.labels(outcome.kind, "-").inc()
+    runtime.metrics.parsed.labels(outcome.kind, outcome.lang or "fr").inc()
     if outcome.reply_status == "rate_limited":
         runtime.metrics.replies_withheld.inc()
     runtime.after_commit(reports_stored=outcome.report_id is not None or outcome.kind == "command")

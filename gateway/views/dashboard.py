@@ -121,7 +121,7 @@ async def _reports(request: web.Request, runtime: Runtime, t: Texts, session: au
 
 async def _review(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
     async with runtime.sessions() as db:
-        items = await queries.review_queue(db, runtime.settings.gateway.pseudonym_secret)
+        items = await queries.review_queue(db, runtime.pseudonym_secret)
     return pages.review_body(t, runtime.taxonomy, items, session.csrf_token(runtime.settings),
                              NOTICES.get(request.query.get("done", "")))
 
@@ -129,7 +129,7 @@ async def _review(request: web.Request, runtime: Runtime, t: Texts, session: aut
 async def _focal_points(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
     days = runtime.settings.dashboard.silent_days
     async with runtime.sessions() as db:
-        silent = await queries.silent_focal_points(db, runtime.clock(), days, runtime.settings.gateway.pseudonym_secret)
+        silent = await queries.silent_focal_points(db, runtime.clock(), days, runtime.pseudonym_secret)
     return pages.focal_points_body(t, silent, days, runtime.clock())
 
 
