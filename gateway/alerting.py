@@ -147,7 +147,7 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         days = runtime.settings.gateway.retention_days
         scheduler.add_job(timed("retention", lambda s, _r, now, **_: anonymise_old_messages(s, days, now)),
                           "interval", hours=1, id="retention", coalesce=True, max_instances=1)
-    silent_days = runtime.settings.gateway.silent_reporter_days
+    silent_days = runtime.settings.dashboard.silent_days
 
     async def count_silent(session, _rules, now, **_) -> None:  # noqa: ANN001
         silent = await service.silent_reporters(session, silent_days, now)

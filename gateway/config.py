@@ -66,7 +66,6 @@ class GatewaySettings:
     reply_window_minutes: int = 10
     retention_days: int = 0
     pseudonym_secret: str = ""
-    silent_reporter_days: int = 14
 
 
 @dataclass(frozen=True)

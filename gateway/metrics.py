@@ -38,6 +38,6 @@ class Metrics:
         self.ingest_latency = Histogram("ewg_ingest_seconds", "Callback to durable commit",
                                         buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, 1), registry=r)
         self.silent_reporters = Gauge("ewg_silent_focal_points",
-                                      "Approved focal points with no report for gateway.silent_reporter_days",
+                                      "Approved focal points with no report for dashboard.silent_days",
                                       registry=r)
         self.ussd_hops = Counter("ewg_ussd_hops_total", "USSD hops by outcome", ["outcome"], registry=r)
