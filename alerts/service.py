@@ -68,7 +68,9 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
 
 async def _score_pair(session: AsyncSession, config: AlertConfig, commune: str, incident: str,
                       now: datetime) -> AlertChange | None:
-    await session.execute(select(AdminUnit.pcode).where(AdminUnit.pcode == commune).with_for_update())
+    # NO KEY UPDATE: serialises scorers of this commune without blocking the key-share lock
+    # that every report insert takes on it (its foreign key).
+    await session.execute(select(AdminUnit.pcode).where(AdminUnit.pcode == commune).with_for_update(key_share=True))
     path = config.gazetteer.area_path(commune)
     rule = config.rules.rule_for(path, incident)
     score = score_window(await store.window_reports(session, commune, incident, now - rule.window),

@@ -16,10 +16,11 @@ from sqlalchemy import select, text
 
 from gateway.places import known_area_codes
 from gateway.runtime import Runtime
-from gateway.storage.models import Alert
+from gateway.storage.models import Alert, Report
 from gateway.tasks import stop_gracefully
 
 log = logging.getLogger(__name__)
+SCORE_BATCH = 50  # reports per scoring transaction
 
 
 class RulesHolder:
@@ -87,7 +88,10 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
             return 0
         async with runtime.sessions() as session, session.begin():
             changes = await service.score_pending_reports(session, runtime.rules, gazetteer, runtime.clock(),
-                                                          alert_expiry=alert_expiry)
+                                                          alert_expiry=alert_expiry, batch_size=SCORE_BATCH)
+            more = (await session.execute(select(Report.id).where(Report.scored_at.is_(None)).limit(1))).first()
+        if more is not None:
+            runtime.wake_scorer.set()  # short passes: callbacks get the (SQLite) write lock in between
         for change in changes:
             runtime.metrics.alerts.labels(str(change.level), "sent").inc(change.sent)
             runtime.metrics.alerts.labels(str(change.level), "withheld").inc(change.withheld)
