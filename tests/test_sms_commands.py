@@ -102,6 +102,7 @@ async def test_a_flood_is_stored_in_full_but_answered_only_up_to_the_limit(gatew
     assert (stored, len(await replies_to(gateway, "+22791112237")), withheld) == (12, 3, 9)
     metrics = await (await gateway.get("/metrics")).text()
     assert "ewg_replies_withheld_total 9.0" in metrics
+    assert "ewg_flooding_numbers 1.0" in metrics
 
 
 async def test_help_in_the_reporters_language(gateway) -> None:  # noqa: ANN001

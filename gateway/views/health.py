@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
@@ -55,3 +57,11 @@ async def refresh_outbox_gauges(runtime) -> None:  # noqa: ANN001
                 first = first if first.tzinfo else first.replace(tzinfo=now.tzinfo)
                 oldest = first if oldest is None or first < oldest else oldest
         runtime.metrics.outbox_oldest_age.set((now - oldest).total_seconds() if oldest else 0)
+        limits = runtime.settings.gateway
+        over_limit = (
+            select(Outbox.recipient).where(
+                Outbox.kind == "reply", Outbox.created_at >= now - timedelta(minutes=limits.reply_window_minutes))
+            .group_by(Outbox.recipient).having(func.count() >= limits.reply_limit)
+        ).subquery()
+        flooding = (await session.execute(select(func.count()).select_from(over_limit))).scalar_one()
+        runtime.metrics.flood_numbers.set(flooding)
