@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.outcomes import AckResult
 from gateway import replies
 from gateway.config import Settings
 from gateway.messages import InboundSms
@@ -30,15 +31,6 @@ from gateway.taxonomy import Taxonomy
 log = logging.getLogger(__name__)
 
 TRUST_BY_STATUS = {"approved": "approved", "pending": "pending", "blocked": "blocked"}
-
-
-@dataclass(frozen=True)
-class AckResult:
-    """What happened to `OK <code>`; the reply is rendered from it in the member's language."""
-
-    outcome: str  # done, already, unknown, not_member
-    code: str
-    who: str | None = None
 
 
 @dataclass(frozen=True)
@@ -309,9 +301,7 @@ async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSm
     if command == "acknowledge" and ctx.acknowledge is not None:
         code = (parsed.alert_code or "").strip().upper()
         result = await ctx.acknowledge(session, sms.sender, code, now)
-        template = {"done": replies.ACK_DONE, "already": replies.ACK_ALREADY,
-                    "not_member": replies.ACK_NOT_MEMBER}.get(result.outcome, replies.ACK_UNKNOWN)
-        return replies.text(lang, template, code=code or "?", who=result.who or "?")
+        return replies.acknowledgement(lang, result.outcome, code, result.who)
     return replies.text(lang, replies.HELP)
 
 

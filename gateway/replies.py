@@ -38,3 +38,11 @@ def confirmation(lang: str, taxonomy: Taxonomy, ref: str, incident: str, place: 
 
 def text(lang: str, template: str, **values: object) -> str:
     return render(lang, template, **{k: to_gsm7(str(v)) for k, v in values.items()})
+
+
+_ACK_TEMPLATES = {"done": ACK_DONE, "already": ACK_ALREADY, "not_member": ACK_NOT_MEMBER}
+
+
+def acknowledgement(lang: str, outcome: str, code: str, who: str | None) -> str:
+    """The reply to `OK <code>` (by SMS or USSD), from the alert service's outcome."""
+    return text(lang, _ACK_TEMPLATES.get(str(outcome), ACK_UNKNOWN), code=code or "?", who=who or "?")

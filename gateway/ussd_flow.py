@@ -125,10 +125,7 @@ async def _perform(session: AsyncSession, ctx: IngestContext, hop: UssdHop, row:
         if ctx.acknowledge is None:
             return ActionFailed()
         result = await ctx.acknowledge(session, hop.phone, action.code, now)
-        outcome = getattr(result.outcome, "value", result.outcome)
-        template = {"done": replies.ACK_DONE, "acknowledged": replies.ACK_DONE, "already": replies.ACK_ALREADY,
-                    "not_member": replies.ACK_NOT_MEMBER}.get(outcome, replies.ACK_UNKNOWN)
-        return AckResult(replies.text(action.lang, template, code=action.code, who=getattr(result, "who", None) or "?"))
+        return AckResult(replies.acknowledgement(action.lang, result.outcome, action.code, result.who))
     return None
 
 
