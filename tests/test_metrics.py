@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from urllib.parse import urlencode
@@ -52,6 +53,16 @@ async def scraped(settings, clock) -> tuple[str, dict, int]:  # noqa: ANN001
         await scored(client, lambda a: a.get("NE004006003", {}).get("level") == 2 and "NE004005003" in a)
         runtime = client.server.app[RUNTIME]
         await runtime.sender.send_due()
+        # The gateway's own sender runs beside this test: wait until nothing is left to send, so the
+        # failure counter and the failed rows describe the same, finished set.
+        for _ in range(100):
+            async with runtime.sessions() as session:
+                waiting = (await session.execute(select(func.count()).select_from(Outbox).where(
+                    Outbox.status.in_(("queued", "sending"))))).scalar_one()
+            if not waiting:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # a pass that just committed has finished counting
         async with runtime.sessions() as session:
             failed = (await session.execute(
                 select(func.count()).select_from(Outbox).where(Outbox.status == "failed"))).scalar_one()
