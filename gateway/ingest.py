@@ -30,6 +30,7 @@ from gateway.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
+NAME_CHARS = 120  # Reporter.name
 TRUST_BY_STATUS = {"approved": "approved", "pending": "pending", "blocked": "blocked"}
 
 
@@ -290,7 +291,7 @@ async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSm
             return replies.text(lang, replies.REGISTER_NEEDS_COMMUNE)
         reporter = reporter or await _new_contact(session, reporters, sms.sender, now)
         reporter.commune_pcode = commune
-        reporter.name = parsed.name or reporter.name
+        reporter.name = (parsed.name or "")[:NAME_CHARS] or reporter.name
         reporter.lang = lang
         if reporter.status != "approved" and reporter.status != "blocked":
             reporter.status = "pending"

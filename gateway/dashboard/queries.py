@@ -211,7 +211,8 @@ async def sms_cost(session: AsyncSession, since: datetime) -> dict[tuple[str, st
     """(kind, currency) -> (SMS with a cost, total). Africa's Talking reports cost as "XOF 25.0000"."""
     totals: dict[tuple[str, str], tuple[int, float]] = {}
     for kind, cost in await session.execute(
-            select(Outbox.kind, Outbox.cost).where(Outbox.created_at >= since, Outbox.cost.is_not(None))):
+            select(Outbox.kind, Outbox.cost).where(Outbox.created_at >= since, Outbox.cost.is_not(None))
+            .order_by(Outbox.kind, Outbox.id)):
         currency, _, amount = cost.strip().partition(" ")
         try:
             value = float(amount)

@@ -56,6 +56,11 @@ DELIVERY_STATES: dict[str, DeliveryState] = {
 }
 
 
+# Identifier fields are stored in bounded columns: longer values are refused here, by name,
+# rather than failing in the database (where they would look like an outage).
+FIELD_LIMITS = {"id": 100, "sessionId": 100, "linkId": 100, "to": 40, "serviceCode": 40, "networkCode": 16}
+
+
 def _field(form: Mapping[str, str], name: str, required: bool = True) -> str | None:
     value = form.get(name)
     if value is None:
@@ -64,8 +69,9 @@ def _field(form: Mapping[str, str], name: str, required: bool = True) -> str | N
         return None
     if "\x00" in value:
         raise FormError(name, "contains a NUL character")
-    if len(value) > MAX_FIELD_CHARS:
-        raise FormError(name, f"longer than {MAX_FIELD_CHARS} characters")
+    limit = FIELD_LIMITS.get(name, MAX_FIELD_CHARS)
+    if len(value.strip()) > limit:
+        raise FormError(name, f"longer than {limit} characters")
     if required and name != "text" and not value.strip():
         raise FormError(name, "is empty")
     return value

@@ -79,7 +79,7 @@ async def upsert_reporter(session: AsyncSession, phone: str, *, name: str | None
     if reporter is None:
         reporter = Reporter(phone=phone, created_at=now)
         session.add(reporter)
-    reporter.name = name or reporter.name
+    reporter.name = (name or "")[:120] or reporter.name
     reporter.commune_pcode = commune or reporter.commune_pcode
     reporter.lang = normalise_lang(lang)
     reporter.status = status
