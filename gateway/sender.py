@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from prometheus_client import Counter
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -135,6 +136,7 @@ class OutboxSender:
             results = [SendResult(r, SendOutcome.RETRY, reason=type(exc).__name__) for r in recipients]
         by_recipient = {result.recipient: result for result in results}
         now = self._clock()
+        counted: list[Counter] = []
         async with self._sessions() as session, session.begin():
             rows = (await session.execute(
                 select(Outbox).where(Outbox.id.in_([row_id for row_id, _ in group]))
@@ -142,9 +144,12 @@ class OutboxSender:
             for row in rows:
                 result = by_recipient.get(row.recipient) or SendResult(row.recipient, SendOutcome.RETRY,
                                                                         reason="no result")
-                self._apply(row, result, now)
+                counted.append(self._apply(row, result, now))
+        for counter in counted:  # counted once committed, so metrics never run ahead of the outbox
+            counter.inc()
 
-    def _apply(self, row: Outbox, result: SendResult, now: datetime) -> None:
+    def _apply(self, row: Outbox, result: SendResult, now: datetime) -> Counter:
+        """Record one result on its row; returns the metric to count once the row is committed."""
         row.attempts += 1
         row.claimed_until = None
         if result.outcome is SendOutcome.SENT:
@@ -153,18 +158,17 @@ class OutboxSender:
             row.provider_message_id = result.provider_message_id
             row.cost = result.cost
             row.last_error = None
-            self._metrics.sent.labels(row.kind, self._mode).inc()
-            return
+            return self._metrics.sent.labels(row.kind, self._mode)
         reason = (result.reason or "unknown")[:200]
         row.last_error = reason
         retryable = result.outcome is SendOutcome.RETRY and row.attempts < self._settings.max_attempts
-        self._metrics.send_failures.labels(_reason_label(reason), str(retryable).lower()).inc()
         if retryable:
             row.status = "queued"
             row.next_attempt_at = now + timedelta(seconds=backoff_delay(row.attempts, self._settings))
         else:
             row.status = "failed"
             log.warning("SMS %d to %s failed for good: %s", row.id, mask_phone(row.recipient), reason)
+        return self._metrics.send_failures.labels(_reason_label(reason), str(retryable).lower())
 
 
 def _reason_label(reason: str) -> str:
