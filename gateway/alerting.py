@@ -67,7 +67,7 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
 
     holder = RulesHolder(runtime)
     holder.load()
-    runtime.extras["rules_holder"] = holder
+    runtime.rules_holder = holder
     gazetteer = runtime.gazetteer
     alert_expiry = timedelta(minutes=runtime.settings.outbox.alert_expiry_minutes)
     ctx = runtime.ingest_ctx
@@ -184,8 +184,8 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
     except (NotImplementedError, RuntimeError):
         pass
     scorer = asyncio.create_task(scorer_loop(), name="scorer")
-    runtime.extras["score_once"] = score_once
-    runtime.extras["scheduler"] = scheduler
+    runtime.score_once = score_once
+    runtime.scheduler = scheduler
 
     async def stop() -> None:
         """Let a scoring pass or a timed job in progress finish its transaction: cancelling one

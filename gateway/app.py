@@ -41,8 +41,7 @@ async def no_tracebacks(request: web.Request, handler):  # noqa: ANN001
 
 def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now, provider=None) -> web.Application:  # noqa: ANN001
     app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=[no_tracebacks])
-    runtime = Runtime(settings=settings, metrics=Metrics(), clock=clock)
-    runtime.extras["provider"] = provider
+    runtime = Runtime(settings=settings, metrics=Metrics(), clock=clock, provider=provider)
     app[RUNTIME] = runtime
     app.cleanup_ctx.extend([database_ctx, reference_data_ctx, ingest_ctx, sender_ctx, alerts_ctx])
     from gateway.views import routes
@@ -95,7 +94,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         async with runtime.sessions() as session, session.begin():
             return await handle_sms_batch(session, runtime.ingest_ctx, batch, now)
 
-    runtime.extras["ussd_search"] = ussd_search(gazetteer)
+    runtime.ussd_search = ussd_search(gazetteer)
     runtime.ingest = GroupCommitter(process)
     runtime.ingest.start()
     yield
@@ -110,7 +109,7 @@ async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
 
     runtime = app[RUNTIME]
     at = runtime.settings.africastalking
-    provider = runtime.extras.get("provider")
+    provider = runtime.provider
     if provider is None:
         provider = (AfricasTalkingSender(at.username, at.api_key, at.base_url, at.sender_id, at.timeout_seconds)
                     if at.sends_for_real else LogProvider())

@@ -36,9 +36,12 @@ class Runtime:
     ingest: GroupCommitter | None = None
     ingest_ctx: Any = None  # gateway.ingest.IngestContext
     sender: Any = None  # gateway.sender.OutboxSender
+    provider: Any = None  # injected SMS provider (tests); None: from settings
+    ussd_search: Any = None  # (typed text, home) -> [(pcode, commune name, village)]
+    rules_holder: Any = None  # gateway.alerting.RulesHolder
+    scheduler: Any = None  # APScheduler running the timed jobs
+    score_once: Any = None  # one scoring pass (tests and tools call it directly)
     wake_scorer: asyncio.Event = field(default_factory=asyncio.Event)
-    tasks: list[asyncio.Task] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dialect(self) -> str:

@@ -32,7 +32,7 @@ async def test_digest_counts_the_area_and_is_queued_once_a_day(gateway, clock) -
     def name(pcode: str) -> str:
         return runtime.gazetteer.unit(pcode).name
 
-    await runtime.extras["score_once"]()  # the Gabi attack alert is open
+    await runtime.score_once()  # the Gabi attack alert is open
     async with runtime.sessions() as session, session.begin():
         queued = await send_daily_digests(session, clock(), name)
     async with runtime.sessions() as session, session.begin():

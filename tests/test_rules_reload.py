@@ -24,7 +24,7 @@ async def test_running_gateway_keeps_last_good_rules_and_takes_a_fixed_file(sett
     settings = replace(settings, rules=replace(settings.rules, path=str(rules_dir), watch=False))
     async with running_gateway(settings, clock) as client:
         runtime = client.server.app[RUNTIME]
-        holder = runtime.extras["rules_holder"]
+        holder = runtime.rules_holder
         good = runtime.rules
         assert good.defaults["cattle_theft"].weight == 0.6
 

@@ -33,7 +33,7 @@ async def send_flood(client: TestClient, clock, number: str, text: str, count: i
 async def settle(client: TestClient) -> None:
     """Score what was stored and send what was queued, now (no waiting for the background loops)."""
     runtime = client.app[RUNTIME]
-    await runtime.extras["score_once"]()
+    await runtime.score_once()
     while await runtime.sender.send_due():
         pass
 

@@ -117,12 +117,12 @@ async def test_retention_erases_senders_of_old_messages_only(settings, clock) ->
 async def test_retention_job_is_scheduled_only_when_set_and_runs_on_the_clock(settings, clock) -> None:  # noqa: ANN001
     async with running_gateway(settings, clock, ScriptedProvider()) as client:
         assert settings.gateway.retention_days == 0
-        assert client.app[RUNTIME].extras["scheduler"].get_job("retention") is None
+        assert client.app[RUNTIME].scheduler.get_job("retention") is None
 
     kept = replace(settings, gateway=replace(settings.gateway, retention_days=7))
     async with running_gateway(kept, clock, ScriptedProvider()) as client:
         runtime = client.app[RUNTIME]
-        job = runtime.extras["scheduler"].get_job("retention")
+        job = runtime.scheduler.get_job("retention")
         assert job is not None and job.trigger.interval == timedelta(hours=1)
         form = inbound_sms_form("+22790000101", "ATTAQUE GABI 3", received_at=clock(), message_id="m1")
         assert (await client.post("/callbacks/at/sms", params={"token": "s3cret"}, data=form)).status == 200

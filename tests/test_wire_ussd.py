@@ -112,7 +112,7 @@ async def test_report_by_ussd_is_stored_once_and_alerts_like_sms(gateway) -> Non
 
     alert = None
     for _ in range(100):
-        await runtime.extras["score_once"]()
+        await runtime.score_once()
         async with runtime.sessions() as session:
             alert = (await session.execute(select(Alert))).scalar_one_or_none()
             recipients = {r for (r,) in await session.execute(select(Outbox.recipient).where(Outbox.kind == "alert"))}

@@ -112,7 +112,7 @@ async def ussd(request: web.Request) -> web.Response:
         return plain(200, render_ussd(Screen("Service code not in use.", final=True)))
     try:
         async with runtime.sessions() as session, session.begin():
-            answer = await handle_hop(session, runtime.ingest_ctx, runtime.extras["ussd_search"], hop,
+            answer = await handle_hop(session, runtime.ingest_ctx, runtime.ussd_search, hop,
                                       runtime.clock())
     except DATABASE_DOWN:
         runtime.metrics.ussd_hops.labels("unavailable").inc()
