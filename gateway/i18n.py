@@ -53,10 +53,6 @@ def _catalogs(locales_dir: Path) -> dict[str, Catalog]:
     return {lang: load_catalog(lang, locales_dir) for lang in LANGUAGES}
 
 
-def reload_catalogs() -> None:
-    _catalogs.cache_clear()
-
-
 def gettext(lang: str | None, msgid: str, locales_dir: Path = DEFAULT_LOCALES_DIR) -> str:
     catalogs = _catalogs(locales_dir)
     lang = normalise_lang(lang)

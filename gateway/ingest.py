@@ -201,10 +201,6 @@ async def handle_sms_batch(session: AsyncSession, ctx: IngestContext, batch: Seq
     return outcomes
 
 
-async def handle_sms(session: AsyncSession, ctx: IngestContext, sms: InboundSms, now: datetime) -> IngestOutcome:
-    return (await handle_sms_batch(session, ctx, [sms], now))[0]
-
-
 async def recent_reply_counts(session: AsyncSession, phones: set[str], since: datetime) -> dict[str, int]:
     """Replies queued to each number since `since` (the reply rate limit), for a whole batch at once."""
     counted = await session.execute(

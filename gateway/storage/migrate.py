@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -29,10 +27,6 @@ def head_revision() -> str:
 def upgrade(url: str) -> None:
     """Apply every pending migration. Runs its own event loop (called from the CLI)."""
     command.upgrade(alembic_config(url), "head")
-
-
-async def upgrade_async(url: str) -> None:
-    await asyncio.to_thread(upgrade, url)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

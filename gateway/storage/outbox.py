@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,15 +47,6 @@ async def enqueue(session: AsyncSession, messages: list[OutboundSms], now: datet
     statement = statement.values(rows).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Outbox.id)
     result = await session.execute(statement)
     return [row[0] for row in result]
-
-
-async def recent_reply_count(session: AsyncSession, recipient: str, since: datetime) -> int:
-    result = await session.execute(
-        select(func.count()).select_from(Outbox).where(
-            Outbox.recipient == recipient, Outbox.kind == "reply", Outbox.created_at >= since
-        )
-    )
-    return int(result.scalar_one())
 
 
 def expiry(now: datetime, minutes: int) -> datetime:
