@@ -13,7 +13,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from prometheus_client import Counter
@@ -161,7 +161,7 @@ class OutboxSender:
             return self._metrics.sent.labels(row.kind, self._mode)
         reason = (result.reason or "unknown")[:200]
         row.last_error = reason
-        retryable = result.outcome is SendOutcome.RETRY and row.attempts < self._settings.max_attempts
+        retryable = result.outcome is SendOutcome.RETRY and self._may_retry(row, now)
         if retryable:
             row.status = "queued"
             row.next_attempt_at = now + timedelta(seconds=backoff_delay(row.attempts, self._settings))
@@ -170,6 +170,13 @@ class OutboxSender:
             log.warning("SMS %d to %s failed for good: %s", row.id, mask_phone(row.recipient), reason)
         return self._metrics.send_failures.labels(_reason_label(reason), str(retryable).lower())
 
+    def _may_retry(self, row: Outbox, now: datetime) -> bool:
+        """An SMS with an expiry is retried until it expires, however long the outage (the expiry
+        decides when it is no longer worth sending); one without gives up after max_attempts."""
+        if row.expires_at is not None:
+            expires_at = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+            return expires_at > now
+        return row.attempts < self._settings.max_attempts
 
 def _reason_label(reason: str) -> str:
     """A closed set for the metric label (reasons may carry provider text)."""

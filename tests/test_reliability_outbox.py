@@ -141,6 +141,26 @@ async def test_an_alert_that_waited_past_its_expiry_is_expired_not_sent_late(ses
     assert [r for r, _ in provider.delivered if r == rows["alert:1"].recipient] == []
 
 
+async def test_a_long_outage_retries_until_expiry_not_until_max_attempts(sessions, clock) -> None:  # noqa: ANN001
+    """Twice max_attempts failed rounds: a reply (24 h expiry) keeps trying and is delivered once the
+    provider is back; an SMS with no expiry gives up after max_attempts."""
+    provider = ScriptedProvider()
+    sender = make_sender(sessions, provider, clock)
+    no_expiry = OutboundSms("notice:1", "reply", "+22791009999", "Recu", PRIORITY_REPLY)
+    await queue(sessions, [reply(1, clock), no_expiry], clock)
+    provider.down = True
+    for _ in range(2 * SETTINGS.max_attempts):
+        await sender.send_due()
+        clock.advance(seconds=SETTINGS.backoff_max_seconds + 1)
+    rows = await outbox_rows(sessions)
+    assert (rows["reply:1"].status, rows["notice:1"].status) == ("queued", "failed")
+    assert rows["reply:1"].attempts == 2 * SETTINGS.max_attempts
+    assert rows["notice:1"].attempts == SETTINGS.max_attempts
+    provider.down = False
+    await drain(sender)
+    assert provider.delivered == [(rows["reply:1"].recipient, "Recu R0001")]
+
+
 async def test_a_claimed_alert_past_its_expiry_is_not_sent(sessions, clock) -> None:  # noqa: ANN001
     """A row left `sending` by a crashed replica becomes claimable when its lease runs out; by
     then the alert has expired, and it must be marked so rather than sent."""

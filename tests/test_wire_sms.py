@@ -144,6 +144,8 @@ DELIVERY_CASES = [
     Case("missing id", delivery(id=None), 400, "field 'id' required"),
     Case("missing status", delivery(status=None), 400, "field 'status' required"),
     Case("bad retryCount", delivery(retryCount="x"), 400, "field 'retryCount' is not a number"),
+    Case("negative retryCount", delivery(retryCount="-1"), 400, "field 'retryCount' is not a number"),
+    Case("huge retryCount", delivery(retryCount="2200000000"), 400, "field 'retryCount' is out of range"),
     Case("missing token", delivery(), 403, "wrong or missing token", query=""),
 ]
 

@@ -113,15 +113,19 @@ def parse_inbound_sms(form: Mapping[str, str], default_region: str, regions: Seq
     )
 
 
+MAX_RETRY_COUNT = 10_000
+
+
 def parse_delivery_report(form: Mapping[str, str]) -> DeliveryReport:
     for name in DELIVERY_REQUIRED:
         _field(form, name)
     status = _field(form, "status").strip()
     retry_text = (_field(form, "retryCount", required=False) or "0").strip() or "0"
-    try:
-        retry_count = int(retry_text)
-    except ValueError:
-        raise FormError("retryCount", f"is not a number: {retry_text[:20]!r}") from None
+    if not (retry_text.isascii() and retry_text.isdigit()):
+        raise FormError("retryCount", f"is not a number: {retry_text[:20]!r}")
+    retry_count = int(retry_text)
+    if retry_count > MAX_RETRY_COUNT:  # the provider retries a few times, never billions
+        raise FormError("retryCount", f"is out of range: {retry_text[:20]!r}")
     return DeliveryReport(
         provider_message_id=_field(form, "id").strip(),
         status=status,
