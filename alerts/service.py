@@ -31,7 +31,7 @@ from alerts.pipeline import Trigger
 from alerts.replay import replay
 from alerts.rules import RuleSet
 from alerts.scoring import Score, score_window
-from gateway.storage.models import AdminUnit, Alert, AlertReport, CommitteeMember, Report
+from gateway.storage.models import Alert, AlertReport, CommitteeMember, Report
 from gateway.storage.outbox import PRIORITY_NOTICE, OutboundSms, enqueue
 
 __all__ = ["acknowledge", "auto_resolve", "expire_stale_outbox", "replay", "report_retracted", "resolve_alert",
@@ -45,37 +45,39 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
     """Score reports stored with scored_at NULL: open or raise alerts, link reports, queue alert SMS.
 
     Reports are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite serialises writers), and
-    each commune is locked while its score is computed so two replicas cannot open twin alerts."""
+    their communes locked while scores are computed so two replicas cannot open twin alerts. The
+    windows and standing alerts of every pair in the pass are read in two queries: a pair that
+    reaches no level and has no alert costs no further statement."""
     claimed = (await session.execute(
-        select(Report).where(Report.scored_at.is_(None)).order_by(Report.received_at, Report.id)
-        .limit(batch_size).with_for_update(skip_locked=True)
-    )).scalars().all()
-    pairs: dict[tuple[str, str], None] = {}  # ordered: the earliest report's pair first
-    for report in claimed:
-        report.scored_at = now
-        if report.commune_pcode and report.incident in rules.defaults:
-            pairs[(report.commune_pcode, report.incident)] = None
+        select(Report.id, Report.commune_pcode, Report.incident).where(Report.scored_at.is_(None))
+        .order_by(Report.received_at, Report.id).limit(batch_size).with_for_update(skip_locked=True)
+    )).all()
+    if not claimed:
+        return []
+    await session.execute(update(Report).where(Report.id.in_([row.id for row in claimed])).values(scored_at=now)
+                          .execution_options(synchronize_session=False))
+    # ordered: the earliest report's pair first
+    pairs = list(dict.fromkeys((row.commune_pcode, row.incident) for row in claimed
+                               if row.commune_pcode and row.incident in rules.defaults))
     if not pairs:
         return []
     config = await config_for(session, rules, gazetteer, alert_expiry)
+    await store.lock_communes(session, (commune for commune, _ in pairs))
+    pair_rules = {(c, i): config.rules.rule_for(config.gazetteer.area_path(c), i) for c, i in pairs}
+    windows = await store.windows_reports(session, {pair: now - rule.window for pair, rule in pair_rules.items()})
+    alerts = await store.active_alerts(session, pairs)
     changes = []
-    for commune, incident in pairs:
-        change = await _score_pair(session, config, commune, incident, now)
+    for pair in pairs:
+        score = score_window(windows[pair], pair_rules[pair], config.rules.scoring, now)
+        change = await _score_pair(session, config, pair, alerts.get(pair), score, now)
         if change:
             changes.append(change)
     return changes
 
 
-async def _score_pair(session: AsyncSession, config: AlertConfig, commune: str, incident: str,
-                      now: datetime) -> AlertChange | None:
-    # NO KEY UPDATE: serialises scorers of this commune without blocking the key-share lock
-    # that every report insert takes on it (its foreign key).
-    await session.execute(select(AdminUnit.pcode).where(AdminUnit.pcode == commune).with_for_update(key_share=True))
-    path = config.gazetteer.area_path(commune)
-    rule = config.rules.rule_for(path, incident)
-    score = score_window(await store.window_reports(session, commune, incident, now - rule.window),
-                         rule, config.rules.scoring, now)
-    alert = await store.active_alert(session, commune, incident)
+async def _score_pair(session: AsyncSession, config: AlertConfig, pair: tuple[str, str], alert: Alert | None,
+                      score: Score, now: datetime) -> AlertChange | None:
+    commune, incident = pair
     if alert is None:
         if score.level == 0:
             return None

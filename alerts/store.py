@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,12 +53,45 @@ async def window_reports(session: AsyncSession, commune: str, incident: str,
             for i, key, trust, count, at, status in rows]
 
 
-async def active_alert(session: AsyncSession, commune: str, incident: str) -> Alert | None:
-    result = await session.execute(
-        select(Alert).where(Alert.commune_pcode == commune, Alert.incident == incident, Alert.status.in_(ACTIVE))
-        .order_by(Alert.id.desc()).limit(1)
+async def windows_reports(session: AsyncSession, since: dict[tuple[str, str], datetime]
+                          ) -> dict[tuple[str, str], list[WindowReport]]:
+    """window_reports for many (commune, incident) pairs in one query (each pair its own start)."""
+    found: dict[tuple[str, str], list[WindowReport]] = {pair: [] for pair in since}
+    if not since:
+        return found
+    rows = await session.execute(
+        select(Report.commune_pcode, Report.incident, Report.id, Report.sender_key, Report.trust, Report.count,
+               Report.received_at, Report.status)
+        .where(tuple_(Report.commune_pcode, Report.incident).in_(list(since)),
+               Report.received_at > min(since.values()))
     )
-    return result.scalar_one_or_none()
+    for commune, incident, report_id, key, trust, count, at, status in rows:
+        at = as_utc(at)
+        if at > since[(commune, incident)]:
+            found[(commune, incident)].append(WindowReport(report_id, key, trust, count, at, status == "retracted"))
+    return found
+
+
+async def active_alerts(session: AsyncSession, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Alert]:
+    """The standing alert of each (commune, incident) pair that has one (the newest)."""
+    pairs = list(pairs)
+    if not pairs:
+        return {}
+    rows = await session.execute(
+        select(Alert).where(tuple_(Alert.commune_pcode, Alert.incident).in_(pairs), Alert.status.in_(ACTIVE))
+        .order_by(Alert.id)
+    )
+    return {(alert.commune_pcode, alert.incident): alert for alert in rows.scalars()}
+
+
+async def lock_communes(session: AsyncSession, communes: Iterable[str]) -> None:
+    """Serialise scorers of these communes across replicas (PostgreSQL; SQLite has one writer).
+    NO KEY UPDATE does not block the key-share lock every report insert takes (its foreign key);
+    taken in P-code order so two scorers cannot deadlock."""
+    if session.bind.dialect.name != "postgresql":
+        return
+    await session.execute(select(AdminUnit.pcode).where(AdminUnit.pcode.in_(sorted(set(communes))))
+                          .order_by(AdminUnit.pcode).with_for_update(key_share=True))
 
 
 async def others_open(session: AsyncSession, alert: Alert) -> tuple[OtherAlert, ...]:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -98,8 +98,31 @@ class OutboxSender:
         for row_id, recipient, body in rows:
             by_body[body].append((row_id, recipient))
         # Alerts first: rows came ordered by priority; dicts keep insertion order.
-        await asyncio.gather(*(self._send_group(body, group) for body, group in by_body.items()))
+        record = self._coalescing_recorder()
+
+        async def send_and_record(body: str, group: list[tuple[int, str]]) -> None:
+            await record(await self._send_group(body, group))
+
+        await asyncio.gather(*(send_and_record(body, group) for body, group in by_body.items()))
         return len(rows)
+
+    def _coalescing_recorder(self) -> Callable[[list[tuple[int, SendResult]]], Awaitable[None]]:
+        """Results are recorded as soon as they come (an SMS handed to the provider but not yet
+        recorded is sent again after a crash), and those that come while a recording transaction
+        runs share the next one. Each call returns once its own results are committed."""
+        pending: dict[int, SendResult] = {}
+        one_at_a_time = asyncio.Lock()
+
+        async def record(results: list[tuple[int, SendResult]]) -> None:
+            pending.update(results)
+            async with one_at_a_time:
+                if not pending:
+                    return  # committed by the transaction that ran while this call waited
+                batch = dict(pending)
+                pending.clear()
+                await self._record(batch)
+
+        return record
 
     async def _claim(self, now: datetime) -> list[tuple[int, str, str]]:
         async with self._sessions() as session, session.begin():
@@ -127,7 +150,7 @@ class OutboxSender:
                 )
         return rows
 
-    async def _send_group(self, body: str, group: list[tuple[int, str]]) -> None:
+    async def _send_group(self, body: str, group: list[tuple[int, str]]) -> list[tuple[int, SendResult]]:
         recipients = [recipient for _, recipient in group]
         try:
             results = await self._provider.send(body, recipients)
@@ -135,16 +158,15 @@ class OutboxSender:
             log.warning("provider send raised %s", type(exc).__name__)
             results = [SendResult(r, SendOutcome.RETRY, reason=type(exc).__name__) for r in recipients]
         by_recipient = {result.recipient: result for result in results}
+        return [(row_id, by_recipient.get(recipient) or SendResult(recipient, SendOutcome.RETRY, reason="no result"))
+                for row_id, recipient in group]
+
+    async def _record(self, results: dict[int, SendResult]) -> None:
+        """The results of a whole pass in one transaction (one commit, not one per text)."""
         now = self._clock()
-        counted: list[Counter] = []
         async with self._sessions() as session, session.begin():
-            rows = (await session.execute(
-                select(Outbox).where(Outbox.id.in_([row_id for row_id, _ in group]))
-            )).scalars().all()
-            for row in rows:
-                result = by_recipient.get(row.recipient) or SendResult(row.recipient, SendOutcome.RETRY,
-                                                                        reason="no result")
-                counted.append(self._apply(row, result, now))
+            rows = (await session.execute(select(Outbox).where(Outbox.id.in_(list(results))))).scalars().all()
+            counted = [self._apply(row, results[row.id], now) for row in rows]
         for counter in counted:  # counted once committed, so metrics never run ahead of the outbox
             counter.inc()
 

@@ -17,7 +17,11 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
         path = url.split(":///", 1)[-1]
         if path and ":memory:" not in path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # One connection: SQLite has a single writer, and writers queued on the pool wait in asyncio
+        # (first come, first served) instead of sleeping in SQLite's busy handler, whose back-off
+        # made the tail latency of callbacks (measured in BENCHMARKS.md).
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
+                                     pool_timeout=60)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
