@@ -8,6 +8,7 @@ gateway's place matcher (`unit(pcode)`); when left out it is read from admin_uni
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -66,17 +67,22 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
     pair_rules = {(c, i): config.rules.rule_for(config.gazetteer.area_path(c), i) for c, i in pairs}
     windows = await store.windows_reports(session, {pair: now - rule.window for pair, rule in pair_rules.items()})
     alerts = await store.active_alerts(session, pairs)
+    fresh: dict[tuple[str, str], set[int]] = {pair: set() for pair in pairs}
+    for row in claimed:
+        fresh.get((row.commune_pcode, row.incident), set()).add(row.id)
     changes = []
     for pair in pairs:
         score = score_window(windows[pair], pair_rules[pair], config.rules.scoring, now)
-        change = await _score_pair(session, config, pair, alerts.get(pair), score, now)
+        change = await _score_pair(session, config, pair, alerts.get(pair), score, fresh[pair], now)
         if change:
             changes.append(change)
     return changes
 
 
 async def _score_pair(session: AsyncSession, config: AlertConfig, pair: tuple[str, str], alert: Alert | None,
-                      score: Score, now: datetime) -> AlertChange | None:
+                      score: Score, fresh: set[int], now: datetime) -> AlertChange | None:
+    """`fresh`: the reports of this pair scored in this pass. An alert being opened is linked to
+    every report that counted; a standing one already is, and gains only the fresh ones."""
     commune, incident = pair
     if alert is None:
         if score.level == 0:
@@ -86,18 +92,19 @@ async def _score_pair(session: AsyncSession, config: AlertConfig, pair: tuple[st
                       last_report_at=now, escalation_step=0)
         session.add(alert)
         await session.flush()
-        return await _apply(session, config, alert, score, Trigger.OPENED, 0, now)
+        return await _apply(session, config, alert, score, score.report_ids, Trigger.OPENED, 0, now)
     previous = alert.level
     alert.score, alert.updated_at, alert.last_report_at = score.value, now, now
+    newly_counted = [report_id for report_id in score.report_ids if report_id in fresh]
     if score.level > previous:
         alert.level = score.level
-        return await _apply(session, config, alert, score, Trigger.RAISED, previous, now)
-    return await _apply(session, config, alert, score, Trigger.UPDATED, previous, now)
+        return await _apply(session, config, alert, score, newly_counted, Trigger.RAISED, previous, now)
+    return await _apply(session, config, alert, score, newly_counted, Trigger.UPDATED, previous, now)
 
 
-async def _apply(session: AsyncSession, config: AlertConfig, alert: Alert, score: Score, trigger: Trigger,
-                 previous: int, now: datetime) -> AlertChange:
-    await store.link_reports(session, alert.id, score.report_ids)
+async def _apply(session: AsyncSession, config: AlertConfig, alert: Alert, score: Score, link: Iterable[int],
+                 trigger: Trigger, previous: int, now: datetime) -> AlertChange:
+    await store.link_reports(session, alert.id, link)
     outcome = await notify(session, config, alert, trigger, now, corroborated=score.corroborated)
     kind = {Trigger.OPENED: ChangeKind.OPENED, Trigger.RAISED: ChangeKind.RAISED}.get(trigger, ChangeKind.UPDATED)
     log.info("alert %s %s %s/%s L%d score %.2f reporters %d", alert.code, kind.value, alert.commune_pcode,

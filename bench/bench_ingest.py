@@ -109,16 +109,6 @@ async def stored_counts(database_url: str, run: str) -> tuple[int, int, int]:
     return messages, reports, replies
 
 
-def start_profiler(pid: int, seconds: float, path: str) -> subprocess.Popen | None:
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(spy).exists():
-        print("note: py-spy not installed (pip install py-spy); no profile")
-        return None
-    return subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250",
-                             "--format", "raw", "--output", path, "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 async def gateway_run(database_url: str, folder: Path, spec: Load, profile: str | None,
                       full_gazetteer: bool) -> harness.LoadResult:
     async with harness.gateway_stack(database_url, folder, full_gazetteer=full_gazetteer) as stack:
@@ -129,7 +119,7 @@ async def gateway_run(database_url: str, folder: Path, spec: Load, profile: str 
         # Measured as the figure is defined (stored, parsed, scored, confirmation queued): the fake
         # provider holds the sender's requests meanwhile, so sending does not share the two cores.
         await stack.fake.set_mode("timeout")
-        profiler = start_profiler(pid, spec.seconds, profile) if profile else None
+        profiler = harness.start_profiler(pid, spec.seconds, profile) if profile else None
         result = await load(url, spec, "measure", "90")
         rss_peak = harness.peak_rss_mb(pid)
         if profiler:

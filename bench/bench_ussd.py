@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -67,11 +68,22 @@ def summary(label: str, latencies: list[float], completed: int, sessions: int, s
             f"max {max(latencies) * 1000:.1f} ms; {completed}/{sessions} sessions ended with a report reference")
 
 
+async def server_side(base_url: str) -> str:
+    """The share of hops answered within each bucket of the gateway's own histogram."""
+    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/metrics") as response:
+        text = await response.text()
+    buckets = {float(le): float(n) for le, n in re.findall(r'^ewg_ussd_hop_seconds_bucket\{le="([^"+]+)"\} (\S+)$',
+                                                           text, re.M)}
+    total = float(re.search(r"^ewg_ussd_hop_seconds_count (\S+)$", text, re.M).group(1))
+    return ", ".join(f"{n / total:.1%} within {le * 1000:g} ms" for le, n in sorted(buckets.items()) if le <= 0.1)
+
+
 async def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--sessions", type=int, default=300)
     options.add_argument("--rounds", type=int, default=2)
     options.add_argument("--think", default="1.0,3.0", help="think time between hops, seconds (min,max)")
+    options.add_argument("--profile", help="write py-spy raw stacks of ewg serve during the stress round here")
     args = options.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
     print(f"machine: {harness.machine()}")
@@ -89,7 +101,11 @@ async def main() -> None:
                 total += args.sessions
             print(summary(f"{args.sessions} concurrent sessions, think time {think[0]:g}-{think[1]:g} s", latencies,
                           completed, total, time.perf_counter() - started))
+            print(f"  measured by the gateway itself (ewg_ussd_hop_seconds): {await server_side(stack.gateway.url)}")
+            profiler = harness.start_profiler(stack.gateway.pid, 5, args.profile) if args.profile else None
             got, ok, seconds = await run_round(url, args.sessions, "stress", (0.0, 0.0))
+            if profiler:
+                profiler.wait(timeout=60)
             print(summary(f"{args.sessions} concurrent sessions, no think time (stress)", got, ok, args.sessions,
                           seconds))
             print(f"target: p99 per hop < 20 ms; ewg serve peak RSS {harness.peak_rss_mb(stack.gateway.pid):.0f} MB")

@@ -247,3 +247,13 @@ def write_texts(folder: Path, texts: list[str]) -> Path:
     path = folder / "texts.txt"
     path.write_text("".join(text.replace("\n", " ") + "\n" for text in texts))
     return path
+
+
+def start_profiler(pid: int, seconds: float, path: str) -> subprocess.Popen | None:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        print("note: py-spy not installed (pip install py-spy); no profile")
+        return None
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250",
+                             "--format", "raw", "--output", path, "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -11,7 +11,7 @@ from aiohttp import web
 from gateway.batching import GroupCommitter
 from gateway.config import Settings
 from gateway.ingest import IngestContext, IngestOutcome, handle_sms_batch
-from gateway.messages import InboundSms
+from gateway.messages import InboundSms, UssdHop
 from gateway.metrics import Metrics
 from gateway.places import commune_name, ussd_search
 from gateway.runtime import RUNTIME, Runtime, utc_now
@@ -19,6 +19,7 @@ from gateway.storage.db import create_engine, session_factory
 from gateway.storage.migrate import schema_is_current
 from gateway.tasks import stop_gracefully
 from gateway.taxonomy import load_taxonomy
+from gateway.ussd_flow import HopAnswer, handle_hops
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,17 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         async with runtime.sessions() as session, session.begin():
             return await handle_sms_batch(session, runtime.ingest_ctx, batch, now)
 
+    async def process_hops(batch: list[UssdHop]) -> list[HopAnswer]:
+        async with runtime.sessions() as session, session.begin():
+            return await handle_hops(session, runtime.ingest_ctx, runtime.ussd_search, batch, runtime.clock())
+
     runtime.ussd_search = ussd_search(gazetteer)
     runtime.ingest = GroupCommitter(process)
+    runtime.ussd = GroupCommitter(process_hops)
     runtime.ingest.start()
+    runtime.ussd.start()
     yield
+    await runtime.ussd.stop()
     await runtime.ingest.stop()
 
 

@@ -34,6 +34,7 @@ class Runtime:
     rules: Any = None  # alerts.rules.RuleSet (last good)
     pseudonym_secret: str = ""  # keys reporters' pseudonyms: settings, else generated once per database
     ingest: GroupCommitter | None = None
+    ussd: GroupCommitter | None = None  # USSD hops, group-committed like SMS
     ingest_ctx: Any = None  # gateway.ingest.IngestContext
     sender: Any = None  # gateway.sender.OutboxSender
     provider: Any = None  # injected SMS provider (tests); None: from settings

@@ -19,13 +19,16 @@ class SegmentInfo:
     segments: int
 
 
+GSM7 = frozenset(GSM7_BASIC | GSM7_EXTENDED)
+
+
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
+    return GSM7.issuperset(text)
 
 
 def measure(text: str) -> SegmentInfo:
     if is_gsm7(text):
-        units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+        units = len(text) + sum(text.count(ch) for ch in GSM7_EXTENDED if ch in text)
         single, multi = 160, 153
         encoding = "GSM-7"
     else:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from prometheus_client import Counter
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway.config import OutboxSettings
@@ -162,43 +162,54 @@ class OutboxSender:
                 for row_id, recipient in group]
 
     async def _record(self, results: dict[int, SendResult]) -> None:
-        """The results of a whole pass in one transaction (one commit, not one per text)."""
+        """Record results, one statement per pass (Core: the hot path of every SMS sent)."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
-            rows = (await session.execute(select(Outbox).where(Outbox.id.in_(list(results))))).scalars().all()
-            counted = [self._apply(row, results[row.id], now) for row in rows]
+            rows = (await session.execute(select(*_RECORDED).where(Outbox.id.in_(list(results))))).all()
+            changes, counted = [], []
+            for row in rows:
+                values, counter = self._apply(row._asdict(), results[row.id], now)
+                changes.append(values)
+                counted.append(counter)
+            if changes:
+                table = Outbox.__table__
+                await session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
+                    {name: bindparam(name) for name in changes[0] if name != "row_id"}), changes)
         for counter in counted:  # counted once committed, so metrics never run ahead of the outbox
             counter.inc()
 
-    def _apply(self, row: Outbox, result: SendResult, now: datetime) -> Counter:
-        """Record one result on its row; returns the metric to count once the row is committed."""
-        row.attempts += 1
-        row.claimed_until = None
+    def _apply(self, row: dict, result: SendResult, now: datetime) -> tuple[dict, Counter]:
+        """The new values of one row after a result, and the metric to count once they are committed."""
+        values = {name: row[name] for name in _UPDATED}
+        values.update(row_id=row["id"], attempts=row["attempts"] + 1, claimed_until=None)
         if result.outcome is SendOutcome.SENT:
-            row.status = "logged" if self._mode == "log" else "sent"
-            row.sent_at = now
-            row.provider_message_id = result.provider_message_id
-            row.cost = result.cost
-            row.last_error = None
-            return self._metrics.sent.labels(row.kind, self._mode)
+            values.update(status="logged" if self._mode == "log" else "sent", sent_at=now, last_error=None,
+                          provider_message_id=result.provider_message_id, cost=result.cost)
+            return values, self._metrics.sent.labels(row["kind"], self._mode)
         reason = (result.reason or "unknown")[:200]
-        row.last_error = reason
-        retryable = result.outcome is SendOutcome.RETRY and self._may_retry(row, now)
+        values["last_error"] = reason
+        retryable = result.outcome is SendOutcome.RETRY and self._may_retry(row["expires_at"], values["attempts"], now)
         if retryable:
-            row.status = "queued"
-            row.next_attempt_at = now + timedelta(seconds=backoff_delay(row.attempts, self._settings))
+            values.update(status="queued",
+                          next_attempt_at=now + timedelta(seconds=backoff_delay(values["attempts"], self._settings)))
         else:
-            row.status = "failed"
-            log.warning("SMS %d to %s failed for good: %s", row.id, mask_phone(row.recipient), reason)
-        return self._metrics.send_failures.labels(_reason_label(reason), str(retryable).lower())
+            values["status"] = "failed"
+            log.warning("SMS %d to %s failed for good: %s", row["id"], mask_phone(row["recipient"]), reason)
+        return values, self._metrics.send_failures.labels(_reason_label(reason), str(retryable).lower())
 
-    def _may_retry(self, row: Outbox, now: datetime) -> bool:
+    def _may_retry(self, expires_at: datetime | None, attempts: int, now: datetime) -> bool:
         """An SMS with an expiry is retried until it expires, however long the outage (the expiry
         decides when it is no longer worth sending); one without gives up after max_attempts."""
-        if row.expires_at is not None:
-            expires_at = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-            return expires_at > now
-        return row.attempts < self._settings.max_attempts
+        if expires_at is not None:
+            return (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)) > now
+        return attempts < self._settings.max_attempts
+
+
+# What recording a result reads, and the columns it writes (all of them, so one statement fits every outcome).
+_UPDATED = ("status", "sent_at", "provider_message_id", "cost", "last_error", "next_attempt_at")
+_RECORDED = (Outbox.id, Outbox.kind, Outbox.recipient, Outbox.attempts, Outbox.expires_at,
+             *(getattr(Outbox, name) for name in _UPDATED))
+
 
 def _reason_label(reason: str) -> str:
     """A closed set for the metric label (reasons may carry provider text)."""

@@ -149,3 +149,32 @@ async def test_abandoned_sessions_are_visible_to_analysts(gateway, clock) -> Non
     body = await response.json()
     assert body["sessions"] == 2
     assert body["by_outcome_and_step"] == {"abandoned": {"place": 1}, "completed": {"submitted": 1}}
+
+
+async def test_concurrent_sessions_share_commits_and_a_doubled_last_hop_stores_once(gateway) -> None:  # noqa: ANN001
+    """Hops arriving together are group-committed: 30 sessions of five focal points walk at once,
+    and each sends its last hop twice at the same moment (the provider retrying): one report per
+    session, both answers the same END screen with the same reference."""
+    import asyncio
+
+    phones = [f"+2279000010{n}" for n in range(1, 6)]  # demo focal points, each with a home commune
+
+    async def session(n: int) -> tuple[str, str]:
+        sid, phone = f"ATUid_c{n}", phones[n % len(phones)]
+        screens = await walk(gateway, ["1", "1", "1", "3"], session_id=sid, phone=phone)
+        assert screens[-1].startswith("CON "), screens[-1]
+        last = hop(sessionId=sid, phoneNumber=phone, text="1*1*1*3*1")
+        answers = await asyncio.gather(*(gateway.post("/callbacks/at/ussd" + TOKEN, headers=FORM, data=last)
+                                         for _ in range(2)))
+        first, second = [await answer.text() for answer in answers]
+        return first, second
+
+    results = await asyncio.gather(*(session(n) for n in range(30)))
+    for first, second in results:
+        assert first.startswith("END ") and first == second
+    runtime = gateway.server.app[RUNTIME]
+    async with runtime.sessions() as db:
+        reports = (await db.execute(select(func.count()).select_from(Report))).scalar_one()
+        linked = (await db.execute(select(func.count()).select_from(UssdSession)
+                                   .where(UssdSession.report_id.is_not(None)))).scalar_one()
+    assert (reports, linked) == (30, 30)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 REPORT, COMMAND, UNKNOWN = "report", "command", "unknown"
 
@@ -27,7 +27,12 @@ class ParseResult:
     free_text: str = ""  # the words not understood, verbatim
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        # Field by field rather than dataclasses.asdict, whose deep copy costs more than the
+        # rest of storing a message (every field here is a plain value or a tuple of strings).
+        data = {name: getattr(self, name) for name in _FIELDS}
         data["secondary"] = list(self.secondary)
         data["notes"] = list(self.notes)
         return data
+
+
+_FIELDS = tuple(f.name for f in fields(ParseResult))

@@ -95,10 +95,10 @@ async def ussd(request: web.Request) -> web.Response:
     """USSD hop: always `text/plain` `CON ...` or `END ...` (errors too, so the phone shows them)."""
     from gateway.provider.africastalking import parse_ussd_hop, render_ussd
     from gateway.ussd.screens import Screen
-    from gateway.ussd_flow import handle_hop
 
     runtime: Runtime = request.app[RUNTIME]
     refuse_if_not_provider(request, "ussd")
+    started = time.perf_counter()
     form = await read_form(request)
     gw = runtime.settings.gateway
     try:
@@ -111,13 +111,12 @@ async def ussd(request: web.Request) -> web.Response:
         runtime.metrics.ussd_hops.labels("unknown_service").inc()
         return plain(200, render_ussd(Screen("Service code not in use.", final=True)))
     try:
-        async with runtime.sessions() as session, session.begin():
-            answer = await handle_hop(session, runtime.ingest_ctx, runtime.ussd_search, hop,
-                                      runtime.clock())
+        answer = await runtime.ussd.submit(hop)
     except DATABASE_DOWN:
         runtime.metrics.ussd_hops.labels("unavailable").inc()
         return plain(200, render_ussd(Screen("Service temporarily unavailable. Please try again later.", True)))
     runtime.metrics.ussd_hops.labels("duplicate" if answer.duplicate else "ok").inc()
+    runtime.metrics.ussd_latency.observe(time.perf_counter() - started)
     if answer.report_stored:
         runtime.after_commit(reports_stored=True)
     return plain(200, render_ussd(answer.screen))
