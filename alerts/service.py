@@ -69,7 +69,8 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
     alerts = await store.active_alerts(session, pairs)
     fresh: dict[tuple[str, str], set[int]] = {pair: set() for pair in pairs}
     for row in claimed:
-        fresh.get((row.commune_pcode, row.incident), set()).add(row.id)
+        if (row.commune_pcode, row.incident) in fresh:
+            fresh[(row.commune_pcode, row.incident)].add(row.id)
     changes = []
     for pair in pairs:
         score = score_window(windows[pair], pair_rules[pair], config.rules.scoring, now)

@@ -1,4 +1,4 @@
-"""One USSD hop against the database: load the session, step the menu, perform the
+"""USSD hops against the database: load each session, step the menu, perform the
 action it asks for (store a report, register, acknowledge, set the language), save.
 
 Concurrent hops share one transaction (group commit, as SMS do), with the session rows
@@ -52,10 +52,6 @@ async def handle_hops(session: AsyncSession, ctx: IngestContext, search, hops: S
     members = set((await session.execute(select(CommitteeMember.phone).where(
         CommitteeMember.phone.in_(phones), CommitteeMember.active.is_(True)))).scalars())
     return [await _handle_hop(session, ctx, search, hop, rows, reporters, hop.phone in members, now) for hop in hops]
-
-
-async def handle_hop(session: AsyncSession, ctx: IngestContext, search, hop: UssdHop, now: datetime) -> HopAnswer:  # noqa: ANN001
-    return (await handle_hops(session, ctx, search, [hop], now))[0]
 
 
 async def _session_rows(session: AsyncSession, session_ids: set[str]) -> dict[str, UssdSession]:
