@@ -42,6 +42,8 @@ TEXTS = {  # one alert, as rendered per recipient language (two segments at most
 async def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--recipients", type=int, default=1000)
+    options.add_argument("--distinct", action="store_true",
+                         help="a text of its own per recipient (like confirmations): one provider request each")
     args = options.parse_args()
     print(f"machine: {harness.machine()}")
     settings = load_settings(harness.ROOT / "settings.toml", environ={})
@@ -54,7 +56,8 @@ async def main() -> None:
         langs = list(TEXTS)
         async with sessions() as session, session.begin():
             await enqueue(session, [OutboundSms(
-                dedup_key=f"alert:1:{n}", kind="alert", recipient=f"+2279{n:07d}", body=TEXTS[langs[n % 3]],
+                dedup_key=f"alert:1:{n}", kind="alert", recipient=f"+2279{n:07d}",
+                body=TEXTS[langs[n % 3]] + (f" R{n:05d}" if args.distinct else ""),
                 priority=PRIORITY_ALERT) for n in range(args.recipients)], now)
         async with harness.FakeProviderProcess() as fake:
             credentials = fake.credentials_env()
@@ -72,7 +75,8 @@ async def main() -> None:
             sent = (await session.execute(select(func.count()).select_from(Outbox).where(
                 Outbox.status == "sent"))).scalar_one()
         await engine.dispose()
-    print(f"fan-out: {args.recipients:,} alert SMS ({len(TEXTS)} texts) handed to the provider in {elapsed:.3f} s: "
+    texts = args.recipients if args.distinct else len(TEXTS)
+    print(f"fan-out: {args.recipients:,} alert SMS ({texts:,} texts) handed to the provider in {elapsed:.3f} s: "
           f"{passes} sender passes of up to {settings.outbox.batch_size}, provider accepted {accepted:,}, "
           f"{sent:,} outbox rows sent (target < 2 s)")
 
