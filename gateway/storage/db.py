@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 
@@ -14,14 +14,16 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
-        path = url.split(":///", 1)[-1]
-        if path and ":memory:" not in path:
+        path = make_url(url).database
+        in_memory = not path or path == ":memory:" or path.startswith("file::memory:")
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # One connection: SQLite has a single writer, and writers queued on the pool wait in asyncio
-        # (first come, first served) instead of sleeping in SQLite's busy handler, whose back-off
-        # made the tail latency of callbacks (measured in BENCHMARKS.md).
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
-                                     pool_timeout=60)
+        # A file: one connection. SQLite has a single writer, and writers queued on the pool wait in
+        # asyncio (first come, first served) instead of sleeping in SQLite's busy handler, whose
+        # back-off made the tail latency of callbacks (measured in BENCHMARKS.md). In memory
+        # SQLAlchemy already shares one connection (StaticPool).
+        one_writer = {} if in_memory else {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **one_writer)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
