@@ -66,10 +66,12 @@ async def notify(session: AsyncSession, config: AlertConfig, alert: Alert, trigg
         log.warning("alert %s L%d: no committee member to notify in %s", alert.code, alert.level, path.commune)
         return NotifyOutcome(0, 1)
 
-    evidence = await store.alert_evidence(session, alert.id)
-    facts = AlertFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode),
-                       evidence.reporters, evidence.max_count,
-                       store.minutes_between(store.as_utc(alert.opened_at), now))
+    facts = None
+    if any(decision.send for _, decision in decisions):  # the evidence query grows with the alert's reports
+        evidence = await store.alert_evidence(session, alert.id)
+        facts = AlertFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode),
+                           evidence.reporters, evidence.max_count,
+                           store.minutes_between(store.as_utc(alert.opened_at), now))
     texts: dict[str, str] = {}
     messages = {}
     for recipient, decision in decisions:
