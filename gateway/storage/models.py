@@ -194,6 +194,7 @@ class Notification(Base):
     """Every notification decision, sent or withheld, with its reason (Alertmanager-style)."""
 
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_sent", "alert_id", "decision", "member_id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id"), index=True)
     member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("committee_members.id"))
