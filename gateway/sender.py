@@ -171,7 +171,7 @@ class OutboxSender:
                 for row_id, recipient in group]
 
     async def _record(self, results: dict[int, SendResult]) -> None:
-        """Record results, one statement per pass (Core: the hot path of every SMS sent)."""
+        """Record a batch of results in one statement (Core: the hot path of every SMS sent)."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
             rows = (await session.execute(select(*_RECORDED).where(Outbox.id.in_(list(results))))).all()
