@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from aiohttp import web
@@ -15,11 +16,20 @@ from gateway.messages import InboundSms, UssdHop
 from gateway.metrics import Metrics
 from gateway.places import commune_name, ussd_search
 from gateway.runtime import RUNTIME, Runtime, utc_now
-from gateway.storage.db import create_engine, session_factory
+from gateway.storage.db import create_engine, is_sqlite, is_sqlite_in_memory, session_factory
 from gateway.storage.migrate import schema_is_current
 from gateway.tasks import stop_gracefully
 from gateway.taxonomy import load_taxonomy
-from gateway.ussd_flow import HopAnswer, handle_hops
+from gateway.ussd_flow import (
+    ActionDone,
+    HopAnswer,
+    LiveAction,
+    answer_from_memory,
+    handle_hops,
+    load_caller,
+    perform_actions,
+)
+from gateway.ussd_memory import LiveSessions
 
 log = logging.getLogger(__name__)
 
@@ -95,18 +105,56 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         async with runtime.sessions() as session, session.begin():
             return await handle_sms_batch(session, runtime.ingest_ctx, batch, now)
 
-    async def process_hops(batch: list[UssdHop]) -> list[HopAnswer]:
-        async with runtime.sessions() as session, session.begin():
-            return await handle_hops(session, runtime.ingest_ctx, runtime.ussd_search, batch, runtime.clock())
-
     runtime.ussd_search = ussd_search(gazetteer)
     runtime.ingest = GroupCommitter(process)
-    runtime.ussd = GroupCommitter(process_hops)
     runtime.ingest.start()
-    runtime.ussd.start()
-    yield
-    await runtime.ussd.stop()
+    async with ussd_sessions(runtime):
+        yield
     await runtime.ingest.stop()
+
+
+@asynccontextmanager
+async def ussd_sessions(runtime: Runtime) -> AsyncIterator[None]:
+    """USSD hops: sessions in memory, only hops with an action committed (one process), or every
+    hop committed with its session row (replicas sharing a database); see settings.toml [ussd]."""
+    import asyncio
+    from datetime import timedelta
+
+    settings = runtime.settings.ussd
+    if not settings.uses_memory(runtime.dialect):
+        async def process_hops(batch: list[UssdHop]) -> list[HopAnswer]:
+            async with runtime.sessions() as session, session.begin():
+                return await handle_hops(session, runtime.ingest_ctx, runtime.ussd_search, batch, runtime.clock())
+
+        runtime.ussd = GroupCommitter(process_hops)
+        runtime.answer_hop = runtime.ussd.submit
+        runtime.ussd.start()
+        yield
+        await runtime.ussd.stop()
+        return
+
+    async def process_actions(batch: list[LiveAction]) -> list[ActionDone]:
+        async with runtime.sessions() as session, session.begin():
+            return await perform_actions(session, runtime.ingest_ctx, batch, runtime.clock())
+
+    url = runtime.settings.database_url
+    read_engine = None if is_sqlite_in_memory(url) or not is_sqlite(url) else create_engine(url, read_only=True)
+    store = LiveSessions(runtime.sessions, session_factory(read_engine) if read_engine else runtime.sessions,
+                         load_caller, settings.flush_seconds, timedelta(minutes=settings.idle_minutes), runtime.clock)
+    runtime.ussd_live = store
+    runtime.ussd = GroupCommitter(process_actions)
+    runtime.answer_hop = lambda hop: answer_from_memory(store, runtime.ingest_ctx, runtime.ussd_search, hop,
+                                                        runtime.clock(), runtime.ussd.submit)
+    runtime.ussd.start()
+    stopping = asyncio.Event()
+    flusher = asyncio.create_task(store.run_forever(stopping), name="ussd-sessions")
+    try:
+        yield
+    finally:
+        await runtime.ussd.stop()
+        await stop_gracefully([flusher], stopping.set)
+        if read_engine is not None:
+            await read_engine.dispose()
 
 
 async def sender_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -80,6 +80,18 @@ class OutboxSettings:
 
 
 @dataclass(frozen=True)
+class UssdSettings:
+    session_store: str = "auto"  # memory | database | auto (memory on SQLite, database on PostgreSQL)
+    flush_seconds: float = 1.0
+    idle_minutes: float = 5.0
+
+    def uses_memory(self, dialect: str) -> bool:
+        if self.session_store not in ("auto", "memory", "database"):
+            raise ConfigError(f"ussd.session_store must be auto, memory or database, not {self.session_store!r}")
+        return self.session_store == "memory" or (self.session_store == "auto" and dialect == "sqlite")
+
+
+@dataclass(frozen=True)
 class RulesSettings:
     path: str = "rules"
     watch: bool = True
@@ -116,6 +128,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    ussd: UssdSettings = field(default_factory=UssdSettings)
     rules: RulesSettings = field(default_factory=RulesSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)

@@ -34,7 +34,9 @@ class Runtime:
     rules: Any = None  # alerts.rules.RuleSet (last good)
     pseudonym_secret: str = ""  # keys reporters' pseudonyms: settings, else generated once per database
     ingest: GroupCommitter | None = None
-    ussd: GroupCommitter | None = None  # USSD hops, group-committed like SMS
+    ussd: GroupCommitter | None = None  # USSD hops (or, sessions in memory, their actions), group-committed
+    answer_hop: Any = None  # UssdHop -> HopAnswer, through the configured session store
+    ussd_live: Any = None  # gateway.ussd_memory.LiveSessions when sessions are kept in memory
     ingest_ctx: Any = None  # gateway.ingest.IngestContext
     sender: Any = None  # gateway.sender.OutboxSender
     provider: Any = None  # injected SMS provider (tests); None: from settings

@@ -8,7 +8,7 @@ report's message is also unique on the USSD session id)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,6 +31,7 @@ from gateway.ussd.actions import (
 )
 from gateway.ussd.screens import Screen
 from gateway.ussd.state import MenuContext
+from gateway.ussd_memory import Caller, LiveSession, LiveSessions, save_session_rows
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +67,9 @@ async def _handle_hop(session: AsyncSession, ctx: IngestContext, search, hop: Us
                       now: datetime) -> HopAnswer:
     row = rows.get(hop.session_id)
     if row is not None and row.phone != hop.phone:
-        # A session id is the provider's: a different phone on it is not this session.
-        log.warning("USSD session %s reused by another number %s", hop.session_id[:24], mask_phone(hop.phone))
-        return HopAnswer(Screen("Session error. Please dial again.", final=True), False, True)
+        return _reused_session(hop)
     reporter = reporters.get(hop.phone)
-    menu_ctx = MenuContext(
-        lang=reporter.lang if reporter else None,
-        is_registered=bool(reporter and reporter.status in ("approved", "pending")),
-        home_pcode=reporter.commune_pcode if reporter else None,
-        home_name=ctx.commune_name(reporter.commune_pcode) if reporter and reporter.commune_pcode else None,
-        is_committee_member=is_member,
-        search=search,
-        taxonomy=ctx.taxonomy,
-    )
+    menu_ctx = _menu_context(ctx, search, caller_of(reporter, is_member))
     stored = ussd_session.StoredSession.from_row(row.last_text, row.state, row.last_screen) if row else None
     result = ussd_session.advance(stored, hop.text, menu_ctx)
     if row is None:
@@ -88,7 +79,9 @@ async def _handle_hop(session: AsyncSession, ctx: IngestContext, search, hop: Us
         rows[hop.session_id] = row
     report_stored = False
     if result.action is not None:
-        outcome = await _perform(session, ctx, hop, row, reporter, result.action, now)
+        outcome, report_id = await _perform(session, ctx, hop, reporter, result.action, now)
+        if report_id is not None:
+            row.report_id = report_id
         if isinstance(result.action, Register | SetLanguage):  # later hops of this batch see the change
             reporters[hop.phone] = await find_reporter(session, hop.phone)
         report_stored = isinstance(outcome, ReportStored)
@@ -104,52 +97,146 @@ async def _handle_hop(session: AsyncSession, ctx: IngestContext, search, hop: Us
     return HopAnswer(result.screen, report_stored, result.duplicate)
 
 
-async def _perform(session: AsyncSession, ctx: IngestContext, hop: UssdHop, row: UssdSession,
-                   reporter: Reporter | None, action, now: datetime):  # noqa: ANN001, ANN202
+def _reused_session(hop: UssdHop) -> HopAnswer:
+    # A session id is the provider's: a different phone on it is not this session.
+    log.warning("USSD session %s reused by another number %s", hop.session_id[:24], mask_phone(hop.phone))
+    return HopAnswer(Screen("Session error. Please dial again.", final=True), False, True)
+
+
+def caller_of(reporter: Reporter | None, is_member: bool) -> Caller:
+    if reporter is None:
+        return Caller(lang=None, status=None, home_pcode=None, is_member=is_member)
+    return Caller(lang=reporter.lang, status=reporter.status, home_pcode=reporter.commune_pcode, is_member=is_member)
+
+
+async def load_caller(session: AsyncSession, phone: str) -> Caller:
+    reporter = await find_reporter(session, phone)
+    is_member = (await session.execute(select(CommitteeMember.id).where(
+        CommitteeMember.phone == phone, CommitteeMember.active.is_(True)).limit(1))).first() is not None
+    return caller_of(reporter, is_member)
+
+
+def _menu_context(ctx: IngestContext, search, caller: Caller) -> MenuContext:  # noqa: ANN001
+    return MenuContext(
+        lang=caller.lang,
+        is_registered=caller.status in ("approved", "pending"),
+        home_pcode=caller.home_pcode,
+        home_name=ctx.commune_name(caller.home_pcode) if caller.home_pcode else None,
+        is_committee_member=caller.is_member,
+        search=search,
+        taxonomy=ctx.taxonomy,
+    )
+
+
+# --- sessions kept in memory (gateway.ussd_memory) -----------------------------------------
+
+@dataclass(frozen=True)
+class LiveAction:
+    """A hop whose menu step asks for an action: performed and committed with its session row."""
+    hop: UssdHop
+    live: LiveSession
+    result: ussd_session.HopResult
+    menu_ctx: MenuContext
+
+
+@dataclass(frozen=True)
+class ActionDone:
+    result: ussd_session.HopResult
+    report_id: int | None
+    caller: Caller | None  # the caller's facts after a registration or a language change
+
+
+async def answer_from_memory(store: LiveSessions, ctx: IngestContext, search, hop: UssdHop, now: datetime,  # noqa: ANN001
+                             commit: Callable[[LiveAction], Awaitable[ActionDone]]) -> HopAnswer:
+    """One hop against its session in memory; only a hop with an action waits for a commit. The
+    hops of one session are taken one at a time, so a doubled hop is then a repeat."""
+    live = store.entry(hop, now)
+    async with live.lock:
+        if not live.loaded:
+            await store.load(live)
+        if live.phone != hop.phone:
+            return _reused_session(hop)
+        menu_ctx = _menu_context(ctx, search, live.caller)
+        result = ussd_session.advance(live.stored, hop.text, menu_ctx)
+        report_id = None
+        if result.action is not None:
+            done = await commit(LiveAction(hop, live, result, menu_ctx))
+            result, report_id = done.result, done.report_id
+            if done.caller is not None:
+                live.caller = done.caller
+        live.apply(result, now, report_id)
+        return HopAnswer(result.screen, report_id is not None, result.duplicate)
+
+
+async def perform_actions(session: AsyncSession, ctx: IngestContext, items: Sequence[LiveAction],
+                          now: datetime) -> list[ActionDone]:
+    """The actions of one group commit, each with its session row; memory is left untouched
+    (the batch may be retried item by item), the caller applies the results after the commit."""
+    reporters = await find_reporters(session, {item.hop.phone for item in items})
+    done, rows = [], []
+    for item in items:
+        hop, action, result = item.hop, item.result.action, item.result
+        outcome, report_id = await _perform(session, ctx, hop, reporters.get(hop.phone), action, now)
+        caller = None
+        if isinstance(action, Register | SetLanguage):
+            reporters[hop.phone] = await find_reporter(session, hop.phone)
+            caller = caller_of(reporters[hop.phone], item.live.caller.is_member if item.live.caller else False)
+        if isinstance(action, SubmitReport | Acknowledge):
+            result = ussd_session.complete(result, item.menu_ctx, outcome)
+        rows.append(item.live.row_after(result, now, report_id))
+        done.append(ActionDone(result, report_id, caller))
+    await save_session_rows(session, rows)
+    return done
+
+
+async def _perform(session: AsyncSession, ctx: IngestContext, hop: UssdHop, reporter: Reporter | None,
+                   action, now: datetime) -> tuple[object, int | None]:  # noqa: ANN001
+    """The action's outcome, and the id of the report it stored (None when it stored none)."""
     if isinstance(action, SubmitReport):
         if reporter is not None and reporter.status == "blocked":
-            return ActionFailed()
+            return ActionFailed(), None
         text = f"USSD {action.incident} {action.commune_pcode} {action.village or ''} {action.count or ''}".strip()
         message_id = await store_message(session, "ussd", InboundSms(
             external_id=hop.session_id, sender=hop.phone, short_code=hop.service_code, text=text,
             received_at=now, network_code=hop.network_code), now)
         if message_id is None:  # this session already stored its report
-            return ActionFailed()
+            return ActionFailed(), None
         report = await create_report(
             session, ctx, message_id=message_id, channel="ussd", phone=hop.phone, reporter=reporter,
             incident=action.incident, commune=action.commune_pcode, village=action.village, count=action.count,
             secondary=[], free_text=None, lang=action.lang, received_at=now)
         await session.execute(update(Message).where(Message.id == message_id).values(kind="report", lang=action.lang))
-        row.report_id = report.id
-        return ReportStored(report.ref)
+        return ReportStored(report.ref), report.id
     if isinstance(action, Register):
         from gateway.storage.reporters import upsert_reporter
 
         status = reporter.status if reporter and reporter.status in ("approved", "blocked") else "pending"
         await upsert_reporter(session, hop.phone, name=action.name, commune=action.commune_pcode,
                               lang=action.lang, status=status, now=now)
-        return None
+        return None, None
     if isinstance(action, SetLanguage):
         if reporter is None:
             reporter = Reporter(phone=hop.phone, status="unregistered", created_at=now)
             session.add(reporter)
         reporter.lang = action.lang
-        return None
+        return None, None
     if isinstance(action, Acknowledge):
         from gateway import replies
 
         if ctx.acknowledge is None:
-            return ActionFailed()
+            return ActionFailed(), None
         result = await ctx.acknowledge(session, hop.phone, action.code, now)
-        return AckResult(replies.acknowledgement(action.lang, result.outcome, action.code, result.who))
-    return None
+        return AckResult(replies.acknowledgement(action.lang, result.outcome, action.code, result.who)), None
+    return None, None
 
 
-async def record_session_end(session: AsyncSession, event: UssdEnd, now: datetime) -> bool:
+async def record_session_end(session: AsyncSession, event: UssdEnd,
+                             now: datetime) -> tuple[datetime, str | None] | None:
+    """The session's end time and reason as recorded; None for a session never seen."""
     row = (await session.execute(select(UssdSession).where(UssdSession.session_id == event.session_id))).scalar_one_or_none()
     if row is None:
-        return False
+        return None
     row.ended_at = row.ended_at or now
     if row.end_reason in (None, "abandoned"):
         row.end_reason = "completed" if row.report_id else (event.status or "ended")[:40]
-    return True
+    return row.ended_at, row.end_reason

@@ -17,6 +17,19 @@ FOCAL_POINT = "+22790000101"  # demo: approved focal point of Gabi, Hausa
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+@pytest.fixture(params=["memory", "database"])
+def settings(request, settings):  # noqa: ANN001 - every test here runs against both session stores
+    from dataclasses import replace
+
+    return replace(settings, ussd=replace(settings.ussd, session_store=request.param))
+
+
+async def written(runtime) -> None:  # noqa: ANN001
+    """Sessions kept in memory reach their rows within ussd.flush_seconds; tests do not wait."""
+    if runtime.ussd_live is not None:
+        await runtime.ussd_live.flush()
+
+
 def hop(**fields: str | None) -> str:
     form = {"sessionId": "ATUid_1", "serviceCode": "*384*3737#", "phoneNumber": FOCAL_POINT,
             "networkCode": "61402", "text": ""}
@@ -56,6 +69,7 @@ async def test_ussd_wire(gateway, case: Case) -> None:  # noqa: ANN001
     assert response.content_type == "text/plain"
     assert (await response.text()).startswith(case.starts)
     runtime = gateway.server.app[RUNTIME]
+    await written(runtime)
     async with runtime.sessions() as session:
         assert (await session.execute(select(func.count()).select_from(UssdSession))).scalar_one() == case.sessions
 

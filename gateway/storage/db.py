@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from gateway.storage import sqlite_driver
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, echo: bool = False) -> AsyncEngine:
+def is_sqlite_in_memory(url: str) -> bool:
+    path = make_url(url).database
+    return is_sqlite(url) and (not path or path == ":memory:" or path.startswith("file::memory:"))
+
+
+def create_engine(url: str, echo: bool = False, read_only: bool = False) -> AsyncEngine:
+    """`read_only`: a SQLite connection of its own for reads that must not queue behind the
+    writer (WAL lets it read while the writer writes); PostgreSQL pools many connections anyway."""
     if is_sqlite(url):
         path = make_url(url).database
-        in_memory = not path or path == ":memory:" or path.startswith("file::memory:")
+        in_memory = is_sqlite_in_memory(url)
         if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # A file: one connection. SQLite has a single writer, and writers queued on the pool wait in
@@ -23,7 +33,9 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
         # back-off made the tail latency of callbacks (measured in BENCHMARKS.md). In memory
         # SQLAlchemy already shares one connection (StaticPool).
         one_writer = {} if in_memory else {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **one_writer)
+        engine = create_async_engine(url, echo=echo, async_creator=partial(
+            sqlite_driver.connect, path or ":memory:", timeout=30, uri=bool(path and path.startswith("file:"))),
+            **one_writer)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
@@ -34,6 +46,8 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            if read_only:
+                cursor.execute("PRAGMA query_only=1")
             cursor.close()
 
         return engine

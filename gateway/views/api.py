@@ -109,6 +109,8 @@ async def ussd_funnel(request: web.Request) -> web.Response:
         query = query.where(UssdSession.started_at >= since)
     counts: dict[str, dict[str, int]] = {}
     try:
+        if runtime.ussd_live is not None:
+            await runtime.ussd_live.flush()  # sessions kept in memory: their latest hops first
         async with runtime.sessions() as session:
             for state, end_reason, updated_at, report_id in await session.execute(query):
                 step = (state or {}).get("step", "start")

@@ -111,7 +111,7 @@ async def ussd(request: web.Request) -> web.Response:
         runtime.metrics.ussd_hops.labels("unknown_service").inc()
         return plain(200, render_ussd(Screen("Service code not in use.", final=True)))
     try:
-        answer = await runtime.ussd.submit(hop)
+        answer = await runtime.answer_hop(hop)
     except DATABASE_DOWN:
         runtime.metrics.ussd_hops.labels("unavailable").inc()
         return plain(200, render_ussd(Screen("Service temporarily unavailable. Please try again later.", True)))
@@ -134,8 +134,12 @@ async def ussd_event(request: web.Request) -> web.Response:
     except FormError as exc:
         return plain(400, str(exc))
     try:
+        if runtime.ussd_live is not None:
+            await runtime.ussd_live.flush()  # the row holds the session's latest hop before it is ended
         async with runtime.sessions() as session, session.begin():
-            await record_session_end(session, event, runtime.clock())
+            ended = await record_session_end(session, event, runtime.clock())
+        if ended is not None and runtime.ussd_live is not None:
+            runtime.ussd_live.ended(event.session_id, *ended)
     except DATABASE_DOWN:
         return plain(503, "storage unavailable, retry later")
     return plain(200, "ok")

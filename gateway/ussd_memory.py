@@ -1,0 +1,193 @@
+"""USSD sessions kept in the gateway's memory between hops (one gateway process).
+
+With every hop committed, a hop on SQLite's single connection waited behind scoring passes
+and SMS batches, and most of a hop's time was its own transaction (BENCHMARKS.md). Here a
+hop that only moves through the menu is answered from memory. A hop that stores something
+(a report, a registration, a language, an acknowledgement) is committed with its session
+row before it is answered, exactly as with the database store. Menu positions reach the
+database in the background every `ussd.flush_seconds` (analysts' view of abandoned
+sessions; sessions that outlive a restart): a crash forgets at most that much menu
+progress, never a stored report, and the next hop of such a session is a session that
+starts mid-way. A session not in memory is read from its row, with the caller's reporter
+record and committee membership, once per session.
+
+Several replicas must share sessions through the database (`session_store = "database"`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.messages import UssdHop
+from gateway.storage.models import UssdSession
+from gateway.ussd.session import HopResult, StoredSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What the menu needs to know about the phone; read when the session is loaded."""
+
+    lang: str | None
+    status: str | None
+    home_pcode: str | None
+    is_member: bool
+
+
+@dataclass(eq=False)
+class LiveSession:
+    session_id: str
+    phone: str
+    service_code: str
+    started_at: datetime
+    updated_at: datetime
+    stored: StoredSession | None = None
+    hops: int = 0
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    report_id: int | None = None
+    caller: Caller | None = None
+    loaded: bool = False
+    dirty: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def row_after(self, result: HopResult, now: datetime, report_id: int | None = None) -> dict:
+        """The session's row once `result` is applied (for the transaction that stores its action)."""
+        row = self.row()
+        if not result.duplicate:
+            row.update(result.stored.to_row(), hops=self.hops + 1, updated_at=now)
+            if result.screen.final and self.end_reason is None:
+                row["end_reason"] = "completed"
+        if report_id is not None:
+            row["report_id"] = report_id
+        return row
+
+    def apply(self, result: HopResult, now: datetime, report_id: int | None = None) -> None:
+        if not result.duplicate:
+            self.stored = result.stored
+            self.hops += 1
+            self.updated_at = now
+            if result.screen.final and self.end_reason is None:
+                self.end_reason = "completed"
+            self.dirty = True
+        if report_id is not None:
+            self.report_id = report_id
+            self.dirty = True
+
+    def row(self) -> dict:
+        saved = self.stored.to_row() if self.stored else {"last_text": "", "state": {}, "last_screen": ""}
+        return {"session_id": self.session_id, "phone": self.phone, "service_code": self.service_code,
+                "started_at": self.started_at, "updated_at": self.updated_at, "hops": self.hops,
+                "ended_at": self.ended_at, "end_reason": self.end_reason, "report_id": self.report_id, **saved}
+
+
+async def save_session_rows(session: AsyncSession, rows: list[dict]) -> None:
+    """Upsert session rows in one statement. A row never goes back to fewer hops (a flush of an
+    older snapshot committed after a newer one), and never loses its report or its end."""
+    from gateway.ingest import _insert
+
+    table = UssdSession.__table__
+    statement = _insert(session, table)
+    excluded = statement.excluded
+    keep = {"report_id", "ended_at", "end_reason"}
+    updates = {column.name: excluded[column.name] for column in table.columns
+               if column.name != "session_id" and column.name not in keep}
+    updates.update({name: func.coalesce(excluded[name], table.c[name]) for name in keep})
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=["session_id"], set_=updates, where=excluded.hops >= table.c.hops), rows)
+
+
+class LiveSessions:
+    """The sessions of this process, written behind to the database."""
+
+    def __init__(self, sessions: async_sessionmaker, read_sessions: async_sessionmaker,
+                 load_caller: Callable[[AsyncSession, str], Awaitable[Caller]], flush_seconds: float,
+                 idle: timedelta, clock: Callable[[], datetime]) -> None:
+        self._sessions = sessions
+        self._read_sessions = read_sessions
+        self._load_caller = load_caller
+        self._flush_seconds = flush_seconds
+        self._idle = idle
+        self._clock = clock
+        self._live: dict[str, LiveSession] = {}
+        self._flushing = asyncio.Lock()
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def entry(self, hop: UssdHop, now: datetime) -> LiveSession:
+        """The session of this hop, created (not yet loaded) on first sight."""
+        live = self._live.get(hop.session_id)
+        if live is None:
+            live = LiveSession(hop.session_id, hop.phone, hop.service_code, started_at=now, updated_at=now)
+            self._live[hop.session_id] = live
+        return live
+
+    def ended(self, session_id: str, ended_at: datetime, end_reason: str | None) -> None:
+        """The provider ended the session (recorded in its row): later hops see it ended."""
+        live = self._live.get(session_id)
+        if live is not None:
+            live.ended_at, live.end_reason = ended_at, end_reason
+
+    async def load(self, live: LiveSession) -> None:
+        """Its stored row, if it has one (a restart, an evicted session), and the caller's facts."""
+        async with self._read_sessions() as session:
+            row = (await session.execute(
+                select(UssdSession).where(UssdSession.session_id == live.session_id))).scalar_one_or_none()
+            if row is not None:
+                live.phone, live.service_code, live.started_at = row.phone, row.service_code, row.started_at
+                live.updated_at, live.hops, live.ended_at = row.updated_at, row.hops or 0, row.ended_at
+                live.end_reason, live.report_id = row.end_reason, row.report_id
+                live.stored = StoredSession.from_row(row.last_text, row.state, row.last_screen)
+            live.caller = await self._load_caller(session, live.phone)
+        live.loaded = True
+
+    async def flush(self) -> int:
+        """Write every changed session in one transaction; on failure they stay to be written."""
+        async with self._flushing:
+            changed = [live for live in self._live.values() if live.dirty and live.loaded]
+            if not changed:
+                return 0
+            for live in changed:
+                live.dirty = False
+            rows = [live.row() for live in changed]
+            try:
+                async with self._sessions() as session, session.begin():
+                    await save_session_rows(session, rows)
+            except BaseException:
+                for live in changed:
+                    live.dirty = True
+                raise
+            return len(rows)
+
+    def evict_idle(self) -> int:
+        """Forget sessions idle longer than `idle` once written (their rows stay)."""
+        cutoff = self._clock() - self._idle
+        gone = [key for key, live in self._live.items()
+                if not live.dirty and not live.lock.locked() and live.updated_at < cutoff]
+        for key in gone:
+            del self._live[key]
+        return len(gone)
+
+    async def run_forever(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=self._flush_seconds)
+            except TimeoutError:
+                pass
+            try:
+                await self.flush()
+                self.evict_idle()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a database hiccup: the sessions are written next time
+                log.warning("writing USSD sessions failed; will retry", exc_info=True)
+        await self.flush()

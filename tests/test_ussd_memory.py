@@ -1,0 +1,83 @@
+"""USSD sessions kept in memory (ussd.session_store = "memory", the default on SQLite): menu
+positions reach the database in the background, a restart continues a session from its row,
+and a hop that fails to commit its action changes nothing, so the provider's retry acts."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+
+from gateway.runtime import RUNTIME
+from gateway.storage.models import Report, UssdSession
+from tests.conftest import running_gateway
+from tests.test_wire_ussd import FORM, TOKEN, hop
+
+
+@pytest.fixture
+def memory_settings(settings):  # noqa: ANN001
+    return replace(settings, ussd=replace(settings.ussd, session_store="memory", flush_seconds=0.05))
+
+
+async def post(client, text: str, session_id: str = "ATUid_m") -> str:  # noqa: ANN001
+    response = await client.post("/callbacks/at/ussd" + TOKEN, headers=FORM, data=hop(sessionId=session_id, text=text))
+    assert response.status == 200
+    return await response.text()
+
+
+async def stored_row(runtime) -> UssdSession | None:  # noqa: ANN001
+    async with runtime.sessions() as session:
+        return (await session.execute(select(UssdSession))).scalar_one_or_none()
+
+
+async def test_menu_positions_reach_the_database_without_anyone_asking(memory_settings, clock) -> None:  # noqa: ANN001
+    async with running_gateway(memory_settings, clock) as client:
+        runtime = client.server.app[RUNTIME]
+        assert runtime.ussd_live is not None
+        await post(client, "")
+        await post(client, "1")  # report: the incident question
+        row = None
+        for _ in range(100):  # flush_seconds is 0.05 here
+            row = await stored_row(runtime)
+            if row is not None and row.hops == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert row is not None and (row.hops, row.last_text, row.state["step"]) == (2, "1", "incident")
+
+
+async def test_a_restart_continues_the_session_from_its_row(memory_settings, clock) -> None:  # noqa: ANN001
+    async with running_gateway(memory_settings, clock) as client:
+        await post(client, "")
+        incident_screen = await post(client, "1")
+    # Stopping writes what is in memory; a new process knows the session only from its row.
+    async with running_gateway(memory_settings, clock) as client:
+        assert await post(client, "1") == incident_screen  # a repeated hop: the same screen
+        place_screen = await post(client, "1*1")  # attack
+        assert place_screen.startswith("CON ") and place_screen != incident_screen
+        runtime = client.server.app[RUNTIME]
+        await runtime.ussd_live.flush()
+        row = await stored_row(runtime)
+        assert (row.hops, row.state["step"]) == (3, "place")
+
+
+async def test_an_action_that_fails_to_commit_changes_nothing_and_the_retry_stores_it(memory_settings, clock) -> None:  # noqa: ANN001
+    async with running_gateway(memory_settings, clock) as client:
+        runtime = client.server.app[RUNTIME]
+        for text in ["", "1", "1*1", "1*1*1", "1*1*1*5"]:
+            assert (await post(client, text)).startswith("CON ")
+        real_submit = runtime.ussd.submit
+
+        async def database_down(item):  # noqa: ANN001, ANN202
+            raise ConnectionError("database down")
+
+        runtime.ussd.submit = database_down
+        down = await post(client, "1*1*1*5*1")
+        assert down == "END Service temporarily unavailable. Please try again later."
+        runtime.ussd.submit = real_submit
+        stored = await post(client, "1*1*1*5*1")  # the provider retries the same hop
+        assert stored.startswith("END ") and "lamba" in stored
+        assert await post(client, "1*1*1*5*1") == stored
+        async with runtime.sessions() as session:
+            assert (await session.execute(select(func.count()).select_from(Report))).scalar_one() == 1
