@@ -28,14 +28,15 @@ import harness  # noqa: E402
 
 FOCAL_POINTS = [f"+2279000010{n}" for n in range(1, 6)]
 ANSWERS = (None, "1", "1", "1", "2", "1")  # main menu, report, attack, my commune, count 2, send
+STEP_NAMES = ("dial", "report", "attack", "my commune", "count", "send")
 
 
 async def walk(http: aiohttp.ClientSession, url: str, session_id: str, phone: str, think: tuple[float, float],
-               rng: random.Random, latencies: list[float]) -> bool:
+               rng: random.Random, latencies: list[float], by_step: dict[int, list[float]] | None = None) -> bool:
     typed: list[str] = []
     screen = ""
     await asyncio.sleep(rng.uniform(0, think[1]))  # sessions start spread out, as people dial
-    for answer in ANSWERS:
+    for step, answer in enumerate(ANSWERS):
         if answer is not None:
             typed.append(answer)
             if think[1] > 0:
@@ -45,19 +46,22 @@ async def walk(http: aiohttp.ClientSession, url: str, session_id: str, phone: st
                                         "networkCode": "61402", "text": "*".join(typed)}) as response:
             screen = await response.text()
         latencies.append(time.perf_counter() - started)
+        if by_step is not None:
+            by_step.setdefault(step, []).append(latencies[-1])
         if response.status != 200:
             return False
     return screen.startswith("END")
 
 
-async def run_round(url: str, sessions: int, tag: str, think: tuple[float, float]) -> tuple[list[float], int, float]:
+async def run_round(url: str, sessions: int, tag: str, think: tuple[float, float],
+                    by_step: dict[int, list[float]] | None = None) -> tuple[list[float], int, float]:
     rng = random.Random(tag)
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=sessions)
     started = time.perf_counter()
     async with aiohttp.ClientSession(connector=connector) as http:
         ended = await asyncio.gather(*(
-            walk(http, url, f"ATUid_{tag}_{n}", FOCAL_POINTS[n % len(FOCAL_POINTS)], think, rng, latencies)
+            walk(http, url, f"ATUid_{tag}_{n}", FOCAL_POINTS[n % len(FOCAL_POINTS)], think, rng, latencies, by_step)
             for n in range(sessions)))
     return latencies, sum(ended), time.perf_counter() - started
 
@@ -93,14 +97,17 @@ async def main() -> None:
             url = f"{stack.gateway.url}/callbacks/at/ussd"
             await run_round(url, 20, "warm", (0.0, 0.0))
             latencies, completed, total = [], 0, 0
+            by_step: dict[int, list[float]] = {}
             started = time.perf_counter()
             for n in range(args.rounds):
-                got, ok, _ = await run_round(url, args.sessions, f"think{n}", think)
+                got, ok, _ = await run_round(url, args.sessions, f"think{n}", think, by_step)
                 latencies += got
                 completed += ok
                 total += args.sessions
             print(summary(f"{args.sessions} concurrent sessions, think time {think[0]:g}-{think[1]:g} s", latencies,
                           completed, total, time.perf_counter() - started))
+            print("  p99 by hop: " + ", ".join(f"{STEP_NAMES[step]} {harness.percentile(values, 99) * 1000:.1f} ms"
+                                             for step, values in sorted(by_step.items())))
             print(f"  measured by the gateway itself (ewg_ussd_hop_seconds): {await server_side(stack.gateway.url)}")
             profiler = harness.start_profiler(stack.gateway.pid, 5, args.profile) if args.profile else None
             got, ok, seconds = await run_round(url, args.sessions, "stress", (0.0, 0.0))

@@ -108,6 +108,8 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
                 await asyncio.wait_for(runtime.wake_scorer.wait(), timeout=2.0)
             except TimeoutError:
                 pass
+            if runtime.wake_scorer.is_set():  # reports arriving together are scored in one pass
+                await asyncio.sleep(runtime.settings.rules.scoring_delay_seconds)
             runtime.wake_scorer.clear()
             if stopping.is_set():
                 return

@@ -26,7 +26,7 @@ from gateway.ussd_flow import (
     LiveAction,
     answer_from_memory,
     handle_hops,
-    load_caller,
+    load_callers,
     perform_actions,
 )
 from gateway.ussd_memory import LiveSessions
@@ -140,7 +140,7 @@ async def ussd_sessions(runtime: Runtime) -> AsyncIterator[None]:
     url = runtime.settings.database_url
     read_engine = None if is_sqlite_in_memory(url) or not is_sqlite(url) else create_engine(url, read_only=True)
     store = LiveSessions(runtime.sessions, session_factory(read_engine) if read_engine else runtime.sessions,
-                         load_caller, settings.flush_seconds, timedelta(minutes=settings.idle_minutes), runtime.clock)
+                         load_callers, settings.flush_seconds, timedelta(minutes=settings.idle_minutes), runtime.clock)
     runtime.ussd_live = store
     runtime.ussd = GroupCommitter(process_actions)
     runtime.answer_hop = lambda hop: answer_from_memory(store, runtime.ingest_ctx, runtime.ussd_search, hop,

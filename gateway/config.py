@@ -95,6 +95,7 @@ class UssdSettings:
 class RulesSettings:
     path: str = "rules"
     watch: bool = True
+    scoring_delay_seconds: float = 0.25
 
 
 @dataclass(frozen=True)

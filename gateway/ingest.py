@@ -105,7 +105,7 @@ async def create_report(session: AsyncSession, ctx: IngestContext, *, message_id
                         village: str | None, count: int | None, secondary: list[str], free_text: str | None,
                         lang: str, received_at: datetime) -> Report:
     """Shared by SMS and USSD: the same record, scored the same way."""
-    report = Report(**_report_row(ctx, message_id=message_id, channel=channel, phone=phone, reporter=reporter,
+    report = Report(**report_row(ctx, message_id=message_id, channel=channel, phone=phone, reporter=reporter,
                                   incident=incident, commune=commune, village=village, count=count,
                                   secondary=secondary, free_text=free_text, lang=lang, received_at=received_at))
     session.add(report)
@@ -113,7 +113,7 @@ async def create_report(session: AsyncSession, ctx: IngestContext, *, message_id
     return report
 
 
-def _report_row(ctx: IngestContext, *, message_id: int, channel: str, phone: str, reporter: Reporter | None,
+def report_row(ctx: IngestContext, *, message_id: int, channel: str, phone: str, reporter: Reporter | None,
                 incident: str, commune: str | None, village: str | None, count: int | None,
                 secondary: list[str], free_text: str | None, lang: str, received_at: datetime) -> dict:
     """A report's column values; the reporter's last report time is updated on the way."""
@@ -225,7 +225,7 @@ async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms
         if reporter is not None and reporter.status == "blocked":
             reply_text = replies.text(lang, replies.BLOCKED)
         else:
-            row = _report_row(
+            row = report_row(
                 ctx, message_id=message_id, channel="sms", phone=sms.sender, reporter=reporter,
                 incident=parsed.incident, commune=parsed.commune, village=parsed.village,
                 count=parsed.count, secondary=list(parsed.secondary),

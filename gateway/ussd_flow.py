@@ -12,13 +12,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.ingest import IngestContext, create_report, find_reporter, find_reporters, store_message
+from gateway.ingest import (
+    IngestContext,
+    create_report,
+    find_reporter,
+    find_reporters,
+    report_row,
+    store_message,
+    store_messages,
+)
 from gateway.messages import InboundSms, UssdEnd, UssdHop
 from gateway.phones import mask_phone
-from gateway.storage.models import CommitteeMember, Message, Reporter, UssdSession
+from gateway.storage.models import CommitteeMember, Message, Report, Reporter, UssdSession
 from gateway.ussd import session as ussd_session
 from gateway.ussd.actions import (
     Acknowledge,
@@ -109,11 +117,11 @@ def caller_of(reporter: Reporter | None, is_member: bool) -> Caller:
     return Caller(lang=reporter.lang, status=reporter.status, home_pcode=reporter.commune_pcode, is_member=is_member)
 
 
-async def load_caller(session: AsyncSession, phone: str) -> Caller:
-    reporter = await find_reporter(session, phone)
-    is_member = (await session.execute(select(CommitteeMember.id).where(
-        CommitteeMember.phone == phone, CommitteeMember.active.is_(True)).limit(1))).first() is not None
-    return caller_of(reporter, is_member)
+async def load_callers(session: AsyncSession, phones: set[str]) -> dict[str, Caller]:
+    reporters = await find_reporters(session, phones)
+    members = set((await session.execute(select(CommitteeMember.phone).where(
+        CommitteeMember.phone.in_(phones), CommitteeMember.active.is_(True)))).scalars())
+    return {phone: caller_of(reporters.get(phone), phone in members) for phone in phones}
 
 
 def _menu_context(ctx: IngestContext, search, caller: Caller) -> MenuContext:  # noqa: ANN001
@@ -171,12 +179,18 @@ async def answer_from_memory(store: LiveSessions, ctx: IngestContext, search, ho
 async def perform_actions(session: AsyncSession, ctx: IngestContext, items: Sequence[LiveAction],
                           now: datetime) -> list[ActionDone]:
     """The actions of one group commit, each with its session row; memory is left untouched
-    (the batch may be retried item by item), the caller applies the results after the commit."""
+    (the batch may be retried item by item), the caller applies the results after the commit.
+    Reports are written with one statement per table for the whole batch."""
     reporters = await find_reporters(session, {item.hop.phone for item in items})
+    stored = await _store_reports(session, ctx, [item for item in items if isinstance(item.result.action, SubmitReport)],
+                                  reporters, now)
     done, rows = [], []
     for item in items:
         hop, action, result = item.hop, item.result.action, item.result
-        outcome, report_id = await _perform(session, ctx, hop, reporters.get(hop.phone), action, now)
+        if isinstance(action, SubmitReport):
+            outcome, report_id = stored[hop.session_id]
+        else:
+            outcome, report_id = await _perform(session, ctx, hop, reporters.get(hop.phone), action, now)
         caller = None
         if isinstance(action, Register | SetLanguage):
             reporters[hop.phone] = await find_reporter(session, hop.phone)
@@ -189,16 +203,61 @@ async def perform_actions(session: AsyncSession, ctx: IngestContext, items: Sequ
     return done
 
 
+async def _store_reports(session: AsyncSession, ctx: IngestContext, items: Sequence[LiveAction],
+                         reporters: dict[str, Reporter], now: datetime) -> dict[str, tuple[object, int | None]]:
+    """SubmitReport actions by session id: (ReportStored, report id), or (ActionFailed, None) for a
+    blocked number or a session that already stored its report."""
+    outcomes: dict[str, tuple[object, int | None]] = {}
+    wanted = []
+    for item in items:
+        reporter = reporters.get(item.hop.phone)
+        if reporter is not None and reporter.status == "blocked":
+            outcomes[item.hop.session_id] = (ActionFailed(), None)
+        else:
+            wanted.append(item)
+    if not wanted:
+        return outcomes
+    message_ids = await store_messages(session, "ussd", [_report_message(item.hop, item.result.action, now)
+                                                         for item in wanted], now)
+    report_rows, kinds = [], []
+    for item, message_id in zip(wanted, message_ids, strict=True):
+        action, hop = item.result.action, item.hop
+        if message_id is None:  # this session already stored its report
+            outcomes[hop.session_id] = (ActionFailed(), None)
+            continue
+        report_rows.append(report_row(
+            ctx, message_id=message_id, channel="ussd", phone=hop.phone, reporter=reporters.get(hop.phone),
+            incident=action.incident, commune=action.commune_pcode, village=action.village, count=action.count,
+            secondary=[], free_text=None, lang=action.lang, received_at=now))
+        kinds.append({"message_id": message_id, "o_lang": action.lang})
+    if report_rows:
+        table = Report.__table__
+        inserted = dict((message_id, report_id) for report_id, message_id in await session.execute(
+            insert(table).returning(table.c.id, table.c.message_id), report_rows))
+        messages = Message.__table__
+        await session.execute(update(messages).where(messages.c.id == bindparam("message_id")).values(
+            kind="report", lang=bindparam("o_lang")), kinds)
+        by_message = {row["message_id"]: row for row in report_rows}
+        for item, message_id in zip(wanted, message_ids, strict=True):
+            if message_id is not None:
+                outcomes[item.hop.session_id] = (ReportStored(by_message[message_id]["ref"]), inserted[message_id])
+    return outcomes
+
+
+def _report_message(hop: UssdHop, action: SubmitReport, now: datetime) -> InboundSms:
+    """The report's raw message, unique on the USSD session: a session stores one report."""
+    text = f"USSD {action.incident} {action.commune_pcode} {action.village or ''} {action.count or ''}".strip()
+    return InboundSms(external_id=hop.session_id, sender=hop.phone, short_code=hop.service_code, text=text,
+                      received_at=now, network_code=hop.network_code)
+
+
 async def _perform(session: AsyncSession, ctx: IngestContext, hop: UssdHop, reporter: Reporter | None,
                    action, now: datetime) -> tuple[object, int | None]:  # noqa: ANN001
     """The action's outcome, and the id of the report it stored (None when it stored none)."""
     if isinstance(action, SubmitReport):
         if reporter is not None and reporter.status == "blocked":
             return ActionFailed(), None
-        text = f"USSD {action.incident} {action.commune_pcode} {action.village or ''} {action.count or ''}".strip()
-        message_id = await store_message(session, "ussd", InboundSms(
-            external_id=hop.session_id, sender=hop.phone, short_code=hop.service_code, text=text,
-            received_at=now, network_code=hop.network_code), now)
+        message_id = await store_message(session, "ussd", _report_message(hop, action, now), now)
         if message_id is None:  # this session already stored its report
             return ActionFailed(), None
         report = await create_report(

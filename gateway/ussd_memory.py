@@ -25,11 +25,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gateway.batching import GroupCommitter
 from gateway.messages import UssdHop
 from gateway.storage.models import UssdSession
 from gateway.ussd.session import HopResult, StoredSession
 
 log = logging.getLogger(__name__)
+FLUSH_ROWS = 32  # rows per write-behind transaction (about 2 ms of the single SQLite writer)
+MAX_LIVE = 20_000  # sessions held in memory (a few KB each); the provider keeps far fewer open
 
 
 @dataclass(frozen=True)
@@ -109,19 +112,17 @@ class LiveSessions:
     """The sessions of this process, written behind to the database."""
 
     def __init__(self, sessions: async_sessionmaker, read_sessions: async_sessionmaker,
-                 load_caller: Callable[[AsyncSession, str], Awaitable[Caller]], flush_seconds: float,
+                 load_callers: Callable[[AsyncSession, set[str]], Awaitable[dict[str, Caller]]], flush_seconds: float,
                  idle: timedelta, clock: Callable[[], datetime]) -> None:
         self._sessions = sessions
         self._read_sessions = read_sessions
-        self._load_caller = load_caller
+        self._load_callers = load_callers
+        self._loader = GroupCommitter(self._load_batch)
         self._flush_seconds = flush_seconds
         self._idle = idle
         self._clock = clock
         self._live: dict[str, LiveSession] = {}
         self._flushing = asyncio.Lock()
-
-    def __len__(self) -> int:
-        return len(self._live)
 
     def entry(self, hop: UssdHop, now: datetime) -> LiveSession:
         """The session of this hop, created (not yet loaded) on first sight."""
@@ -138,46 +139,68 @@ class LiveSessions:
             live.ended_at, live.end_reason = ended_at, end_reason
 
     async def load(self, live: LiveSession) -> None:
-        """Its stored row, if it has one (a restart, an evicted session), and the caller's facts."""
-        async with self._read_sessions() as session:
-            row = (await session.execute(
-                select(UssdSession).where(UssdSession.session_id == live.session_id))).scalar_one_or_none()
-            if row is not None:
-                live.phone, live.service_code, live.started_at = row.phone, row.service_code, row.started_at
-                live.updated_at, live.hops, live.ended_at = row.updated_at, row.hops or 0, row.ended_at
-                live.end_reason, live.report_id = row.end_reason, row.report_id
-                live.stored = StoredSession.from_row(row.last_text, row.state, row.last_screen)
-            live.caller = await self._load_caller(session, live.phone)
+        """Its stored row, if it has one (a restart, an evicted session), and the caller's facts;
+        sessions dialled together are read together."""
+        await self._loader.submit(live)
         live.loaded = True
 
+    async def _load_batch(self, batch: list[LiveSession]) -> list[None]:
+        async with self._read_sessions() as session:
+            rows = {row.session_id: row for row in (await session.execute(select(UssdSession).where(
+                UssdSession.session_id.in_({live.session_id for live in batch})))).scalars()}
+            for live in batch:
+                row = rows.get(live.session_id)
+                if row is not None:
+                    live.phone, live.service_code, live.started_at = row.phone, row.service_code, row.started_at
+                    live.updated_at, live.hops, live.ended_at = row.updated_at, row.hops or 0, row.ended_at
+                    live.end_reason, live.report_id = row.end_reason, row.report_id
+                    live.stored = StoredSession.from_row(row.last_text, row.state, row.last_screen)
+            callers = await self._load_callers(session, {live.phone for live in batch})
+        for live in batch:
+            live.caller = callers[live.phone]
+        return [None] * len(batch)
+
     async def flush(self) -> int:
-        """Write every changed session in one transaction; on failure they stay to be written."""
+        """Write every changed session, in transactions of FLUSH_ROWS rows so that a hop waiting
+        for the writer never waits long; on failure the sessions stay to be written."""
         async with self._flushing:
             changed = [live for live in self._live.values() if live.dirty and live.loaded]
-            if not changed:
-                return 0
-            for live in changed:
-                live.dirty = False
-            rows = [live.row() for live in changed]
-            try:
-                async with self._sessions() as session, session.begin():
-                    await save_session_rows(session, rows)
-            except BaseException:
-                for live in changed:
-                    live.dirty = True
-                raise
-            return len(rows)
+            for start in range(0, len(changed), FLUSH_ROWS):
+                chunk = changed[start:start + FLUSH_ROWS]
+                for live in chunk:
+                    live.dirty = False
+                rows = [live.row() for live in chunk]
+                try:
+                    async with self._sessions() as session, session.begin():
+                        await save_session_rows(session, rows)
+                except BaseException:
+                    for live in changed[start:]:
+                        live.dirty = True
+                    raise
+            return len(changed)
 
     def evict_idle(self) -> int:
-        """Forget sessions idle longer than `idle` once written (their rows stay)."""
+        """Forget sessions idle longer than `idle` once written (their rows stay), and the least
+        recently used beyond MAX_LIVE (a burst of sessions must not grow memory without bound)."""
         cutoff = self._clock() - self._idle
-        gone = [key for key, live in self._live.items()
-                if not live.dirty and not live.lock.locked() and live.updated_at < cutoff]
-        for key in gone:
-            del self._live[key]
+        idle = [live for live in self._live.values() if not live.dirty and not live.lock.locked()]
+        gone = [live for live in idle if live.updated_at < cutoff]
+        excess = len(self._live) - len(gone) - MAX_LIVE
+        if excess > 0:
+            gone += sorted((live for live in idle if live.updated_at >= cutoff), key=lambda live: live.updated_at)[:excess]
+        for live in gone:
+            del self._live[live.session_id]
         return len(gone)
 
     async def run_forever(self, stopping: asyncio.Event) -> None:
+        """Load sessions, and write them behind, until `stopping`; then write what is left."""
+        self._loader.start()
+        try:
+            await self._write_behind(stopping)
+        finally:
+            await self._loader.stop()
+
+    async def _write_behind(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             try:
                 await asyncio.wait_for(stopping.wait(), timeout=self._flush_seconds)

@@ -32,8 +32,11 @@ async def send_flood(client: TestClient, clock, number: str, text: str, count: i
 
 
 async def settle(client: TestClient) -> None:
-    """Score what was stored and send what was queued, now, racing the background loops."""
+    """Score what was stored, send what was queued and write the USSD sessions kept in memory,
+    now, racing the background loops."""
     runtime = client.app[RUNTIME]
+    if runtime.ussd_live is not None:
+        await runtime.ussd_live.flush()
     # Scoring runs in passes of a few dozen reports, and the gateway's own scorer may hold some
     # (SKIP LOCKED on PostgreSQL): pass until every report is scored.
     for _ in range(200):

@@ -81,3 +81,20 @@ async def test_an_action_that_fails_to_commit_changes_nothing_and_the_retry_stor
         assert await post(client, "1*1*1*5*1") == stored
         async with runtime.sessions() as session:
             assert (await session.execute(select(func.count()).select_from(Report))).scalar_one() == 1
+
+
+def test_idle_and_excess_sessions_leave_memory_once_written(monkeypatch) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime, timedelta
+
+    from gateway import ussd_memory
+    from gateway.messages import UssdHop
+
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    store = ussd_memory.LiveSessions(None, None, None, 1.0, timedelta(minutes=5), clock=lambda: now)
+    monkeypatch.setattr(ussd_memory, "MAX_LIVE", 2)
+    for n, age in enumerate([10, 4, 3, 2, 1]):  # minutes since the last hop
+        live = store.entry(UssdHop(f"s{n}", "*384#", "+22790000101", None, ""), now - timedelta(minutes=age))
+        live.dirty = n == 1  # s1 is not written yet: it stays whatever its age
+    # s0 is idle; two of the rest must go to keep two: the least recent written ones (s2, s3).
+    assert store.evict_idle() == 3
+    assert sorted(store._live) == ["s1", "s4"]
