@@ -91,7 +91,7 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
                                                           alert_expiry=alert_expiry, batch_size=SCORE_BATCH)
             more = (await session.execute(select(Report.id).where(Report.scored_at.is_(None)).limit(1))).first()
         if more is not None:
-            runtime.wake_scorer.set()  # short passes: callbacks get the (SQLite) write lock in between
+            backlog.set()  # short passes: callbacks get the (SQLite) write lock in between
         for change in changes:
             runtime.metrics.alerts.labels(str(change.level), "sent").inc(change.sent)
             runtime.metrics.alerts.labels(str(change.level), "withheld").inc(change.withheld)
@@ -100,16 +100,19 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         return len(changes)
 
     stopping = asyncio.Event()
+    backlog = asyncio.Event()  # the last pass left reports unscored: the next one starts at once
     in_flight: set[asyncio.Task] = set()
 
     async def scorer_loop() -> None:
         while not stopping.is_set():
-            try:
-                await asyncio.wait_for(runtime.wake_scorer.wait(), timeout=2.0)
-            except TimeoutError:
-                pass
-            if runtime.wake_scorer.is_set():  # reports arriving together are scored in one pass
-                await asyncio.sleep(runtime.settings.rules.scoring_delay_seconds)
+            if not backlog.is_set():
+                try:
+                    await asyncio.wait_for(runtime.wake_scorer.wait(), timeout=2.0)
+                except TimeoutError:
+                    pass
+                if runtime.wake_scorer.is_set():  # reports arriving together are scored in one pass
+                    await asyncio.sleep(runtime.settings.rules.scoring_delay_seconds)
+            backlog.clear()
             runtime.wake_scorer.clear()
             if stopping.is_set():
                 return
