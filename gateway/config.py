@@ -236,4 +236,6 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     if data:
         raise ConfigError(f"{file_path}: unknown section [{sorted(data)[0]}]")
     base_dir = file_path.resolve().parent if file_path.exists() else PROJECT_ROOT
-    return Settings(**sections, base_dir=base_dir)
+    settings = Settings(**sections, base_dir=base_dir)
+    settings.ussd.uses_memory("sqlite")  # names a bad session_store before any command runs
+    return settings

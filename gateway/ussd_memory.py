@@ -213,4 +213,7 @@ class LiveSessions:
                 raise
             except Exception:  # noqa: BLE001 - a database hiccup: the sessions are written next time
                 log.warning("writing USSD sessions failed; will retry", exc_info=True)
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception:  # noqa: BLE001 - stopping: the menu positions are lost, never a report
+            log.warning("USSD sessions not written at stop", exc_info=True)

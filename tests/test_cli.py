@@ -69,6 +69,14 @@ def test_bad_toml_settings(tmp_path) -> None:  # noqa: ANN001
     assert result.returncode == 1 and "not valid TOML" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_unknown_ussd_session_store_is_named(tmp_path) -> None:  # noqa: ANN001
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[ussd]\nsession_store = "redis"\n')
+    result = ewg("--config", str(settings), "parse", "x")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "ussd.session_store must be auto, memory or database, not 'redis'" in result.stderr
+
+
 def test_reporters_import_all_or_nothing(tmp_path, db_url) -> None:  # noqa: ANN001
     assert ewg("db", "upgrade", db_url=db_url).returncode == 0
     bad = tmp_path / "bad.csv"

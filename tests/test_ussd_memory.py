@@ -48,7 +48,8 @@ async def test_menu_positions_reach_the_database_without_anyone_asking(memory_se
 
 
 async def test_a_restart_continues_the_session_from_its_row(memory_settings, clock) -> None:  # noqa: ANN001
-    async with running_gateway(memory_settings, clock) as client:
+    slow_flush = replace(memory_settings, ussd=replace(memory_settings.ussd, flush_seconds=3600))
+    async with running_gateway(slow_flush, clock) as client:
         await post(client, "")
         incident_screen = await post(client, "1")
     # Stopping writes what is in memory; a new process knows the session only from its row.
