@@ -47,20 +47,24 @@ def alert_dedup_key(alert_id: int, level: int, phone: str, trigger: Trigger, now
 
 
 async def notify(session: AsyncSession, config: AlertConfig, alert: Alert, trigger: Trigger, now: datetime,
-                 *, corroborated: bool) -> NotifyOutcome:
+                 *, corroborated: bool, reads: store.PassReads | None = None) -> NotifyOutcome:
+    """`reads`: a scoring pass's members, open alerts and sent levels read for all its alerts at
+    once; its decisions are then recorded with the pass's (PassReads.write)."""
     path = config.gazetteer.area_path(alert.commune_pcode)
     rule = config.rules.rule_for(path, alert.incident)
-    members = await store.members_for(session, path)
+    members = reads.members_for(path) if reads else await store.members_for(session, path)
     recipients = route_alert(config.rules.routes, path, members, level=alert.level, corroborated=corroborated,
                              escalation_step=alert.escalation_step)
     situation = Situation(
         code=alert.code, incident=alert.incident, level=alert.level, trigger=trigger, path=path, now=now,
         acknowledged=alert.status == "acknowledged", last_notified_at=store.as_utc(alert.notified_at),
-        others_open=await store.others_open(session, alert), escalation_step=alert.escalation_step,
+        others_open=reads.others_open(alert) if reads else await store.others_open(session, alert),
+        escalation_step=alert.escalation_step,
     )
-    decisions = decide(situation, config.rules, rule, recipients, await store.sent_levels(session, alert.id))
+    sent_levels = reads.sent_levels(alert.id) if reads else await store.sent_levels(session, alert.id)
+    decisions = decide(situation, config.rules, rule, recipients, sent_levels)
     if not decisions:
-        await session.execute(insert(Notification), [{
+        await _record(session, reads, [{
             "alert_id": alert.id, "member_id": None, "level": alert.level, "decision": "withheld",
             "reason": "no recipient: no committee member routed", "outbox_id": None, "created_at": now}])
         log.warning("alert %s L%d: no committee member to notify in %s", alert.code, alert.level, path.commune)
@@ -68,6 +72,8 @@ async def notify(session: AsyncSession, config: AlertConfig, alert: Alert, trigg
 
     facts = None
     if any(decision.send for _, decision in decisions):  # the evidence query grows with the alert's reports
+        if reads:
+            await reads.write_links(session)  # the evidence counts the reports linked in this pass
         evidence = await store.alert_evidence(session, alert.id)
         facts = AlertFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode),
                            evidence.reporters, evidence.max_count,
@@ -100,12 +106,19 @@ async def notify(session: AsyncSession, config: AlertConfig, alert: Alert, trigg
                      "decision": decision_text, "reason": reason[:60], "outbox_id": outbox_id, "created_at": now})
         log.info("alert %s L%d %s %s -> %s: %s", alert.code, alert.level, trigger.value,
                  mask_phone(recipient.member.phone), decision_text, reason)
-    await session.execute(insert(Notification), rows)
+    await _record(session, reads, rows)
     if sent:
         alert.notified_at = now
         if alert.status != "acknowledged" and alert.escalation_step < config.rules.max_escalation_step:
             alert.escalation_due_at = now + rule.escalate_after
     return NotifyOutcome(sent, len(rows) - sent)
+
+
+async def _record(session: AsyncSession, reads: store.PassReads | None, rows: list[dict]) -> None:
+    if reads:
+        reads.notifications.extend(rows)
+    else:
+        await session.execute(insert(Notification), rows)
 
 
 async def _enqueue(session: AsyncSession, messages: list[OutboundSms], now: datetime) -> dict[str, int]:

@@ -71,17 +71,23 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
     for row in claimed:
         if (row.commune_pcode, row.incident) in fresh:
             fresh[(row.commune_pcode, row.incident)].add(row.id)
+    scores = {pair: score_window(windows[pair], pair_rules[pair], config.rules.scoring, now) for pair in pairs}
+    notified = [pair for pair in pairs if pair in alerts or scores[pair].level > 0]
+    if not notified:
+        return []
+    reads = await store.pass_reads(session, (config.gazetteer.area_path(commune) for commune, _ in notified),
+                                   alerts.values())
     changes = []
-    for pair in pairs:
-        score = score_window(windows[pair], pair_rules[pair], config.rules.scoring, now)
-        change = await _score_pair(session, config, pair, alerts.get(pair), score, fresh[pair], now)
+    for pair in notified:
+        change = await _score_pair(session, config, pair, alerts.get(pair), scores[pair], fresh[pair], now, reads)
         if change:
             changes.append(change)
+    await reads.write(session)
     return changes
 
 
 async def _score_pair(session: AsyncSession, config: AlertConfig, pair: tuple[str, str], alert: Alert | None,
-                      score: Score, fresh: set[int], now: datetime) -> AlertChange | None:
+                      score: Score, fresh: set[int], now: datetime, reads: store.PassReads) -> AlertChange | None:
     """`fresh`: the reports of this pair scored in this pass. An alert being opened is linked to
     every report that counted; a standing one already is, and gains only the fresh ones."""
     commune, incident = pair
@@ -93,20 +99,21 @@ async def _score_pair(session: AsyncSession, config: AlertConfig, pair: tuple[st
                       last_report_at=now, escalation_step=0)
         session.add(alert)
         await session.flush()
-        return await _apply(session, config, alert, score, score.report_ids, Trigger.OPENED, 0, now)
+        reads.opened(alert)
+        return await _apply(session, config, alert, score, score.report_ids, Trigger.OPENED, 0, now, reads)
     previous = alert.level
     alert.score, alert.updated_at, alert.last_report_at = score.value, now, now
     newly_counted = [report_id for report_id in score.report_ids if report_id in fresh]
     if score.level > previous:
         alert.level = score.level
-        return await _apply(session, config, alert, score, newly_counted, Trigger.RAISED, previous, now)
-    return await _apply(session, config, alert, score, newly_counted, Trigger.UPDATED, previous, now)
+        return await _apply(session, config, alert, score, newly_counted, Trigger.RAISED, previous, now, reads)
+    return await _apply(session, config, alert, score, newly_counted, Trigger.UPDATED, previous, now, reads)
 
 
 async def _apply(session: AsyncSession, config: AlertConfig, alert: Alert, score: Score, link: Iterable[int],
-                 trigger: Trigger, previous: int, now: datetime) -> AlertChange:
-    await store.link_reports(session, alert.id, link)
-    outcome = await notify(session, config, alert, trigger, now, corroborated=score.corroborated)
+                 trigger: Trigger, previous: int, now: datetime, reads: store.PassReads) -> AlertChange:
+    reads.links.extend({"alert_id": alert.id, "report_id": report_id} for report_id in link)
+    outcome = await notify(session, config, alert, trigger, now, corroborated=score.corroborated, reads=reads)
     kind = {Trigger.OPENED: ChangeKind.OPENED, Trigger.RAISED: ChangeKind.RAISED}.get(trigger, ChangeKind.UPDATED)
     log.info("alert %s %s %s/%s L%d score %.2f reporters %d", alert.code, kind.value, alert.commune_pcode,
              alert.incident, alert.level, score.value, score.reporters)

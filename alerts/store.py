@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ ACTIVE = ("open", "escalated", "acknowledged")  # an alert that still stands
 UNACKNOWLEDGED = ("open", "escalated")
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, no 1/I: read aloud and typed on keypads
 CODE_LENGTH = 4
+LINKS_PER_STATEMENT = 500  # alert-report links per INSERT: well under SQLite's and asyncpg's bound parameters
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -105,6 +106,7 @@ async def others_open(session: AsyncSession, alert: Alert) -> tuple[OtherAlert, 
     rows = await session.execute(
         select(Alert.code, Alert.incident, Alert.level).where(
             Alert.commune_pcode == alert.commune_pcode, Alert.status.in_(ACTIVE), Alert.id != alert.id)
+        .order_by(Alert.id)
     )
     return tuple(OtherAlert(code, incident, level) for code, incident, level in rows)
 
@@ -112,6 +114,7 @@ async def others_open(session: AsyncSession, alert: Alert) -> tuple[OtherAlert, 
 async def members_for(session: AsyncSession, path: AreaPath) -> list[Member]:
     rows = await session.execute(
         select(CommitteeMember).where(CommitteeMember.area_pcode.in_(path.pcodes), CommitteeMember.active.is_(True))
+        .order_by(CommitteeMember.id)
     )
     return [Member(m.id, m.phone, m.name, m.area_pcode, m.role, m.lang) for m in rows.scalars()]
 
@@ -150,13 +153,6 @@ async def alert_evidence(session: AsyncSession, alert_id: int) -> AlertEvidence:
     return AlertEvidence(int(row[0] or 0), row[1])
 
 
-async def link_reports(session: AsyncSession, alert_id: int, report_ids: Iterable[int]) -> None:
-    rows = [{"alert_id": alert_id, "report_id": report_id} for report_id in report_ids]
-    if rows:
-        statement = insert_ignoring_duplicates(session, AlertReport).values(rows)
-        await session.execute(statement.on_conflict_do_nothing(index_elements=["alert_id", "report_id"]))
-
-
 async def new_alert_code(session: AsyncSession, draw=secrets.choice) -> str:  # noqa: ANN001
     """A short code not used by any alert yet (about a million possibilities)."""
     while True:
@@ -167,3 +163,70 @@ async def new_alert_code(session: AsyncSession, draw=secrets.choice) -> str:  # 
 
 def minutes_between(start: datetime, end: datetime) -> int:
     return max(int((end - start) / timedelta(minutes=1)), 0)
+
+
+@dataclass
+class PassReads:
+    """What the notifications of one scoring pass read, fetched for all its pairs at once, and what
+    they write, written at once at the end of the pass: a pass that updates k standing alerts runs
+    a few statements for all of them instead of a few for each (the single SQLite writer is held
+    for that long, and USSD hops wait for it)."""
+
+    members_by_area: dict[str, list[Member]]
+    open_by_commune: dict[str, list[Alert]]  # the session's own Alert objects: levels raised in the pass show
+    sent_by_alert: dict[int, dict[int, int]]
+    links: list[dict] = field(default_factory=list)
+    notifications: list[dict] = field(default_factory=list)
+
+    def members_for(self, path: AreaPath) -> list[Member]:
+        return sorted((m for pcode in path.pcodes for m in self.members_by_area.get(pcode, ())), key=lambda m: m.id)
+
+    def others_open(self, alert: Alert) -> tuple[OtherAlert, ...]:
+        return tuple(OtherAlert(other.code, other.incident, other.level)
+                     for other in self.open_by_commune.get(alert.commune_pcode, ())
+                     if other.id != alert.id and other.status in ACTIVE)
+
+    def sent_levels(self, alert_id: int) -> dict[int, int]:
+        return self.sent_by_alert.get(alert_id, {})
+
+    def opened(self, alert: Alert) -> None:
+        self.open_by_commune.setdefault(alert.commune_pcode, []).append(alert)
+
+    async def write_links(self, session: AsyncSession) -> None:
+        for start in range(0, len(self.links), LINKS_PER_STATEMENT):
+            statement = insert_ignoring_duplicates(session, AlertReport).values(
+                self.links[start:start + LINKS_PER_STATEMENT])
+            await session.execute(statement.on_conflict_do_nothing(index_elements=["alert_id", "report_id"]))
+        self.links = []
+
+    async def write(self, session: AsyncSession) -> None:
+        await self.write_links(session)
+        if self.notifications:
+            await session.execute(insert(Notification), self.notifications)
+            self.notifications = []
+
+
+async def pass_reads(session: AsyncSession, paths: Iterable[AreaPath], alerts: Iterable[Alert]) -> PassReads:
+    """Members of every area of `paths`, the open alerts of their communes, and the levels already
+    sent for each of `alerts`: three queries."""
+    paths = list(paths)
+    pcodes = {pcode for path in paths for pcode in path.pcodes}
+    members: dict[str, list[Member]] = {}
+    for m in (await session.execute(select(CommitteeMember).where(
+            CommitteeMember.area_pcode.in_(pcodes), CommitteeMember.active.is_(True)))).scalars():
+        members.setdefault(m.area_pcode, []).append(Member(m.id, m.phone, m.name, m.area_pcode, m.role, m.lang))
+    open_alerts: dict[str, list[Alert]] = {}
+    for alert in (await session.execute(select(Alert).where(
+            Alert.commune_pcode.in_({path.commune for path in paths}), Alert.status.in_(ACTIVE))
+            .order_by(Alert.id))).scalars():
+        open_alerts.setdefault(alert.commune_pcode, []).append(alert)
+    sent: dict[int, dict[int, int]] = {}
+    alert_ids = [alert.id for alert in alerts]
+    if alert_ids:
+        for alert_id, member_id, level in await session.execute(
+                select(Notification.alert_id, Notification.member_id, func.max(Notification.level))
+                .where(Notification.alert_id.in_(alert_ids), Notification.decision == "sent",
+                       Notification.member_id.is_not(None))
+                .group_by(Notification.alert_id, Notification.member_id)):
+            sent.setdefault(alert_id, {})[member_id] = level
+    return PassReads(members, open_alerts, sent)

@@ -336,3 +336,30 @@ async def test_silent_focal_points(sessions):
     async with sessions() as session:
         silent = await service.silent_reporters(session, 7, at(60 * 24 * 3))
     assert [(s.reporter_id, s.commune, s.days_silent) for s in silent] == [(2, GABI, 33)]
+
+
+async def test_one_pass_over_many_reports_links_them_all_and_records_every_decision(sessions):
+    """A pass reads members, open alerts and sent levels for all its alerts at once and writes
+    their links and decisions at the end: 1,200 reports of one attack (more links than one INSERT
+    takes) and a first report in a second commune, scored together."""
+    async with sessions() as session, session.begin():
+        for n in range(1200):
+            message = Message(channel="sms", external_id=f"bulk{n}", sender="+22790000101", text="ATTAQUE",
+                              received_at=at(0), stored_at=at(0), kind="report", parse={})
+            session.add(message)
+            await session.flush()
+            session.add(Report(ref=f"B{n:04d}", message_id=message.id, channel="sms", sender_key=f"key-{n}",
+                               trust="approved", incident="attack", commune_pcode=GABI, lang="fr",
+                               status="valid", received_at=at(0)))
+    await report(sessions, REPORTER_PHONES[1], 0, commune=OTHER)
+    async with sessions() as session, session.begin():
+        changes = await service.score_pending_reports(session, RULES, PLACES, at(0), batch_size=2000)
+    assert sorted((c.commune, c.kind) for c in changes) == [(OTHER, ChangeKind.OPENED), (GABI, ChangeKind.OPENED)]
+    async with sessions() as session:
+        alerts = {a.commune_pcode: a for a in (await session.execute(select(Alert))).scalars()}
+        links = (await session.execute(select(AlertReport.alert_id))).scalars().all()
+        decisions = (await session.execute(select(Notification.alert_id, Notification.decision))).all()
+    assert links.count(alerts[GABI].id) == 1200 and links.count(alerts[OTHER].id) == 1
+    # Gabi's committee is told; Bitinkodji has none of its own, and that decision is recorded too.
+    assert {(alert_id, decision) for alert_id, decision in decisions} >= {(alerts[GABI].id, "sent")}
+    assert any(alert_id == alerts[OTHER].id for alert_id, _ in decisions)
