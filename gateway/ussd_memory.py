@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -62,28 +62,26 @@ class LiveSession:
     dirty: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def changes(self, result: HopResult, now: datetime, report_id: int | None = None) -> dict:
+        """The fields a hop's result changes (none for a repeated hop that stored nothing)."""
+        changes: dict = {}
+        if not result.duplicate:
+            changes.update(stored=result.stored, hops=self.hops + 1, updated_at=now)
+            if result.screen.final and self.end_reason is None:
+                changes["end_reason"] = "completed"
+        if report_id is not None:
+            changes["report_id"] = report_id
+        return changes
+
     def row_after(self, result: HopResult, now: datetime, report_id: int | None = None) -> dict:
         """The session's row once `result` is applied (for the transaction that stores its action)."""
-        row = self.row()
-        if not result.duplicate:
-            row.update(result.stored.to_row(), hops=self.hops + 1, updated_at=now)
-            if result.screen.final and self.end_reason is None:
-                row["end_reason"] = "completed"
-        if report_id is not None:
-            row["report_id"] = report_id
-        return row
+        return replace(self, **self.changes(result, now, report_id)).row()
 
     def apply(self, result: HopResult, now: datetime, report_id: int | None = None) -> None:
-        if not result.duplicate:
-            self.stored = result.stored
-            self.hops += 1
-            self.updated_at = now
-            if result.screen.final and self.end_reason is None:
-                self.end_reason = "completed"
-            self.dirty = True
-        if report_id is not None:
-            self.report_id = report_id
-            self.dirty = True
+        changes = self.changes(result, now, report_id)
+        for name, value in changes.items():
+            setattr(self, name, value)
+        self.dirty = self.dirty or bool(changes)
 
     def row(self) -> dict:
         saved = self.stored.to_row() if self.stored else {"last_text": "", "state": {}, "last_screen": ""}
