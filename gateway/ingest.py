@@ -82,11 +82,6 @@ async def store_messages(session: AsyncSession, channel: str, batch: Sequence[In
     return [stored.pop(sms.external_id, None) for sms in batch]
 
 
-async def store_message(session: AsyncSession, channel: str, sms: InboundSms, now: datetime) -> int | None:
-    """Insert the raw message; None when the provider's id was already stored (a retry)."""
-    return (await store_messages(session, channel, [sms], now))[0]
-
-
 async def find_reporter(session: AsyncSession, phone: str) -> Reporter | None:
     return (await session.execute(select(Reporter).where(Reporter.phone == phone))).scalar_one_or_none()
 
@@ -100,23 +95,11 @@ def report_trust(reporter: Reporter | None) -> str:
     return TRUST_BY_STATUS.get(reporter.status, "unknown") if reporter else "unknown"
 
 
-async def create_report(session: AsyncSession, ctx: IngestContext, *, message_id: int, channel: str,
-                        phone: str, reporter: Reporter | None, incident: str, commune: str | None,
-                        village: str | None, count: int | None, secondary: list[str], free_text: str | None,
-                        lang: str, received_at: datetime) -> Report:
-    """Shared by SMS and USSD: the same record, scored the same way."""
-    report = Report(**report_row(ctx, message_id=message_id, channel=channel, phone=phone, reporter=reporter,
-                                  incident=incident, commune=commune, village=village, count=count,
-                                  secondary=secondary, free_text=free_text, lang=lang, received_at=received_at))
-    session.add(report)
-    await session.flush()
-    return report
-
-
 def report_row(ctx: IngestContext, *, message_id: int, channel: str, phone: str, reporter: Reporter | None,
                 incident: str, commune: str | None, village: str | None, count: int | None,
                 secondary: list[str], free_text: str | None, lang: str, received_at: datetime) -> dict:
-    """A report's column values; the reporter's last report time is updated on the way."""
+    """A report's column values, the same record for SMS and USSD (scored the same way); the
+    reporter's last report time is updated on the way."""
     if reporter is not None:
         reporter.last_report_at = received_at
     return dict(

@@ -17,11 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.ingest import (
     IngestContext,
-    create_report,
     find_reporter,
     find_reporters,
     report_row,
-    store_message,
     store_messages,
 )
 from gateway.messages import InboundSms, UssdEnd, UssdHop
@@ -182,8 +180,8 @@ async def perform_actions(session: AsyncSession, ctx: IngestContext, items: Sequ
     (the batch may be retried item by item), the caller applies the results after the commit.
     Reports are written with one statement per table for the whole batch."""
     reporters = await find_reporters(session, {item.hop.phone for item in items})
-    stored = await _store_reports(session, ctx, [item for item in items if isinstance(item.result.action, SubmitReport)],
-                                  reporters, now)
+    stored = await _store_reports(session, ctx, [(item.hop, item.result.action) for item in items
+                                                 if isinstance(item.result.action, SubmitReport)], reporters, now)
     done, rows = [], []
     for item in items:
         hop, action, result = item.hop, item.result.action, item.result
@@ -203,25 +201,24 @@ async def perform_actions(session: AsyncSession, ctx: IngestContext, items: Sequ
     return done
 
 
-async def _store_reports(session: AsyncSession, ctx: IngestContext, items: Sequence[LiveAction],
+async def _store_reports(session: AsyncSession, ctx: IngestContext, submits: Sequence[tuple[UssdHop, SubmitReport]],
                          reporters: dict[str, Reporter], now: datetime) -> dict[str, tuple[object, int | None]]:
     """SubmitReport actions by session id: (ReportStored, report id), or (ActionFailed, None) for a
-    blocked number or a session that already stored its report."""
+    blocked number or a session that already stored its report. One statement per table for all."""
     outcomes: dict[str, tuple[object, int | None]] = {}
     wanted = []
-    for item in items:
-        reporter = reporters.get(item.hop.phone)
+    for hop, action in submits:
+        reporter = reporters.get(hop.phone)
         if reporter is not None and reporter.status == "blocked":
-            outcomes[item.hop.session_id] = (ActionFailed(), None)
+            outcomes[hop.session_id] = (ActionFailed(), None)
         else:
-            wanted.append(item)
+            wanted.append((hop, action))
     if not wanted:
         return outcomes
-    message_ids = await store_messages(session, "ussd", [_report_message(item.hop, item.result.action, now)
-                                                         for item in wanted], now)
+    message_ids = await store_messages(session, "ussd", [_report_message(hop, action, now) for hop, action in wanted],
+                                       now)
     report_rows, kinds = [], []
-    for item, message_id in zip(wanted, message_ids, strict=True):
-        action, hop = item.result.action, item.hop
+    for (hop, action), message_id in zip(wanted, message_ids, strict=True):
         if message_id is None:  # this session already stored its report
             outcomes[hop.session_id] = (ActionFailed(), None)
             continue
@@ -238,9 +235,9 @@ async def _store_reports(session: AsyncSession, ctx: IngestContext, items: Seque
         await session.execute(update(messages).where(messages.c.id == bindparam("message_id")).values(
             kind="report", lang=bindparam("o_lang")), kinds)
         by_message = {row["message_id"]: row for row in report_rows}
-        for item, message_id in zip(wanted, message_ids, strict=True):
+        for (hop, _), message_id in zip(wanted, message_ids, strict=True):
             if message_id is not None:
-                outcomes[item.hop.session_id] = (ReportStored(by_message[message_id]["ref"]), inserted[message_id])
+                outcomes[hop.session_id] = (ReportStored(by_message[message_id]["ref"]), inserted[message_id])
     return outcomes
 
 
@@ -255,17 +252,8 @@ async def _perform(session: AsyncSession, ctx: IngestContext, hop: UssdHop, repo
                    action, now: datetime) -> tuple[object, int | None]:  # noqa: ANN001
     """The action's outcome, and the id of the report it stored (None when it stored none)."""
     if isinstance(action, SubmitReport):
-        if reporter is not None and reporter.status == "blocked":
-            return ActionFailed(), None
-        message_id = await store_message(session, "ussd", _report_message(hop, action, now), now)
-        if message_id is None:  # this session already stored its report
-            return ActionFailed(), None
-        report = await create_report(
-            session, ctx, message_id=message_id, channel="ussd", phone=hop.phone, reporter=reporter,
-            incident=action.incident, commune=action.commune_pcode, village=action.village, count=action.count,
-            secondary=[], free_text=None, lang=action.lang, received_at=now)
-        await session.execute(update(Message).where(Message.id == message_id).values(kind="report", lang=action.lang))
-        return ReportStored(report.ref), report.id
+        reporters = {hop.phone: reporter} if reporter is not None else {}
+        return (await _store_reports(session, ctx, [(hop, action)], reporters, now))[hop.session_id]
     if isinstance(action, Register):
         from gateway.storage.reporters import upsert_reporter
 
