@@ -37,7 +37,7 @@ async def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 20)
     async with aiohttp.ClientSession() as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError("bare handler exited")
+                raise RuntimeError(f"reference handler exited ({process.returncode})")
             try:
                 async with client.get(url) as answer:
                     if answer.status == 200:
@@ -81,6 +81,22 @@ async def bare_reference(spec: Load) -> harness.LoadResult:
         url = f"http://127.0.0.1:{port}/callbacks/at/sms"
         await load(url, spec, "warm", "91", WARM_UP_SECONDS)
         return await load(url, spec, "bare", "90")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def floor_reference(spec: Load, gazetteer_db: str, folder: Path) -> harness.LoadResult:
+    """bench/floor_handler.py: the gateway's parser and reply text, three rows per message through
+    plain sqlite3, group-committed; the least a durable handler does in this stack."""
+    port = harness.free_port()
+    process = subprocess.Popen([sys.executable, str(harness.BENCH / "floor_handler.py"), "--port", str(port),
+                                "--gazetteer-db", gazetteer_db, "--store", str(folder / "floor.db")])
+    try:
+        await wait_healthy(f"http://127.0.0.1:{port}/healthz", process, timeout=60)
+        url = f"http://127.0.0.1:{port}/callbacks/at/sms"
+        await load(url, spec, "warm", "91", WARM_UP_SECONDS)
+        return await load(url, spec, "floor", "90")
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -148,6 +164,8 @@ async def main() -> None:
     options.add_argument("--profile", help="write py-spy raw stacks of ewg serve during the run here")
     options.add_argument("--demo-gazetteer", action="store_true", help="skip importing ../shared/data")
     options.add_argument("--no-bare", action="store_true", help="skip the bare reference run")
+    options.add_argument("--floor", action="store_true",
+                         help="also run bench/floor_handler.py (SQLite): plain sqlite3, no reporters, no scoring")
     options.add_argument("--keep", action="store_true", help="keep the work folder (gateway.log, database)")
     args = options.parse_args()
     print(f"machine: {harness.machine()}")
@@ -162,6 +180,11 @@ async def main() -> None:
         if args.db == "sqlite":
             result = await gateway_run(harness.sqlite_url(folder), folder, spec, args.profile,
                                        not args.demo_gazetteer)
+            if args.floor:
+                floor = await floor_reference(spec, harness.sqlite_url(folder), folder)
+                print(f"durable floor handler: {floor.line()}")
+                if bare:
+                    print(f"ratio floor / bare: {floor.rate / bare.rate:.2f}")
         else:
             from durable_postgres import durable_cluster
 

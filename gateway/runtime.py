@@ -50,11 +50,12 @@ class Runtime:
     def dialect(self) -> str:
         return self.engine.dialect.name if self.engine else "sqlite"
 
-    def after_commit(self, reports_stored: bool) -> None:
-        """Wake the scorer (new reports) and the sender (new outbox rows) without waiting."""
+    def after_commit(self, reports_stored: bool, sms_queued: bool) -> None:
+        """Wake the scorer (new reports) and the sender (new outbox rows) without waiting; each
+        wake of the sender is a transaction on SQLite's one writer, so only when there is work."""
         if reports_stored:
             self.wake_scorer.set()
-        if self.sender is not None:
+        if sms_queued and self.sender is not None:
             self.sender.wake.set()
 
 

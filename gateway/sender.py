@@ -28,6 +28,9 @@ from gateway.storage.models import Outbox
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=90)
+# Rows past their expiry are never claimed; marking them `expired` can wait this long, so that
+# a pass (one per batch of SMS queued) is not also a sweep of the outbox on SQLite's one writer.
+EXPIRY_SWEEP = timedelta(seconds=10)
 
 
 class SmsProvider(Protocol):
@@ -73,6 +76,7 @@ class OutboxSender:
         self._mode = getattr(provider, "mode", "provider")
         self.wake = asyncio.Event()
         self._stopping = False
+        self._swept_at: datetime | None = None
 
     def request_stop(self) -> None:
         """Finish the pass in progress, then return from run_forever."""
@@ -134,18 +138,20 @@ class OutboxSender:
         return record
 
     async def _claim(self, now: datetime) -> list[tuple[int, str, str]]:
+        sweep = self._swept_at is None or not timedelta(0) <= now - self._swept_at < EXPIRY_SWEEP
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(Outbox).where(Outbox.status.in_(("queued", "sending")), Outbox.expires_at.is_not(None),
-                                     Outbox.expires_at < now)
-                .values(status="expired", last_error="not sent before expiry")
-            )
+            if sweep:
+                await session.execute(
+                    update(Outbox).where(Outbox.status.in_(("queued", "sending")), Outbox.expires_at.is_not(None),
+                                         Outbox.expires_at < now)
+                    .values(status="expired", last_error="not sent before expiry")
+                )
             due = (
                 select(Outbox.id, Outbox.recipient, Outbox.body)
                 .where(or_(
                     and_(Outbox.status == "queued", Outbox.next_attempt_at <= now),
                     and_(Outbox.status == "sending", Outbox.claimed_until < now),
-                ))
+                ), or_(Outbox.expires_at.is_(None), Outbox.expires_at >= now))
                 .order_by(Outbox.priority, Outbox.id)
                 .limit(self._settings.batch_size)
             )
@@ -157,6 +163,8 @@ class OutboxSender:
                     update(Outbox).where(Outbox.id.in_([r[0] for r in rows]))
                     .values(status="sending", claimed_until=now + LEASE)
                 )
+        if sweep:
+            self._swept_at = now
         return rows
 
     async def _send_group(self, body: str, group: list[tuple[int, str]]) -> list[tuple[int, SendResult]]:

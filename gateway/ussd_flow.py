@@ -47,6 +47,7 @@ class HopAnswer:
     screen: Screen
     report_stored: bool
     duplicate: bool
+    sms_queued: bool = False  # an acknowledgement told the other notified members
 
 
 async def handle_hops(session: AsyncSession, ctx: IngestContext, search, hops: Sequence[UssdHop],  # noqa: ANN001
@@ -100,7 +101,7 @@ async def _handle_hop(session: AsyncSession, ctx: IngestContext, search, hop: Us
         row.updated_at = now
         if result.screen.final and row.end_reason is None:
             row.end_reason = "completed"
-    return HopAnswer(result.screen, report_stored, result.duplicate)
+    return HopAnswer(result.screen, report_stored, result.duplicate, isinstance(result.action, Acknowledge))
 
 
 def _reused_session(hop: UssdHop) -> HopAnswer:
@@ -165,13 +166,14 @@ async def answer_from_memory(store: LiveSessions, ctx: IngestContext, search, ho
         menu_ctx = _menu_context(ctx, search, live.caller)
         result = ussd_session.advance(live.stored, hop.text, menu_ctx)
         report_id = None
-        if result.action is not None:
+        action = result.action
+        if action is not None:
             done = await commit(LiveAction(hop, live, result, menu_ctx))
             result, report_id = done.result, done.report_id
             if done.caller is not None:
                 live.caller = done.caller
         live.apply(result, now, report_id)
-        return HopAnswer(result.screen, report_id is not None, result.duplicate)
+        return HopAnswer(result.screen, report_id is not None, result.duplicate, isinstance(action, Acknowledge))
 
 
 async def perform_actions(session: AsyncSession, ctx: IngestContext, items: Sequence[LiveAction],

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from gateway.config import OutboxSettings
 from gateway.messages import SendOutcome, SendResult
 from gateway.metrics import Metrics
-from gateway.sender import OutboxSender, backoff_delay
+from gateway.sender import EXPIRY_SWEEP, OutboxSender, backoff_delay
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.models import Outbox
 from gateway.storage.outbox import PRIORITY_ALERT, PRIORITY_REPLY, OutboundSms, enqueue
@@ -173,6 +173,24 @@ async def test_a_claimed_alert_past_its_expiry_is_not_sent(sessions, clock) -> N
     await drain(sender)
     rows = await outbox_rows(sessions)
     assert rows["alert:1"].status == "expired"
+    assert provider.delivered == []
+
+
+async def test_a_row_expiring_between_sweeps_is_never_claimed_and_marked_at_the_next(sessions, clock) -> None:  # noqa: ANN001
+    """The expiry sweep runs at most every EXPIRY_SWEEP; in between, a row past its expiry is
+    left out of every claim rather than sent late."""
+    provider = ScriptedProvider()
+    sender = make_sender(sessions, provider, clock)
+    assert await sender.send_due() == 0  # the sweep has just run
+    soon = OutboundSms("alert:1", "alert", "+22796000001", "ALERTE", PRIORITY_ALERT,
+                       expires_at=clock() + timedelta(seconds=2))
+    await queue(sessions, [soon], clock)
+    clock.advance(seconds=5)
+    assert await sender.send_due() == 0
+    assert (await outbox_rows(sessions))["alert:1"].status == "queued"
+    clock.advance(seconds=EXPIRY_SWEEP.total_seconds())
+    assert await sender.send_due() == 0
+    assert (await outbox_rows(sessions))["alert:1"].status == "expired"
     assert provider.delivered == []
 
 

@@ -65,7 +65,8 @@ async def inbound_sms(request: web.Request) -> web.Response:
     runtime.metrics.parsed.labels(outcome.kind, outcome.lang or "fr").inc()
     if outcome.reply_status == "rate_limited":
         runtime.metrics.replies_withheld.inc()
-    runtime.after_commit(reports_stored=outcome.report_id is not None or outcome.kind == "command")
+    runtime.after_commit(reports_stored=outcome.report_id is not None or outcome.kind == "command",
+                         sms_queued=outcome.reply_status == "queued" or outcome.kind == "command")
     return plain(200, f"stored: {outcome.kind}")
 
 
@@ -117,8 +118,8 @@ async def ussd(request: web.Request) -> web.Response:
         return plain(200, render_ussd(Screen("Service temporarily unavailable. Please try again later.", True)))
     runtime.metrics.ussd_hops.labels("duplicate" if answer.duplicate else "ok").inc()
     runtime.metrics.ussd_latency.observe(time.perf_counter() - started)
-    if answer.report_stored:
-        runtime.after_commit(reports_stored=True)
+    if answer.report_stored or answer.sms_queued:  # a USSD report is confirmed on screen, not by SMS
+        runtime.after_commit(reports_stored=answer.report_stored, sms_queued=answer.sms_queued)
     return plain(200, render_ussd(answer.screen))
 
 
