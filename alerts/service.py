@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
@@ -41,6 +42,16 @@ __all__ = ["acknowledge", "auto_resolve", "expire_stale_outbox", "replay", "repo
 log = logging.getLogger(__name__)
 
 
+@cache
+def _unscored(batch_size: int):  # noqa: ANN202 - built once per batch size (see alerts.store)
+    return (select(Report.id, Report.commune_pcode, Report.incident).where(Report.scored_at.is_(None))
+            .order_by(Report.received_at, Report.id).limit(batch_size).with_for_update(skip_locked=True))
+
+
+_MARK_SCORED = update(Report.__table__).where(Report.__table__.c.id.in_(bindparam("ids", expanding=True))).values(
+    scored_at=bindparam("now"))
+
+
 async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer: object, now: datetime, *,
                                 alert_expiry: timedelta = DEFAULT_EXPIRY, batch_size: int = 500) -> list[AlertChange]:
     """Score reports stored with scored_at NULL: open or raise alerts, link reports, queue alert SMS.
@@ -49,14 +60,10 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
     their communes locked while scores are computed so two replicas cannot open twin alerts. The
     windows and standing alerts of every pair in the pass are read in two queries: a pair that
     reaches no level and has no alert costs no further statement."""
-    claimed = (await session.execute(
-        select(Report.id, Report.commune_pcode, Report.incident).where(Report.scored_at.is_(None))
-        .order_by(Report.received_at, Report.id).limit(batch_size).with_for_update(skip_locked=True)
-    )).all()
+    claimed = (await session.execute(_unscored(batch_size))).all()
     if not claimed:
         return []
-    await session.execute(update(Report).where(Report.id.in_([row.id for row in claimed])).values(scored_at=now)
-                          .execution_options(synchronize_session=False))
+    await session.execute(_MARK_SCORED, {"ids": [row.id for row in claimed], "now": now})
     # ordered: the earliest report's pair first
     pairs = list(dict.fromkeys((row.commune_pcode, row.incident) for row in claimed
                                if row.commune_pcode and row.incident in rules.defaults))

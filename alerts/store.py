@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,27 @@ UNACKNOWLEDGED = ("open", "escalated")
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, no 1/I: read aloud and typed on keypads
 CODE_LENGTH = 4
 LINKS_PER_STATEMENT = 500  # alert-report links per INSERT: well under SQLite's and asyncpg's bound parameters
+
+
+# The statements every scoring pass runs, built once: building a statement and computing its cache
+# key cost more CPU than running it (gateway.ingest; BENCHMARKS.md).
+_WINDOWS = select(
+    Report.commune_pcode, Report.incident, Report.id, Report.sender_key, Report.trust, Report.count,
+    Report.received_at, Report.status,
+).where(Report.commune_pcode.in_(bindparam("communes", expanding=True)),
+        Report.incident.in_(bindparam("incidents", expanding=True)), Report.received_at > bindparam("since"))
+_ACTIVE_ALERTS = select(Alert).where(
+    Alert.commune_pcode.in_(bindparam("communes", expanding=True)),
+    Alert.incident.in_(bindparam("incidents", expanding=True)), Alert.status.in_(ACTIVE)).order_by(Alert.id)
+_COMMUNES_OPEN = select(Alert).where(
+    Alert.commune_pcode.in_(bindparam("communes", expanding=True)), Alert.status.in_(ACTIVE)).order_by(Alert.id)
+_MEMBERS_OF_AREAS = select(CommitteeMember).where(
+    CommitteeMember.area_pcode.in_(bindparam("areas", expanding=True)), CommitteeMember.active.is_(True))
+_SENT_LEVELS = select(Notification.alert_id, Notification.member_id, func.max(Notification.level)).where(
+    Notification.alert_id.in_(bindparam("alerts", expanding=True)), Notification.decision == "sent",
+    Notification.member_id.is_not(None)).group_by(Notification.alert_id, Notification.member_id)
+_CODE_TAKEN = select(Alert.id).where(Alert.code == bindparam("code"))
+_INSERT_NOTIFICATIONS = insert(Notification)
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -63,12 +84,8 @@ async def windows_reports(session: AsyncSession, since: dict[tuple[str, str], da
     # Two plain IN lists, not a row-value IN: SQLite searches ix_reports_window with the former and
     # scans the whole index with the latter (1M stored reports: 2x the cost per report). The
     # cross product they admit is filtered here.
-    rows = await session.execute(
-        select(Report.commune_pcode, Report.incident, Report.id, Report.sender_key, Report.trust, Report.count,
-               Report.received_at, Report.status)
-        .where(Report.commune_pcode.in_({c for c, _ in since}), Report.incident.in_({i for _, i in since}),
-               Report.received_at > min(since.values()))
-    )
+    rows = await session.execute(_WINDOWS, {"communes": sorted({c for c, _ in since}),
+                                            "incidents": sorted({i for _, i in since}), "since": min(since.values())})
     for commune, incident, report_id, key, trust, count, at, status in rows:
         at = as_utc(at)
         start = since.get((commune, incident))
@@ -83,11 +100,8 @@ async def active_alerts(session: AsyncSession, pairs: Iterable[tuple[str, str]])
     if not pairs:
         return {}
     wanted = set(pairs)
-    rows = await session.execute(
-        select(Alert).where(Alert.commune_pcode.in_({c for c, _ in wanted}), Alert.incident.in_({i for _, i in wanted}),
-                            Alert.status.in_(ACTIVE))
-        .order_by(Alert.id)
-    )
+    rows = await session.execute(_ACTIVE_ALERTS, {"communes": sorted({c for c, _ in wanted}),
+                                                  "incidents": sorted({i for _, i in wanted})})
     return {(alert.commune_pcode, alert.incident): alert for alert in rows.scalars()
             if (alert.commune_pcode, alert.incident) in wanted}
 
@@ -157,7 +171,7 @@ async def new_alert_code(session: AsyncSession, draw=secrets.choice) -> str:  # 
     """A short code not used by any alert yet (about a million possibilities)."""
     while True:
         code = "".join(draw(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if (await session.execute(select(Alert.id).where(Alert.code == code))).first() is None:
+        if (await session.execute(_CODE_TAKEN, {"code": code})).first() is None:
             return code
 
 
@@ -202,7 +216,7 @@ class PassReads:
     async def write(self, session: AsyncSession) -> None:
         await self.write_links(session)
         if self.notifications:
-            await session.execute(insert(Notification), self.notifications)
+            await session.execute(_INSERT_NOTIFICATIONS, self.notifications)
             self.notifications = []
 
 
@@ -212,21 +226,15 @@ async def pass_reads(session: AsyncSession, paths: Iterable[AreaPath], alerts: I
     paths = list(paths)
     pcodes = {pcode for path in paths for pcode in path.pcodes}
     members: dict[str, list[Member]] = {}
-    for m in (await session.execute(select(CommitteeMember).where(
-            CommitteeMember.area_pcode.in_(pcodes), CommitteeMember.active.is_(True)))).scalars():
+    for m in (await session.execute(_MEMBERS_OF_AREAS, {"areas": sorted(pcodes)})).scalars():
         members.setdefault(m.area_pcode, []).append(Member(m.id, m.phone, m.name, m.area_pcode, m.role, m.lang))
     open_alerts: dict[str, list[Alert]] = {}
-    for alert in (await session.execute(select(Alert).where(
-            Alert.commune_pcode.in_({path.commune for path in paths}), Alert.status.in_(ACTIVE))
-            .order_by(Alert.id))).scalars():
+    for alert in (await session.execute(_COMMUNES_OPEN, {"communes": sorted({path.commune for path in paths})})
+                  ).scalars():
         open_alerts.setdefault(alert.commune_pcode, []).append(alert)
     sent: dict[int, dict[int, int]] = {}
     alert_ids = [alert.id for alert in alerts]
     if alert_ids:
-        for alert_id, member_id, level in await session.execute(
-                select(Notification.alert_id, Notification.member_id, func.max(Notification.level))
-                .where(Notification.alert_id.in_(alert_ids), Notification.decision == "sent",
-                       Notification.member_id.is_not(None))
-                .group_by(Notification.alert_id, Notification.member_id)):
+        for alert_id, member_id, level in await session.execute(_SENT_LEVELS, {"alerts": alert_ids}):
             sent.setdefault(alert_id, {})[member_id] = level
     return PassReads(members, open_alerts, sent)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -60,9 +61,35 @@ class IngestContext:
     counters: dict[str, int] = field(default_factory=dict)
 
 
-def _insert(session: AsyncSession, model):
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+# The hot paths' statements are built once (module level, or once per dialect): building one
+# and computing its cache key cost more CPU than executing it (BENCHMARKS.md, statement costs).
+_MESSAGES, _REPORTS, _OUTBOX = Message.__table__, Report.__table__, Outbox.__table__
+INSERT_REPORTS = insert(_REPORTS).returning(_REPORTS.c.id, _REPORTS.c.message_id)
+UPDATE_OUTCOMES = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id")).values(
+    kind=bindparam("o_kind"), command=bindparam("o_command"), lang=bindparam("o_lang"),
+    parse=bindparam("o_parse"), reply_status=bindparam("o_reply_status"))
+_REPORTERS_BY_PHONE = select(Reporter).where(Reporter.phone.in_(bindparam("phones", expanding=True)))
+_REPORTER_BY_PHONE = select(Reporter).where(Reporter.phone == bindparam("phone"))
+_REPLIES_SINCE = select(Outbox.recipient, func.count()).where(
+    Outbox.recipient.in_(bindparam("phones", expanding=True)), Outbox.kind == "reply",
+    Outbox.created_at >= bindparam("since")).group_by(Outbox.recipient)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind else "sqlite"
+
+
+@cache
+def _insert_messages(dialect: str):  # noqa: ANN202
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_for(_MESSAGES).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(
+        _MESSAGES.c.id, _MESSAGES.c.external_id)
+
+
+@cache
+def _insert_replies(dialect: str):  # noqa: ANN202
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_for(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
 
 
 async def store_messages(session: AsyncSession, channel: str, batch: Sequence[InboundSms],
@@ -74,20 +101,18 @@ async def store_messages(session: AsyncSession, channel: str, batch: Sequence[In
         text=sms.text, received_at=sms.received_at, stored_at=now, link_id=sms.link_id,
         network_code=sms.network_code, kind="unknown", parse={},
     ) for sms in batch]
-    table = Message.__table__
-    # executemany form: one cached statement, sent as multi-row INSERTs by SQLAlchemy ("insertmanyvalues")
-    statement = _insert(session, table).on_conflict_do_nothing(
-        index_elements=["channel", "external_id"]).returning(table.c.id, table.c.external_id)
-    stored = {external_id: message_id for message_id, external_id in await session.execute(statement, rows)}
+    # executemany form: sent as multi-row INSERTs by SQLAlchemy ("insertmanyvalues")
+    stored = {external_id: message_id for message_id, external_id
+              in await session.execute(_insert_messages(dialect_of(session)), rows)}
     return [stored.pop(sms.external_id, None) for sms in batch]
 
 
 async def find_reporter(session: AsyncSession, phone: str) -> Reporter | None:
-    return (await session.execute(select(Reporter).where(Reporter.phone == phone))).scalar_one_or_none()
+    return (await session.execute(_REPORTER_BY_PHONE, {"phone": phone})).scalar_one_or_none()
 
 
 async def find_reporters(session: AsyncSession, phones: set[str]) -> dict[str, Reporter]:
-    found = await session.execute(select(Reporter).where(Reporter.phone.in_(phones)))
+    found = await session.execute(_REPORTERS_BY_PHONE, {"phones": list(phones)})
     return {reporter.phone: reporter for reporter in found.scalars()}
 
 
@@ -132,19 +157,12 @@ class _BatchWrites:
 
     async def write(self, session: AsyncSession) -> None:
         if self.reports:
-            table = Report.__table__
-            inserted = await session.execute(insert(table).returning(table.c.id, table.c.message_id), self.reports)
+            inserted = await session.execute(INSERT_REPORTS, self.reports)
             self.report_ids.update({message_id: report_id for report_id, message_id in inserted})
         if self.replies:
-            await session.execute(_insert(session, Outbox.__table__).on_conflict_do_nothing(
-                index_elements=["dedup_key"]), self.replies)
+            await session.execute(_insert_replies(dialect_of(session)), self.replies)
         if self.outcomes:
-            table = Message.__table__
-            await session.execute(
-                update(table).where(table.c.id == bindparam("message_id")).values(
-                    kind=bindparam("o_kind"), command=bindparam("o_command"), lang=bindparam("o_lang"),
-                    parse=bindparam("o_parse"), reply_status=bindparam("o_reply_status")),
-                self.outcomes)
+            await session.execute(UPDATE_OUTCOMES, self.outcomes)
         self.reports, self.replies, self.outcomes = [], [], []
 
 
@@ -186,10 +204,7 @@ async def handle_sms_batch(session: AsyncSession, ctx: IngestContext, batch: Seq
 
 async def recent_reply_counts(session: AsyncSession, phones: set[str], since: datetime) -> dict[str, int]:
     """Replies queued to each number since `since` (the reply rate limit), for a whole batch at once."""
-    counted = await session.execute(
-        select(Outbox.recipient, func.count()).where(
-            Outbox.recipient.in_(phones), Outbox.kind == "reply", Outbox.created_at >= since
-        ).group_by(Outbox.recipient))
+    counted = await session.execute(_REPLIES_SINCE, {"phones": list(phones), "since": since})
     return {recipient: int(count) for recipient, count in counted}
 
 

@@ -77,6 +77,9 @@ class OutboxSender:
         self.wake = asyncio.Event()
         self._stopping = False
         self._swept_at: datetime | None = None
+        self._due = _DUE.limit(settings.batch_size)
+        if dialect == "postgresql":
+            self._due = self._due.with_for_update(skip_locked=True)
 
     def request_stop(self) -> None:
         """Finish the pass in progress, then return from run_forever."""
@@ -141,28 +144,10 @@ class OutboxSender:
         sweep = self._swept_at is None or not timedelta(0) <= now - self._swept_at < EXPIRY_SWEEP
         async with self._sessions() as session, session.begin():
             if sweep:
-                await session.execute(
-                    update(Outbox).where(Outbox.status.in_(("queued", "sending")), Outbox.expires_at.is_not(None),
-                                         Outbox.expires_at < now)
-                    .values(status="expired", last_error="not sent before expiry")
-                )
-            due = (
-                select(Outbox.id, Outbox.recipient, Outbox.body)
-                .where(or_(
-                    and_(Outbox.status == "queued", Outbox.next_attempt_at <= now),
-                    and_(Outbox.status == "sending", Outbox.claimed_until < now),
-                ), or_(Outbox.expires_at.is_(None), Outbox.expires_at >= now))
-                .order_by(Outbox.priority, Outbox.id)
-                .limit(self._settings.batch_size)
-            )
-            if self._dialect == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            rows = [(r.id, r.recipient, r.body) for r in await session.execute(due)]
+                await session.execute(_EXPIRE, {"now": now})
+            rows = [(r.id, r.recipient, r.body) for r in await session.execute(self._due, {"now": now})]
             if rows:
-                await session.execute(
-                    update(Outbox).where(Outbox.id.in_([r[0] for r in rows]))
-                    .values(status="sending", claimed_until=now + LEASE)
-                )
+                await session.execute(_MARK_SENDING, {"ids": [r[0] for r in rows], "until": now + LEASE})
         if sweep:
             self._swept_at = now
         return rows
@@ -182,7 +167,7 @@ class OutboxSender:
         """Record a batch of results in one statement (Core: the hot path of every SMS sent)."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
-            rows = (await session.execute(select(*_RECORDED).where(Outbox.id.in_(list(results))))).all()
+            rows = (await session.execute(_TO_RECORD, {"ids": list(results)})).all()
             changes, counted = [], []
             for row in rows:
                 values, counter = self._apply(row._asdict(), results[row.id], now)
@@ -226,6 +211,21 @@ class OutboxSender:
 _UPDATED = ("status", "sent_at", "provider_message_id", "cost", "last_error", "next_attempt_at")
 _RECORDED = (Outbox.id, Outbox.kind, Outbox.recipient, Outbox.attempts, Outbox.expires_at,
              *(getattr(Outbox, name) for name in _UPDATED))
+
+
+# The statements of every pass, built once (see gateway.ingest).
+_TABLE = Outbox.__table__
+_EXPIRE = update(_TABLE).where(
+    _TABLE.c.status.in_(("queued", "sending")), _TABLE.c.expires_at.is_not(None),
+    _TABLE.c.expires_at < bindparam("now")).values(status="expired", last_error="not sent before expiry")
+_DUE = select(_TABLE.c.id, _TABLE.c.recipient, _TABLE.c.body).where(
+    or_(and_(_TABLE.c.status == "queued", _TABLE.c.next_attempt_at <= bindparam("now")),
+        and_(_TABLE.c.status == "sending", _TABLE.c.claimed_until < bindparam("now"))),
+    or_(_TABLE.c.expires_at.is_(None), _TABLE.c.expires_at >= bindparam("now")),
+).order_by(_TABLE.c.priority, _TABLE.c.id)
+_MARK_SENDING = update(_TABLE).where(_TABLE.c.id.in_(bindparam("ids", expanding=True))).values(
+    status="sending", claimed_until=bindparam("until"))
+_TO_RECORD = select(*_RECORDED).where(Outbox.id.in_(bindparam("ids", expanding=True)))
 
 
 def _reason_label(reason: str) -> str:

@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.ingest import (
+    INSERT_REPORTS,
     IngestContext,
     find_reporter,
     find_reporters,
@@ -24,7 +25,7 @@ from gateway.ingest import (
 )
 from gateway.messages import InboundSms, UssdEnd, UssdHop
 from gateway.phones import mask_phone
-from gateway.storage.models import CommitteeMember, Message, Report, Reporter, UssdSession
+from gateway.storage.models import CommitteeMember, Message, Reporter, UssdSession
 from gateway.ussd import session as ussd_session
 from gateway.ussd.actions import (
     Acknowledge,
@@ -37,7 +38,14 @@ from gateway.ussd.actions import (
 )
 from gateway.ussd.screens import Screen
 from gateway.ussd.state import MenuContext
-from gateway.ussd_memory import Caller, LiveSession, LiveSessions, save_session_rows
+from gateway.ussd_memory import SESSIONS_BY_ID, Caller, LiveSession, LiveSessions, save_session_rows
+
+# Built once (see gateway.ingest): the statements of every USSD hop that reads or stores.
+ACTIVE_MEMBERS = select(CommitteeMember.phone).where(
+    CommitteeMember.phone.in_(bindparam("phones", expanding=True)), CommitteeMember.active.is_(True))
+_SESSIONS_LOCKED = SESSIONS_BY_ID.order_by(UssdSession.session_id).with_for_update()
+_MESSAGES_ARE_REPORTS = update(Message.__table__).where(Message.__table__.c.id == bindparam("message_id")).values(
+    kind="report", lang=bindparam("o_lang"))
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +65,14 @@ async def handle_hops(session: AsyncSession, ctx: IngestContext, search, hops: S
     rows = await _session_rows(session, {hop.session_id for hop in hops})
     phones = {hop.phone for hop in hops}
     reporters = await find_reporters(session, phones)
-    members = set((await session.execute(select(CommitteeMember.phone).where(
-        CommitteeMember.phone.in_(phones), CommitteeMember.active.is_(True)))).scalars())
+    members = set((await session.execute(ACTIVE_MEMBERS, {"phones": list(phones)})).scalars())
     return [await _handle_hop(session, ctx, search, hop, rows, reporters, hop.phone in members, now) for hop in hops]
 
 
 async def _session_rows(session: AsyncSession, session_ids: set[str]) -> dict[str, UssdSession]:
-    query = select(UssdSession).where(UssdSession.session_id.in_(session_ids))
-    if session.bind.dialect.name == "postgresql":  # a repeated hop on another replica waits for this one
-        query = query.order_by(UssdSession.session_id).with_for_update()
-    return {row.session_id: row for row in (await session.execute(query)).scalars()}
+    # on PostgreSQL a repeated hop on another replica waits for this one
+    query = _SESSIONS_LOCKED if session.bind.dialect.name == "postgresql" else SESSIONS_BY_ID
+    return {row.session_id: row for row in (await session.execute(query, {"ids": list(session_ids)})).scalars()}
 
 
 async def _handle_hop(session: AsyncSession, ctx: IngestContext, search, hop: UssdHop,  # noqa: ANN001
@@ -118,8 +124,7 @@ def caller_of(reporter: Reporter | None, is_member: bool) -> Caller:
 
 async def load_callers(session: AsyncSession, phones: set[str]) -> dict[str, Caller]:
     reporters = await find_reporters(session, phones)
-    members = set((await session.execute(select(CommitteeMember.phone).where(
-        CommitteeMember.phone.in_(phones), CommitteeMember.active.is_(True)))).scalars())
+    members = set((await session.execute(ACTIVE_MEMBERS, {"phones": list(phones)})).scalars())
     return {phone: caller_of(reporters.get(phone), phone in members) for phone in phones}
 
 
@@ -230,12 +235,9 @@ async def _store_reports(session: AsyncSession, ctx: IngestContext, submits: Seq
             secondary=[], free_text=None, lang=action.lang, received_at=now))
         kinds.append({"message_id": message_id, "o_lang": action.lang})
     if report_rows:
-        table = Report.__table__
-        inserted = dict((message_id, report_id) for report_id, message_id in await session.execute(
-            insert(table).returning(table.c.id, table.c.message_id), report_rows))
-        messages = Message.__table__
-        await session.execute(update(messages).where(messages.c.id == bindparam("message_id")).values(
-            kind="report", lang=bindparam("o_lang")), kinds)
+        inserted = dict((message_id, report_id) for report_id, message_id
+                        in await session.execute(INSERT_REPORTS, report_rows))
+        await session.execute(_MESSAGES_ARE_REPORTS, kinds)
         by_message = {row["message_id"]: row for row in report_rows}
         for (hop, _), message_id in zip(wanted, message_ids, strict=True):
             if message_id is not None:

@@ -21,8 +21,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.batching import GroupCommitter
@@ -90,20 +92,29 @@ class LiveSession:
                 "ended_at": self.ended_at, "end_reason": self.end_reason, "report_id": self.report_id, **saved}
 
 
-async def save_session_rows(session: AsyncSession, rows: list[dict]) -> None:
-    """Upsert session rows in one statement. A row never goes back to fewer hops (a flush of an
-    older snapshot committed after a newer one), and never loses its report or its end."""
-    from gateway.ingest import _insert
+SESSIONS_BY_ID = select(UssdSession).where(UssdSession.session_id.in_(bindparam("ids", expanding=True)))
 
+
+@cache
+def _upsert_sessions(dialect: str):  # noqa: ANN202 - built once: it costs more to build than to run
+    """A row never goes back to fewer hops (a flush of an older snapshot committed after a newer
+    one), and never loses its report or its end."""
     table = UssdSession.__table__
-    statement = _insert(session, table)
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     excluded = statement.excluded
     keep = {"report_id", "ended_at", "end_reason"}
     updates = {column.name: excluded[column.name] for column in table.columns
                if column.name != "session_id" and column.name not in keep}
     updates.update({name: func.coalesce(excluded[name], table.c[name]) for name in keep})
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=["session_id"], set_=updates, where=excluded.hops >= table.c.hops), rows)
+    return statement.on_conflict_do_update(index_elements=["session_id"], set_=updates,
+                                           where=excluded.hops >= table.c.hops)
+
+
+async def save_session_rows(session: AsyncSession, rows: list[dict]) -> None:
+    """Upsert session rows in one statement."""
+    from gateway.ingest import dialect_of
+
+    await session.execute(_upsert_sessions(dialect_of(session)), rows)
 
 
 class LiveSessions:
@@ -144,8 +155,8 @@ class LiveSessions:
 
     async def _load_batch(self, batch: list[LiveSession]) -> list[None]:
         async with self._read_sessions() as session:
-            rows = {row.session_id: row for row in (await session.execute(select(UssdSession).where(
-                UssdSession.session_id.in_({live.session_id for live in batch})))).scalars()}
+            rows = {row.session_id: row for row in (await session.execute(
+                SESSIONS_BY_ID, {"ids": list({live.session_id for live in batch})})).scalars()}
             for live in batch:
                 row = rows.get(live.session_id)
                 if row is not None:
