@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 import phonenumbers
 
@@ -14,6 +15,13 @@ class PhoneError(ValueError):
 
 def normalise_phone(raw: str, default_region: str = "NE", accepted_regions: tuple[str, ...] | list[str] = ("NE", "ML", "BF", "NG")) -> str:
     """Return the E.164 form of a number typed in any common national or international form."""
+    return _normalised(raw, default_region, tuple(accepted_regions or ()))
+
+
+@lru_cache(maxsize=16_384)
+def _normalised(raw: str, default_region: str, accepted_regions: tuple[str, ...]) -> str:
+    # Cached: every USSD hop and every callback carries the number, and parsing it was a
+    # twentieth of a hop's CPU; a refused number raises each time (exceptions are not cached).
     text = (raw or "").strip()
     if not text:
         raise PhoneError("empty phone number")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 
 import pytest
 
@@ -22,6 +23,7 @@ from gateway.ussd import (
     start,
 )
 from gateway.ussd.session import newest_answer
+from gateway.ussd.state import MenuState, Place
 
 GABI = ("NE004006003", "Gabi", None)
 
@@ -196,3 +198,13 @@ def test_complete_with_a_failure_ends_with_an_apology_and_is_not_repeated():
     assert failed.screen.text == "Desole, un probleme est survenu. Reessayez plus tard."
     again = advance(failed.stored, "1*1*1*0*1", ctx)
     assert again.duplicate and again.action is None and again.screen == failed.screen
+
+
+def test_a_stored_menu_state_keeps_every_field_and_reads_back_the_same() -> None:
+    """to_dict is written by hand (asdict was slow): a field added to MenuState must be stored too."""
+    for step in Step:
+        state = MenuState(step=step, lang="ha", page=1, incident="attack", place=Place("NE004006003", "Gabi", "Dan"),
+                          count=3, name="Moussa", candidates=(Place("NE004006003", "Gabi"),), reason="bad_count")
+        stored = json.loads(json.dumps(state.to_dict()))
+        assert set(stored) == {f.name for f in fields(MenuState)}
+        assert MenuState.from_dict(stored) == state
