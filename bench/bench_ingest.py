@@ -73,33 +73,29 @@ async def load(url: str, spec: Load, run: str, phones: str, seconds: float | Non
         message_id=f"{run}-{n}"))
 
 
-async def bare_reference(spec: Load) -> harness.LoadResult:
+async def reference_run(spec: Load, script: str, run: str, *arguments: str) -> harness.LoadResult:
+    """A reference handler of bench/ (its own process, its own port) under the same load."""
     port = harness.free_port()
-    process = subprocess.Popen([sys.executable, str(harness.BENCH / "bare_handler.py"), "--port", str(port)])
+    process = subprocess.Popen([sys.executable, str(harness.BENCH / script), "--port", str(port), *arguments])
     try:
-        await wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        await wait_healthy(f"http://127.0.0.1:{port}/healthz", process, timeout=60)
         url = f"http://127.0.0.1:{port}/callbacks/at/sms"
         await load(url, spec, "warm", "91", WARM_UP_SECONDS)
-        return await load(url, spec, "bare", "90")
+        return await load(url, spec, run, "90")
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def bare_reference(spec: Load) -> harness.LoadResult:
+    return await reference_run(spec, "bare_handler.py", "bare")
 
 
 async def floor_reference(spec: Load, gazetteer_db: str, folder: Path) -> harness.LoadResult:
     """bench/floor_handler.py: the gateway's parser and reply text, three rows per message through
     plain sqlite3, group-committed; the least a durable handler does in this stack."""
-    port = harness.free_port()
-    process = subprocess.Popen([sys.executable, str(harness.BENCH / "floor_handler.py"), "--port", str(port),
-                                "--gazetteer-db", gazetteer_db, "--store", str(folder / "floor.db")])
-    try:
-        await wait_healthy(f"http://127.0.0.1:{port}/healthz", process, timeout=60)
-        url = f"http://127.0.0.1:{port}/callbacks/at/sms"
-        await load(url, spec, "warm", "91", WARM_UP_SECONDS)
-        return await load(url, spec, "floor", "90")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    return await reference_run(spec, "floor_handler.py", "floor", "--gazetteer-db", gazetteer_db,
+                               "--store", str(folder / "floor.db"))
 
 
 async def stored_counts(database_url: str, run: str) -> tuple[int, int, int]:
