@@ -92,15 +92,16 @@ def _insert_replies(dialect: str):  # noqa: ANN202
     return insert_for(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
 
 
-async def store_messages(session: AsyncSession, channel: str, batch: Sequence[InboundSms],
-                         now: datetime) -> list[int | None]:
+async def store_messages(session: AsyncSession, channel: str, batch: Sequence[InboundSms], now: datetime,
+                         understood: Sequence[dict] | None = None) -> list[int | None]:
     """Insert the raw messages in one statement; None for a provider id already stored (a retry),
-    including a second copy within the batch."""
-    rows = [dict(
-        channel=channel, external_id=sms.external_id, sender=sms.sender, short_code=sms.short_code,
-        text=sms.text, received_at=sms.received_at, stored_at=now, link_id=sms.link_id,
-        network_code=sms.network_code, kind="unknown", parse={},
-    ) for sms in batch]
+    including a second copy within the batch. `understood`: per message, columns already known
+    (a USSD report's kind and language), the same keys for every message."""
+    rows = [{
+        "channel": channel, "external_id": sms.external_id, "sender": sms.sender, "short_code": sms.short_code,
+        "text": sms.text, "received_at": sms.received_at, "stored_at": now, "link_id": sms.link_id,
+        "network_code": sms.network_code, "kind": "unknown", "parse": {}, **(understood[n] if understood else {}),
+    } for n, sms in enumerate(batch)]
     # executemany form: sent as multi-row INSERTs by SQLAlchemy ("insertmanyvalues")
     stored = {external_id: message_id for message_id, external_id
               in await session.execute(_insert_messages(dialect_of(session)), rows)}

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.ingest import (
@@ -25,7 +25,7 @@ from gateway.ingest import (
 )
 from gateway.messages import InboundSms, UssdEnd, UssdHop
 from gateway.phones import mask_phone
-from gateway.storage.models import CommitteeMember, Message, Reporter, UssdSession
+from gateway.storage.models import CommitteeMember, Reporter, UssdSession
 from gateway.ussd import session as ussd_session
 from gateway.ussd.actions import (
     Acknowledge,
@@ -43,9 +43,12 @@ from gateway.ussd_memory import SESSIONS_BY_ID, Caller, LiveSession, LiveSession
 # Built once (see gateway.ingest): the statements of every USSD hop that reads or stores.
 ACTIVE_MEMBERS = select(CommitteeMember.phone).where(
     CommitteeMember.phone.in_(bindparam("phones", expanding=True)), CommitteeMember.active.is_(True))
+_CALLER_FACTS = union_all(
+    select(Reporter.phone, Reporter.lang, Reporter.status, Reporter.commune_pcode, literal(False))
+    .where(Reporter.phone.in_(bindparam("phones", expanding=True))),
+    select(CommitteeMember.phone, null(), null(), null(), literal(True)).where(
+        CommitteeMember.phone.in_(bindparam("phones", expanding=True)), CommitteeMember.active.is_(True)))
 _SESSIONS_LOCKED = SESSIONS_BY_ID.order_by(UssdSession.session_id).with_for_update()
-_MESSAGES_ARE_REPORTS = update(Message.__table__).where(Message.__table__.c.id == bindparam("message_id")).values(
-    kind="report", lang=bindparam("o_lang"))
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +126,15 @@ def caller_of(reporter: Reporter | None, is_member: bool) -> Caller:
 
 
 async def load_callers(session: AsyncSession, phones: set[str]) -> dict[str, Caller]:
-    reporters = await find_reporters(session, phones)
-    members = set((await session.execute(ACTIVE_MEMBERS, {"phones": list(phones)})).scalars())
-    return {phone: caller_of(reporters.get(phone), phone in members) for phone in phones}
+    """The reporter facts and committee membership of each phone, in one statement."""
+    facts: dict[str, tuple] = {}
+    members: set[str] = set()
+    for phone, lang, status, home, is_member in await session.execute(_CALLER_FACTS, {"phones": list(phones)}):
+        if is_member:
+            members.add(phone)
+        else:
+            facts[phone] = (lang, status, home)
+    return {phone: Caller(*facts.get(phone, (None, None, None)), is_member=phone in members) for phone in phones}
 
 
 def _menu_context(ctx: IngestContext, search, caller: Caller) -> MenuContext:  # noqa: ANN001
@@ -223,8 +232,8 @@ async def _store_reports(session: AsyncSession, ctx: IngestContext, submits: Seq
     if not wanted:
         return outcomes
     message_ids = await store_messages(session, "ussd", [_report_message(hop, action, now) for hop, action in wanted],
-                                       now)
-    report_rows, kinds = [], []
+                                       now, [{"kind": "report", "lang": action.lang} for _, action in wanted])
+    report_rows = []
     for (hop, action), message_id in zip(wanted, message_ids, strict=True):
         if message_id is None:  # this session already stored its report
             outcomes[hop.session_id] = (ActionFailed(), None)
@@ -233,11 +242,9 @@ async def _store_reports(session: AsyncSession, ctx: IngestContext, submits: Seq
             ctx, message_id=message_id, channel="ussd", phone=hop.phone, reporter=reporters.get(hop.phone),
             incident=action.incident, commune=action.commune_pcode, village=action.village, count=action.count,
             secondary=[], free_text=None, lang=action.lang, received_at=now))
-        kinds.append({"message_id": message_id, "o_lang": action.lang})
     if report_rows:
         inserted = dict((message_id, report_id) for report_id, message_id
                         in await session.execute(INSERT_REPORTS, report_rows))
-        await session.execute(_MESSAGES_ARE_REPORTS, kinds)
         by_message = {row["message_id"]: row for row in report_rows}
         for (hop, _), message_id in zip(wanted, message_ids, strict=True):
             if message_id is not None:

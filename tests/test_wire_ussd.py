@@ -117,6 +117,7 @@ async def test_report_by_ussd_is_stored_once_and_alerts_like_sms(gateway) -> Non
     assert [(r.ref, r.channel, r.incident, r.commune_pcode, r.count, r.trust) for r in reports] == [
         (ref, "ussd", "attack", "NE004006003", 5, "approved")]
     assert len(messages) == 1 and row.report_id == reports[0].id and row.end_reason == "completed"
+    assert (messages[0].kind, messages[0].lang) == ("report", reports[0].lang) == ("report", "ha")
 
     # Scored like an SMS report: the Gabi committee gets the alert (the background scorer may
     # hold the report's row lock on PostgreSQL, so wait for its commit rather than racing it).
