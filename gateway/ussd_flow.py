@@ -41,7 +41,7 @@ from gateway.ussd.state import MenuContext
 from gateway.ussd_memory import SESSIONS_BY_ID, Caller, LiveSession, LiveSessions, save_session_rows
 
 # Built once (see gateway.ingest): the statements of every USSD hop that reads or stores.
-ACTIVE_MEMBERS = select(CommitteeMember.phone).where(
+_ACTIVE_MEMBERS = select(CommitteeMember.phone).where(
     CommitteeMember.phone.in_(bindparam("phones", expanding=True)), CommitteeMember.active.is_(True))
 _CALLER_FACTS = union_all(
     select(Reporter.phone, Reporter.lang, Reporter.status, Reporter.commune_pcode, literal(False))
@@ -68,7 +68,7 @@ async def handle_hops(session: AsyncSession, ctx: IngestContext, search, hops: S
     rows = await _session_rows(session, {hop.session_id for hop in hops})
     phones = {hop.phone for hop in hops}
     reporters = await find_reporters(session, phones)
-    members = set((await session.execute(ACTIVE_MEMBERS, {"phones": list(phones)})).scalars())
+    members = set((await session.execute(_ACTIVE_MEMBERS, {"phones": list(phones)})).scalars())
     return [await _handle_hop(session, ctx, search, hop, rows, reporters, hop.phone in members, now) for hop in hops]
 
 

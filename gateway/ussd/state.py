@@ -97,7 +97,7 @@ class MenuState:
         return replace(self, reason=reason)
 
     def to_dict(self) -> dict:
-        """Every field, by hand: dataclasses.asdict deep-copies and was a tenth of a hop's CPU."""
+        """Every field, by hand: dataclasses.asdict deep-copies (6% of a USSD hop's CPU in a profile)."""
         return {"step": self.step.value, "lang": self.lang, "page": self.page, "incident": self.incident,
                 "place": self.place.to_dict() if self.place else None, "count": self.count, "name": self.name,
                 "candidates": [place.to_dict() for place in self.candidates], "reason": self.reason}
