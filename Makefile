@@ -6,7 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lint bench migration clean
 
-$(STAMP): pyproject.toml
+# The compiled modules are rebuilt when their sources change (gateway/compiled.py).
+COMPILED := $(shell sed -n 's/^    "\(gateway\/.*\.py\)",$$/\1/p' gateway/compiled.py)
+
+$(STAMP): pyproject.toml setup.py $(COMPILED)
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or PYTHON=python3 make ...)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

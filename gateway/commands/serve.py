@@ -21,6 +21,16 @@ def register(sub) -> None:  # noqa: ANN001
     serve.set_defaults(handler=run_serve)
 
 
+def _log_parser_build(log: logging.Logger) -> None:
+    from gateway.compiled import build_state
+
+    kind, stale = build_state()
+    log.info("parser: %s", kind if kind == "compiled" else f"{kind} (slower; see setup.py)")
+    if stale:
+        log.warning("compiled modules older than their sources, so the edits do not run: %s "
+                    "(reinstall: make, or pip install -e .)", ", ".join(stale))
+
+
 def run_serve(args, settings) -> int:  # noqa: ANN001
     from gateway.app import StaleSchema, create_app
 
@@ -47,7 +57,9 @@ def run_serve(args, settings) -> int:  # noqa: ANN001
         gc.freeze()
         site = web.TCPSite(runner, settings.http.host, port, reuse_address=True)
         await site.start()
-        logging.getLogger("gateway").info("listening on %s:%d", settings.http.host, port)
+        log = logging.getLogger("gateway")
+        log.info("listening on %s:%d", settings.http.host, port)
+        _log_parser_build(log)
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(signum, stop.set)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -80,10 +80,10 @@ class Gazetteer:
         self._pcodes: dict[str, str] = {}
         self._chains: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}
         self.place_count = 0
-        aliases = load_aliases() if aliases is None else aliases
+        names_of: Mapping[str, Sequence[str]] = load_aliases() if aliases is None else aliases
         for unit in self._communes.values():
             self._pcodes[unit.pcode.lower()] = unit.pcode
-            for name in (unit.name, *unit.alt_names, *aliases.get(unit.pcode, ())):
+            for name in (unit.name, *unit.alt_names, *names_of.get(unit.pcode, ())):
                 self._add_commune_name(unit, name)
         for unit in self._communes.values():  # current codes win over reused 2015 codes
             if unit.old_pcode:
@@ -157,17 +157,19 @@ class Gazetteer:
 
     def _chain(self, pcode: str) -> tuple[str | None, str | None, str | None, str | None]:
         """(commune, department, region, country) of a unit, for tie-breaking by home."""
-        chain = self._chains.get(pcode)
-        if chain is None:
-            unit = self._units.get(pcode)
-            if unit is None:
-                chain = (None, None, None, pcode[:2].upper() if pcode[:2].upper() in {"NE", "ML"} else None)
-            else:
-                department = self._ancestor(pcode, DEPARTMENT)
-                region = self._ancestor(pcode, REGION)
-                chain = (pcode if unit.level == COMMUNE else None, department and department.pcode,
-                         region and region.pcode, unit.country)
-            self._chains[pcode] = chain
+        known = self._chains.get(pcode)
+        if known is not None:
+            return known
+        unit = self._units.get(pcode)
+        chain: tuple[str | None, str | None, str | None, str | None]
+        if unit is None:
+            chain = (None, None, None, pcode[:2].upper() if pcode[:2].upper() in {"NE", "ML"} else None)
+        else:
+            department = self._ancestor(pcode, DEPARTMENT)
+            region = self._ancestor(pcode, REGION)
+            chain = (pcode if unit.level == COMMUNE else None, department.pcode if department else None,
+                     region.pcode if region else None, unit.country)
+        self._chains[pcode] = chain
         return chain
 
     # -- matching ---------------------------------------------------------------------

@@ -210,7 +210,7 @@ class Parser:
             chosen = self.lexicon.language_names.get(message.keys[argument]) if argument is not None else None
             if chosen is None:
                 notes.append("language missing or unknown: fr, ha or dje")
-            else:
+            elif argument is not None:
                 message.take([argument])
             fields["language"] = chosen
         elif command in ("acknowledge", "retract"):
@@ -369,7 +369,8 @@ class Parser:
         if mention is not None:
             notes.append(f"place ambiguous: {', '.join(mention.candidates)}")
             return None, None, 0.5
-        home_commune = home if home and self.gazetteer.unit(home) and self.gazetteer.unit(home).level == 3 else None
+        home_unit = self.gazetteer.unit(home) if home else None
+        home_commune = home if home_unit is not None and home_unit.level == 3 else None
         if home_commune is not None:
             notes.append("no place named: reporter's commune")
             return home_commune, None, 0.9
