@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 
 @cache
 def _unscored(batch_size: int):  # noqa: ANN202 - built once per batch size (see alerts.store)
-    return (select(Report.id, Report.commune_pcode, Report.incident).where(Report.scored_at.is_(None))
+    return (select(Report.id, Report.commune_pcode, Report.incident, Report.received_at, Report.status)
+            .where(Report.scored_at.is_(None))
             .order_by(Report.received_at, Report.id).limit(batch_size).with_for_update(skip_locked=True))
 
 
@@ -72,12 +73,14 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
     config = await config_for(session, rules, gazetteer, alert_expiry)
     await store.lock_communes(session, (commune for commune, _ in pairs))
     pair_rules = {(c, i): config.rules.rule_for(config.gazetteer.area_path(c), i) for c, i in pairs}
-    windows = await store.windows_reports(session, {pair: now - rule.window for pair, rule in pair_rules.items()})
+    since = {pair: now - rule.window for pair, rule in pair_rules.items()}
+    windows = await store.windows_senders(session, since)
     alerts = await store.active_alerts(session, pairs)
-    fresh: dict[tuple[str, str], set[int]] = {pair: set() for pair in pairs}
+    fresh: dict[tuple[str, str], list[int]] = {pair: [] for pair in pairs}  # claimed now, and counting
     for row in claimed:
-        if (row.commune_pcode, row.incident) in fresh:
-            fresh[(row.commune_pcode, row.incident)].add(row.id)
+        pair = (row.commune_pcode, row.incident)
+        if pair in fresh and row.status != "retracted" and store.as_utc(row.received_at) > since[pair]:
+            fresh[pair].append(row.id)
     scores = {pair: score_window(windows[pair], pair_rules[pair], config.rules.scoring, now) for pair in pairs}
     notified = [pair for pair in pairs if pair in alerts or scores[pair].level > 0]
     if not notified:
@@ -86,7 +89,8 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
                                    alerts.values())
     changes = []
     for pair in notified:
-        change = await _score_pair(session, config, pair, alerts.get(pair), scores[pair], fresh[pair], now, reads)
+        change = await _score_pair(session, config, pair, alerts.get(pair), scores[pair], fresh[pair], since[pair],
+                                   now, reads)
         if change:
             changes.append(change)
     await reads.write(session)
@@ -94,9 +98,11 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
 
 
 async def _score_pair(session: AsyncSession, config: AlertConfig, pair: tuple[str, str], alert: Alert | None,
-                      score: Score, fresh: set[int], now: datetime, reads: store.PassReads) -> AlertChange | None:
-    """`fresh`: the reports of this pair scored in this pass. An alert being opened is linked to
-    every report that counted; a standing one already is, and gains only the fresh ones."""
+                      score: Score, fresh: list[int], since: datetime, now: datetime,
+                      reads: store.PassReads) -> AlertChange | None:
+    """`fresh`: the reports of this pair scored in this pass that count (in its window, not
+    retracted). An alert being opened is linked to every report that counts; a standing one
+    already is, and gains only the fresh ones."""
     commune, incident = pair
     if alert is None:
         if score.level == 0:
@@ -107,10 +113,11 @@ async def _score_pair(session: AsyncSession, config: AlertConfig, pair: tuple[st
         session.add(alert)
         await session.flush()
         reads.opened(alert)
-        return await _apply(session, config, alert, score, score.report_ids, Trigger.OPENED, 0, now, reads)
+        counted = await store.window_report_ids(session, pair, since)
+        return await _apply(session, config, alert, score, counted, Trigger.OPENED, 0, now, reads)
     previous = alert.level
     alert.score, alert.updated_at, alert.last_report_at = score.value, now, now
-    newly_counted = [report_id for report_id in score.report_ids if report_id in fresh]
+    newly_counted = sorted(fresh)
     if score.level > previous:
         alert.level = score.level
         return await _apply(session, config, alert, score, newly_counted, Trigger.RAISED, previous, now, reads)

@@ -26,11 +26,18 @@ LINKS_PER_STATEMENT = 500  # alert-report links per INSERT: well under SQLite's 
 
 # The statements every scoring pass runs, built once: building a statement and computing its cache
 # key cost more CPU than running it (gateway.ingest; BENCHMARKS.md).
-_WINDOWS = select(
-    Report.commune_pcode, Report.incident, Report.id, Report.sender_key, Report.trust, Report.count,
-    Report.received_at, Report.status,
-).where(Report.commune_pcode.in_(bindparam("communes", expanding=True)),
-        Report.incident.in_(bindparam("incidents", expanding=True)), Report.received_at > bindparam("since"))
+_IN_WINDOWS = (Report.commune_pcode.in_(bindparam("communes", expanding=True)),
+               Report.incident.in_(bindparam("incidents", expanding=True)), Report.received_at > bindparam("since"),
+               Report.status != "retracted")
+# One row per sender, trust and count: the newest of them weighs the most (alerts.scoring), so a
+# pass reads a few rows per reporter however many reports the windows hold (a mass event).
+_WINDOW_SENDERS = select(
+    Report.commune_pcode, Report.incident, Report.sender_key, Report.trust, Report.count,
+    func.max(Report.received_at), func.max(Report.id),
+).where(*_IN_WINDOWS).group_by(Report.commune_pcode, Report.incident, Report.sender_key, Report.trust, Report.count)
+_WINDOW_IDS = select(Report.id).where(Report.commune_pcode == bindparam("commune"),
+                                      Report.incident == bindparam("incident"), Report.received_at > bindparam("since"),
+                                      Report.status != "retracted").order_by(Report.id)
 _ACTIVE_ALERTS = select(Alert).where(
     Alert.commune_pcode.in_(bindparam("communes", expanding=True)),
     Alert.incident.in_(bindparam("incidents", expanding=True)), Alert.status.in_(ACTIVE)).order_by(Alert.id)
@@ -75,23 +82,34 @@ async def window_reports(session: AsyncSession, commune: str, incident: str,
             for i, key, trust, count, at, status in rows]
 
 
-async def windows_reports(session: AsyncSession, since: dict[tuple[str, str], datetime]
+async def windows_senders(session: AsyncSession, since: dict[tuple[str, str], datetime]
                           ) -> dict[tuple[str, str], list[WindowReport]]:
-    """window_reports for many (commune, incident) pairs in one query (each pair its own start)."""
+    """For many (commune, incident) pairs in one query (each pair its own start), the reports that
+    can be a sender's best in `score_window`: per sender, trust and count, the newest one not
+    retracted. They give the score every report of the window gives; its `report_ids` are only
+    these (`window_report_ids` reads them all)."""
     found: dict[tuple[str, str], list[WindowReport]] = {pair: [] for pair in since}
     if not since:
         return found
     # Two plain IN lists, not a row-value IN: SQLite searches ix_reports_window with the former and
     # scans the whole index with the latter (1M stored reports: 2x the cost per report). The
-    # cross product they admit is filtered here.
-    rows = await session.execute(_WINDOWS, {"communes": sorted({c for c, _ in since}),
-                                            "incidents": sorted({i for _, i in since}), "since": min(since.values())})
-    for commune, incident, report_id, key, trust, count, at, status in rows:
-        at = as_utc(at)
+    # cross product they admit, and the pairs with a later start, are filtered here.
+    rows = await session.execute(_WINDOW_SENDERS, {"communes": sorted({c for c, _ in since}),
+                                                   "incidents": sorted({i for _, i in since}),
+                                                   "since": min(since.values())})
+    for commune, incident, key, trust, count, newest, report_id in rows:
+        newest = as_utc(newest)
         start = since.get((commune, incident))
-        if start is not None and at > start:
-            found[(commune, incident)].append(WindowReport(report_id, key, trust, count, at, status == "retracted"))
+        if start is not None and newest > start:
+            found[(commune, incident)].append(WindowReport(report_id, key, trust, count, newest))
     return found
+
+
+async def window_report_ids(session: AsyncSession, pair: tuple[str, str], since: datetime) -> list[int]:
+    """Every report of a pair's window that is not retracted (what a new alert is linked to)."""
+    commune, incident = pair
+    return list((await session.execute(_WINDOW_IDS, {"commune": commune, "incident": incident,
+                                                     "since": since})).scalars())
 
 
 async def active_alerts(session: AsyncSession, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Alert]:

@@ -363,3 +363,55 @@ async def test_one_pass_over_many_reports_links_them_all_and_records_every_decis
     # Gabi's committee is told; Bitinkodji has none of its own, and that decision is recorded too.
     assert {(alert_id, decision) for alert_id, decision in decisions} >= {(alerts[GABI].id, "sent")}
     assert any(alert_id == alerts[OTHER].id for alert_id, _ in decisions)
+
+
+async def test_a_new_alert_is_linked_to_every_report_of_its_window_not_only_each_senders_best(sessions):
+    """Scoring reads one row per sender, trust and count; the alert it opens still gets every report
+    that counts (three alike from one focal point: not the retracted one, not the one out of the
+    window), and a later pass adds its own."""
+    old = await report(sessions, REPORTER_PHONES[0], -60 * 30)  # beyond the attack window
+    async with sessions() as session, session.begin():
+        (await session.get(Report, old)).scored_at = at(-60 * 30)
+    ones = [await report(sessions, REPORTER_PHONES[0], minutes) for minutes in (0, 1, 2)]
+    retracted = [await report(sessions, REPORTER_PHONES[2], 2)]
+    async with sessions() as session, session.begin():
+        (await session.get(Report, retracted[0])).status = "retracted"
+    assert [change.kind for change in await score(sessions, 3)] == [ChangeKind.OPENED]
+    other = await report(sessions, REPORTER_PHONES[1], 4, count_=12)
+    retracted.append(await report(sessions, REPORTER_PHONES[2], 4))
+    async with sessions() as session, session.begin():  # retracted before its first pass
+        (await session.get(Report, retracted[1])).status = "retracted"
+    await score(sessions, 5)
+    async with sessions() as session:
+        linked = (await session.execute(select(AlertReport.report_id).order_by(AlertReport.report_id))).scalars().all()
+    assert linked == [*ones, other]
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_each_senders_best_report_scores_as_the_whole_window(sessions, seed):
+    """windows_senders (a few rows per reporter) against window_reports (every row): the same score
+    for random reports of a few senders, trusts, counts and ages, some retracted."""
+    import random
+
+    from alerts import store
+    from alerts.scoring import score_window
+
+    rng = random.Random(seed)
+    rule = RULES.rule_for(PLACES.area_path(GABI), "attack")
+    window_minutes = rule.window.total_seconds() / 60
+    ids = []
+    for _ in range(rng.randrange(5, 60)):
+        ids.append(await report(sessions, rng.choice(REPORTER_PHONES + ["+22790000777"]),
+                                -rng.uniform(0, window_minutes * 1.3), trust=rng.choice(("approved", "pending", "unknown")),
+                                count_=rng.choice((None, 1, 3, 40, 200))))
+    async with sessions() as session, session.begin():
+        for report_id in rng.sample(ids, len(ids) // 5):
+            (await session.get(Report, report_id)).status = "retracted"
+    now, since = at(0), at(0) - rule.window
+    async with sessions() as session:
+        whole = score_window(await store.window_reports(session, GABI, "attack", since), rule, RULES.scoring, now)
+        best = score_window((await store.windows_senders(session, {(GABI, "attack"): since}))[(GABI, "attack")],
+                            rule, RULES.scoring, now)
+    assert (best.value, best.reporters, best.trusted_reporters, best.corroborated, best.max_count, best.level) == (
+        whole.value, whole.reporters, whole.trusted_reporters, whole.corroborated, whole.max_count, whole.level)
+    assert set(best.report_ids) <= set(whole.report_ids)
