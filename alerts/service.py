@@ -74,7 +74,7 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
     await store.lock_communes(session, (commune for commune, _ in pairs))
     pair_rules = {(c, i): config.rules.rule_for(config.gazetteer.area_path(c), i) for c, i in pairs}
     since = {pair: now - rule.window for pair, rule in pair_rules.items()}
-    windows = await store.windows_senders(session, since)
+    windows, window_sizes = await store.windows_senders(session, since)
     alerts = await store.active_alerts(session, pairs)
     fresh: dict[tuple[str, str], list[int]] = {pair: [] for pair in pairs}  # claimed now, and counting
     for row in claimed:
@@ -89,8 +89,10 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
                                    alerts.values())
     changes = []
     for pair in notified:
-        change = await _score_pair(session, config, pair, alerts.get(pair), scores[pair], fresh[pair], since[pair],
-                                   now, reads)
+        # a new alert links every report of its window: read them unless they are all fresh
+        everything = fresh[pair] if window_sizes[pair] == len(fresh[pair]) else None
+        change = await _score_pair(session, config, pair, alerts.get(pair), scores[pair], fresh[pair], everything,
+                                   since[pair], now, reads)
         if change:
             changes.append(change)
     await reads.write(session)
@@ -98,11 +100,11 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
 
 
 async def _score_pair(session: AsyncSession, config: AlertConfig, pair: tuple[str, str], alert: Alert | None,
-                      score: Score, fresh: list[int], since: datetime, now: datetime,
+                      score: Score, fresh: list[int], everything: list[int] | None, since: datetime, now: datetime,
                       reads: store.PassReads) -> AlertChange | None:
     """`fresh`: the reports of this pair scored in this pass that count (in its window, not
-    retracted). An alert being opened is linked to every report that counts; a standing one
-    already is, and gains only the fresh ones."""
+    retracted); `everything`: all that count, when known without a query. An alert being opened
+    is linked to every report that counts; a standing one already is, and gains only the fresh ones."""
     commune, incident = pair
     if alert is None:
         if score.level == 0:
@@ -113,7 +115,7 @@ async def _score_pair(session: AsyncSession, config: AlertConfig, pair: tuple[st
         session.add(alert)
         await session.flush()
         reads.opened(alert)
-        counted = await store.window_report_ids(session, pair, since)
+        counted = everything if everything is not None else await store.window_report_ids(session, pair, since)
         return await _apply(session, config, alert, score, counted, Trigger.OPENED, 0, now, reads)
     previous = alert.level
     alert.score, alert.updated_at, alert.last_report_at = score.value, now, now

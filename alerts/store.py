@@ -33,7 +33,7 @@ _IN_WINDOWS = (Report.commune_pcode.in_(bindparam("communes", expanding=True)),
 # pass reads a few rows per reporter however many reports the windows hold (a mass event).
 _WINDOW_SENDERS = select(
     Report.commune_pcode, Report.incident, Report.sender_key, Report.trust, Report.count,
-    func.max(Report.received_at), func.max(Report.id),
+    func.max(Report.received_at), func.max(Report.id), func.count(),
 ).where(*_IN_WINDOWS).group_by(Report.commune_pcode, Report.incident, Report.sender_key, Report.trust, Report.count)
 _WINDOW_IDS = select(Report.id).where(Report.commune_pcode == bindparam("commune"),
                                       Report.incident == bindparam("incident"), Report.received_at > bindparam("since"),
@@ -83,26 +83,29 @@ async def window_reports(session: AsyncSession, commune: str, incident: str,
 
 
 async def windows_senders(session: AsyncSession, since: dict[tuple[str, str], datetime]
-                          ) -> dict[tuple[str, str], list[WindowReport]]:
+                          ) -> tuple[dict[tuple[str, str], list[WindowReport]], dict[tuple[str, str], int]]:
     """For many (commune, incident) pairs in one query (each pair its own start), the reports that
     can be a sender's best in `score_window`: per sender, trust and count, the newest one not
     retracted. They give the score every report of the window gives; its `report_ids` are only
-    these (`window_report_ids` reads them all)."""
+    these (`window_report_ids` reads them all). Also, per pair, how many reports that stands for
+    (at least the window's: more when a pair's window starts after another's)."""
     found: dict[tuple[str, str], list[WindowReport]] = {pair: [] for pair in since}
+    reports = dict.fromkeys(since, 0)
     if not since:
-        return found
+        return found, reports
     # Two plain IN lists, not a row-value IN: SQLite searches ix_reports_window with the former and
     # scans the whole index with the latter (1M stored reports: 2x the cost per report). The
     # cross product they admit, and the pairs with a later start, are filtered here.
     rows = await session.execute(_WINDOW_SENDERS, {"communes": sorted({c for c, _ in since}),
                                                    "incidents": sorted({i for _, i in since}),
                                                    "since": min(since.values())})
-    for commune, incident, key, trust, count, newest, report_id in rows:
+    for commune, incident, key, trust, count, newest, report_id, alike in rows:
         newest = as_utc(newest)
         start = since.get((commune, incident))
         if start is not None and newest > start:
             found[(commune, incident)].append(WindowReport(report_id, key, trust, count, newest))
-    return found
+            reports[(commune, incident)] += alike
+    return found, reports
 
 
 async def window_report_ids(session: AsyncSession, pair: tuple[str, str], since: datetime) -> list[int]:

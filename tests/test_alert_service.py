@@ -410,8 +410,20 @@ async def test_each_senders_best_report_scores_as_the_whole_window(sessions, see
     now, since = at(0), at(0) - rule.window
     async with sessions() as session:
         whole = score_window(await store.window_reports(session, GABI, "attack", since), rule, RULES.scoring, now)
-        best = score_window((await store.windows_senders(session, {(GABI, "attack"): since}))[(GABI, "attack")],
-                            rule, RULES.scoring, now)
+        senders, sizes = await store.windows_senders(session, {(GABI, "attack"): since})
+        best = score_window(senders[(GABI, "attack")], rule, RULES.scoring, now)
     assert (best.value, best.reporters, best.trusted_reporters, best.corroborated, best.max_count, best.level) == (
         whole.value, whole.reporters, whole.trusted_reporters, whole.corroborated, whole.max_count, whole.level)
-    assert set(best.report_ids) <= set(whole.report_ids)
+    assert set(best.report_ids) <= set(whole.report_ids) and sizes[(GABI, "attack")] == len(whole.report_ids)
+
+
+async def test_an_alert_opened_late_is_linked_to_the_reports_scored_before_it(sessions):
+    """An unknown number alone raises nothing; when a focal point confirms, the alert opened links
+    both (the earlier report is read back: it is not in the pass)."""
+    unknown = await report(sessions, "+22799999999", 0, trust="unknown")
+    assert await score(sessions, 1) == []
+    focal = await report(sessions, REPORTER_PHONES[0], 2)
+    assert [change.kind for change in await score(sessions, 3)] == [ChangeKind.OPENED]
+    async with sessions() as session:
+        linked = (await session.execute(select(AlertReport.report_id).order_by(AlertReport.report_id))).scalars().all()
+    assert linked == [unknown, focal]
