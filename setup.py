@@ -48,7 +48,11 @@ def compiled_modules() -> list:
     except ImportError:
         print("WARNING: mypyc is not installed; installing the pure Python parser", file=sys.stderr)
         return []
-    return mypycify(["--ignore-missing-imports", *COMPILED], opt_level="3", group_name="ewg_compiled")
+    try:
+        return mypycify(["--ignore-missing-imports", *COMPILED], opt_level="3", group_name="ewg_compiled")
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - mypy exits on a type error in the sources
+        print(f"WARNING: mypyc refused the sources ({exc}); installing the pure Python parser", file=sys.stderr)
+        return []
 
 
 setup(ext_modules=compiled_modules(), cmdclass={"build_ext": OptionalBuildExt})
