@@ -32,7 +32,7 @@ class Score:
     corroborated: bool
     max_count: int
     level: int
-    report_ids: tuple[int, ...]  # the reports that counted
+    report_ids: tuple[int, ...]  # the reports given that counted (store.windows_senders gives only each best)
 
 
 def contribution(report: WindowReport, rule: IncidentRule, params: ScoringParams, now: datetime) -> float:
