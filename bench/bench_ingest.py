@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -73,6 +74,13 @@ async def load(url: str, spec: Load, run: str, phones: str, seconds: float | Non
         message_id=f"{run}-{n}"))
 
 
+async def measured_load(pid: int, url: str, spec: Load, run: str, phones: str) -> harness.LoadResult:
+    """A load run, with the CPU time the server process spent on it (all threads)."""
+    cpu_before = harness.cpu_seconds(pid)
+    result = await load(url, spec, run, phones)
+    return dataclasses.replace(result, cpu_seconds=harness.cpu_seconds(pid) - cpu_before)
+
+
 async def reference_run(spec: Load, script: str, run: str, *arguments: str) -> harness.LoadResult:
     """A reference handler of bench/ (its own process, its own port) under the same load."""
     port = harness.free_port()
@@ -81,7 +89,7 @@ async def reference_run(spec: Load, script: str, run: str, *arguments: str) -> h
         await wait_healthy(f"http://127.0.0.1:{port}/healthz", process, timeout=60)
         url = f"http://127.0.0.1:{port}/callbacks/at/sms"
         await load(url, spec, "warm", "91", WARM_UP_SECONDS)
-        return await load(url, spec, run, "90")
+        return await measured_load(process.pid, url, spec, run, "90")
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -132,7 +140,7 @@ async def gateway_run(database_url: str, folder: Path, spec: Load, profile: str 
         # provider holds the sender's requests meanwhile, so sending does not share the two cores.
         await stack.fake.set_mode("timeout")
         profiler = harness.start_profiler(pid, spec.seconds, profile) if profile else None
-        result = await load(url, spec, "measure", "90")
+        result = await measured_load(pid, url, spec, "measure", "90")
         rss_peak = harness.peak_rss_mb(pid)
         if profiler:
             profiler.wait(timeout=60)

@@ -46,6 +46,12 @@ def machine() -> str:
             f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM: the process's peak resident set size so far."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -131,14 +137,17 @@ class LoadResult:
     errors: int  # non-2xx answers and socket errors
     p50_ms: float
     p99_ms: float
+    cpu_seconds: float | None = None  # the server process's CPU time during the run, when measured
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
 
     def line(self) -> str:
+        cpu = (f"; server CPU {self.cpu_seconds / self.seconds:.0%} of a core, "
+               f"{self.cpu_seconds / self.requests * 1e6:,.0f} us per request") if self.cpu_seconds else ""
         return (f"{self.rate:8,.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  "
-                f"({self.requests:,} requests in {self.seconds:.1f} s, {self.errors} errors, {self.tool})")
+                f"({self.requests:,} requests in {self.seconds:.1f} s, {self.errors} errors, {self.tool}{cpu})")
 
 
 _FALLBACK_NOTED: list[bool] = []
