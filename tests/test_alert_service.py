@@ -417,6 +417,39 @@ async def test_each_senders_best_report_scores_as_the_whole_window(sessions, see
     assert set(best.report_ids) <= set(whole.report_ids) and sizes[(GABI, "attack")] == len(whole.report_ids)
 
 
+async def test_many_pairs_are_read_each_with_its_own_reports(sessions):
+    """windows_senders over many (commune, incident) pairs, each with its own start, some with no
+    report and some reports in pairs not asked for: each pair scores as its own window alone."""
+    import random
+
+    from alerts import store
+    from alerts.scoring import score_window
+
+    rng = random.Random(11)
+    incidents = ["attack", "kidnapping", "cattle_theft", "armed_men", "killing", "arson"]
+    for _ in range(120):
+        await report(sessions, rng.choice(REPORTER_PHONES + ["+22790000777"]), -rng.uniform(0, 300),
+                     incident=rng.choice(incidents), commune=rng.choice((GABI, OTHER)),
+                     trust=rng.choice(("approved", "pending", "unknown")), count_=rng.choice((None, 2, 30)))
+    asked = {(commune, incident): at(0) - timedelta(minutes=rng.choice((30, 90, 240)))
+             for commune in (GABI, OTHER) for incident in incidents[:5]}  # arson: stored, not asked
+    asked[(GABI, "trafficking")] = at(-60)  # nothing stored
+    now = at(0)
+    async with sessions() as session:
+        senders, sizes = await store.windows_senders(session, asked)
+        assert set(senders) == set(asked)
+        for (commune, incident), since in asked.items():
+            rule = RULES.rule_for(PLACES.area_path(commune), incident)
+            whole = score_window(await store.window_reports(session, commune, incident, since), rule, RULES.scoring, now)
+            best = score_window(senders[(commune, incident)], rule, RULES.scoring, now)
+            assert (best.value, best.reporters, best.max_count, best.level) == (
+                whole.value, whole.reporters, whole.max_count, whole.level), (commune, incident)
+            assert set(best.report_ids) <= set(whole.report_ids)
+            assert all(row.received_at > since for row in senders[(commune, incident)])
+            assert sizes[(commune, incident)] >= len(whole.report_ids)
+    assert senders[(GABI, "trafficking")] == []
+
+
 async def test_an_alert_opened_late_is_linked_to_the_reports_scored_before_it(sessions):
     """An unknown number alone raises nothing; when a focal point confirms, the alert opened links
     both (the earlier report is read back: it is not in the pass)."""
