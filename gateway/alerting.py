@@ -94,7 +94,7 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
                                                           alert_expiry=alert_expiry, batch_size=SCORE_BATCH)
             more = (await session.execute(select(Report.id).where(Report.scored_at.is_(None)).limit(1))).first()
         if more is not None:
-            backlog.set()  # short passes: callbacks get the (SQLite) write lock in between
+            backlog.set()  # the next pass in a transaction of its own: callbacks get the (SQLite) writer in between
         for change in changes:
             runtime.metrics.alerts.labels(str(change.level), "sent").inc(change.sent)
             runtime.metrics.alerts.labels(str(change.level), "withheld").inc(change.withheld)
