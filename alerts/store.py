@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, insert, select
+from sqlalchemy import DateTime, String, and_, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,15 +27,35 @@ LINKS_PER_STATEMENT = 500  # alert-report links per INSERT: well under SQLite's 
 
 # The statements every scoring pass runs, built once: building a statement and computing its cache
 # key cost more CPU than running it (gateway.ingest; BENCHMARKS.md).
-_IN_WINDOWS = (Report.commune_pcode.in_(bindparam("communes", expanding=True)),
-               Report.incident.in_(bindparam("incidents", expanding=True)), Report.received_at > bindparam("since"),
-               Report.status != "retracted")
 # One row per sender, trust and count: the newest of them weighs the most (alerts.scoring), so a
-# pass reads a few rows per reporter however many reports the windows hold (a mass event).
-_WINDOW_SENDERS = select(
-    Report.commune_pcode, Report.incident, Report.sender_key, Report.trust, Report.count,
-    func.max(Report.received_at), func.max(Report.id), func.count(),
-).where(*_IN_WINDOWS).group_by(Report.commune_pcode, Report.incident, Report.sender_key, Report.trust, Report.count)
+# pass reads a few rows per reporter however many reports the windows hold (a mass event). The
+# pass's (commune, incident, start) triples come as one table (SQLite: a JSON array read by
+# json_each; PostgreSQL: three arrays unnested) joined to ix_reports_window, so each pair's own
+# window is read and nothing else: IN lists of communes and of incidents read their cross product,
+# 2.7 times the rows in a flood spread over many communes (BENCHMARKS.md, stop 13).
+_SQLITE_PAIRS = func.json_each(bindparam("pairs")).table_valued("value").alias("pairs")
+_PG_PAIRS = func.unnest(bindparam("communes", type_=postgresql.ARRAY(String)),
+                        bindparam("incidents", type_=postgresql.ARRAY(String)),
+                        bindparam("starts", type_=postgresql.ARRAY(DateTime(timezone=True)))
+                        ).table_valued("commune", "incident", "start").render_derived(name="pairs")
+
+
+def _window_senders(pairs, commune, incident, start):  # noqa: ANN001, ANN202
+    return select(
+        Report.commune_pcode, Report.incident, Report.sender_key, Report.trust, Report.count,
+        func.max(Report.received_at), func.max(Report.id), func.count(),
+    ).join_from(pairs, Report, and_(Report.commune_pcode == commune, Report.incident == incident,
+                                    Report.received_at > start)
+    ).where(Report.status != "retracted").group_by(
+        Report.commune_pcode, Report.incident, Report.sender_key, Report.trust, Report.count)
+
+
+_WINDOW_SENDERS = {
+    "sqlite": _window_senders(_SQLITE_PAIRS, *(func.json_extract(_SQLITE_PAIRS.c.value, f"$[{n}]") for n in range(3))),
+    "postgresql": _window_senders(_PG_PAIRS, _PG_PAIRS.c.commune, _PG_PAIRS.c.incident, _PG_PAIRS.c.start),
+}
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DATETIME stores a naive UTC time
+
 _WINDOW_IDS = select(Report.id).where(Report.commune_pcode == bindparam("commune"),
                                       Report.incident == bindparam("incident"), Report.received_at > bindparam("since"),
                                       Report.status != "retracted").order_by(Report.id)
@@ -87,24 +108,23 @@ async def windows_senders(session: AsyncSession, since: dict[tuple[str, str], da
     """For many (commune, incident) pairs in one query (each pair its own start), the reports that
     can be a sender's best in `score_window`: per sender, trust and count, the newest one not
     retracted. They give the score every report of the window gives; its `report_ids` are only
-    these (`window_report_ids` reads them all). Also, per pair, how many reports that stands for
-    (at least the window's: more when a pair's window starts after another's)."""
+    these (`window_report_ids` reads them all). Also, per pair, how many reports its window holds."""
     found: dict[tuple[str, str], list[WindowReport]] = {pair: [] for pair in since}
     reports = dict.fromkeys(since, 0)
     if not since:
         return found, reports
-    # Two plain IN lists, not a row-value IN: SQLite searches ix_reports_window with the former and
-    # scans the whole index with the latter (1M stored reports: 2x the cost per report). The
-    # cross product they admit, and the pairs with a later start, are filtered here.
-    rows = await session.execute(_WINDOW_SENDERS, {"communes": sorted({c for c, _ in since}),
-                                                   "incidents": sorted({i for _, i in since}),
-                                                   "since": min(since.values())})
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    if dialect == "postgresql":
+        pairs = list(since.items())
+        parameters = {"communes": [c for (c, _), _ in pairs], "incidents": [i for (_, i), _ in pairs],
+                      "starts": [start for _, start in pairs]}
+    else:
+        parameters = {"pairs": json.dumps([[c, i, start.astimezone(UTC).strftime(SQLITE_TIME)]
+                                           for (c, i), start in since.items()])}
+    rows = await session.execute(_WINDOW_SENDERS[dialect], parameters)
     for commune, incident, key, trust, count, newest, report_id, alike in rows:
-        newest = as_utc(newest)
-        start = since.get((commune, incident))
-        if start is not None and newest > start:
-            found[(commune, incident)].append(WindowReport(report_id, key, trust, count, newest))
-            reports[(commune, incident)] += alike
+        found[(commune, incident)].append(WindowReport(report_id, key, trust, count, as_utc(newest)))
+        reports[(commune, incident)] += alike
     return found, reports
 
 
