@@ -56,6 +56,12 @@ _WINDOW_SENDERS = {
 }
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DATETIME stores a naive UTC time
 
+
+def _sqlite_time(value: datetime) -> str:
+    """A time as the reports table keeps it on SQLite (naive UTC text), for comparisons in SQL."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).strftime(SQLITE_TIME)
+
+
 _WINDOW_IDS = select(Report.id).where(Report.commune_pcode == bindparam("commune"),
                                       Report.incident == bindparam("incident"), Report.received_at > bindparam("since"),
                                       Report.status != "retracted").order_by(Report.id)
@@ -119,8 +125,7 @@ async def windows_senders(session: AsyncSession, since: dict[tuple[str, str], da
         parameters = {"communes": [c for (c, _), _ in pairs], "incidents": [i for (_, i), _ in pairs],
                       "starts": [start for _, start in pairs]}
     else:
-        parameters = {"pairs": json.dumps([[c, i, start.astimezone(UTC).strftime(SQLITE_TIME)]
-                                           for (c, i), start in since.items()])}
+        parameters = {"pairs": json.dumps([[c, i, _sqlite_time(start)] for (c, i), start in since.items()])}
     rows = await session.execute(_WINDOW_SENDERS[dialect], parameters)
     for commune, incident, key, trust, count, newest, report_id, alike in rows:
         found[(commune, incident)].append(WindowReport(report_id, key, trust, count, as_utc(newest)))
