@@ -16,7 +16,13 @@ from gateway.messages import InboundSms, UssdHop
 from gateway.metrics import Metrics
 from gateway.places import commune_name, ussd_search
 from gateway.runtime import RUNTIME, Runtime, utc_now
-from gateway.storage.db import create_engine, is_sqlite, is_sqlite_in_memory, session_factory
+from gateway.storage.db import (
+    check_sqlite_library,
+    create_engine,
+    is_sqlite,
+    is_sqlite_in_memory,
+    session_factory,
+)
 from gateway.storage.migrate import schema_is_current
 from gateway.tasks import stop_gracefully
 from gateway.taxonomy import load_taxonomy
@@ -63,6 +69,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now, prov
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
+    if is_sqlite(runtime.settings.database_url):
+        check_sqlite_library()
     runtime.engine = create_engine(runtime.settings.database_url, runtime.settings.database.echo)
     runtime.sessions = session_factory(runtime.engine)
     current, detail = await schema_is_current(runtime.engine)

@@ -33,6 +33,7 @@ def _log_parser_build(log: logging.Logger) -> None:
 
 def run_serve(args, settings) -> int:  # noqa: ANN001
     from gateway.app import StaleSchema, create_app
+    from gateway.storage.db import UnsupportedDatabase
 
     configure_logging(settings.logging)
     port = args.port or settings.http.port
@@ -48,7 +49,7 @@ def run_serve(args, settings) -> int:  # noqa: ANN001
         runner = web.AppRunner(app, access_log=None)
         try:
             await runner.setup()
-        except StaleSchema as exc:
+        except (StaleSchema, UnsupportedDatabase) as exc:
             raise CliError(str(exc)) from None
         # What start-up loaded (the gazetteer's indexes) lives as long as the process: with the full
         # gazetteer a full collection took 80 ms, a pause every callback waits for; frozen out of the

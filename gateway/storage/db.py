@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from functools import partial
 from pathlib import Path
 
@@ -9,6 +10,27 @@ from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from gateway.storage import sqlite_driver
+
+
+class UnsupportedDatabase(RuntimeError):
+    """The database library lacks something the gateway's statements need; the message says what."""
+
+
+def check_sqlite_library() -> None:
+    """Ingest writes with RETURNING (SQLite 3.35) and scoring reads its windows with json_each (the
+    JSON functions, built in since 3.38 and in most builds before): refuse to start without them
+    rather than fail on the first callback."""
+    version = sqlite3.sqlite_version_info
+    if version < (3, 35):
+        raise UnsupportedDatabase(f"SQLite {sqlite3.sqlite_version} is too old: the gateway needs 3.35 or newer")
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("SELECT value FROM json_each('[1]')").fetchall()
+    except sqlite3.OperationalError:
+        raise UnsupportedDatabase(f"SQLite {sqlite3.sqlite_version} is built without its JSON functions "
+                                  "(json_each): use 3.38 or newer, or a build with JSON1") from None
+    finally:
+        probe.close()
 
 
 def is_sqlite(url: str) -> bool:
