@@ -74,6 +74,18 @@ async def load(url: str, spec: Load, run: str, phones: str, seconds: float | Non
         message_id=f"{run}-{n}"))
 
 
+async def group_commits(base_url: str) -> tuple[float, float]:
+    """(batches, callbacks) the gateway has group-committed so far (ewg_group_commit_size, SMS)."""
+    import re
+
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/metrics") as response:
+        text = await response.text()
+    found = dict(re.findall(r'^ewg_group_commit_size_(count|sum)\{queue="sms"\} (\S+)$', text, re.M))
+    return float(found.get("count", 0)), float(found.get("sum", 0))
+
+
 async def measured_load(pid: int, url: str, spec: Load, run: str, phones: str) -> harness.LoadResult:
     """A load run, with the CPU time the server process spent on it (all threads)."""
     cpu_before = harness.cpu_seconds(pid)
@@ -140,7 +152,10 @@ async def gateway_run(database_url: str, folder: Path, spec: Load, profile: str 
         # provider holds the sender's requests meanwhile, so sending does not share the two cores.
         await stack.fake.set_mode("timeout")
         profiler = harness.start_profiler(pid, spec.seconds, profile) if profile else None
+        before = await group_commits(stack.gateway.url)
         result = await measured_load(pid, url, spec, "measure", "90")
+        after = await group_commits(stack.gateway.url)
+        batches, callbacks = after[0] - before[0], after[1] - before[1]
         rss_peak = harness.peak_rss_mb(pid)
         if profiler:
             profiler.wait(timeout=60)
@@ -155,6 +170,9 @@ async def gateway_run(database_url: str, folder: Path, spec: Load, profile: str 
         print(f"gateway ({database_url.split(':')[0]}), confirmations sent too: {live.line()}")
         print(f"  stored for the first measured run: {messages:,} messages, {reports:,} reports, {replies:,} "
               f"confirmations queued; provider accepted {sent:,} SMS in all")
+        if batches:
+            print(f"  group commits during the first measured run: {batches:,.0f} transactions, "
+                  f"{callbacks / batches:.1f} callbacks each on average")
         print(f"  ewg serve: start-up to /healthz 200 in {stack.startup_seconds:.2f} s; RSS {rss_idle:.0f} MB "
               f"after start-up, peak (VmHWM) {rss_peak:.0f} MB during the runs")
         return result

@@ -114,7 +114,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
             return await handle_sms_batch(session, runtime.ingest_ctx, batch, now)
 
     runtime.ussd_search = ussd_search(gazetteer)
-    runtime.ingest = GroupCommitter(process)
+    runtime.ingest = GroupCommitter(process, on_batch=runtime.metrics.group_commit_size.labels("sms").observe)
     runtime.ingest.start()
     async with ussd_sessions(runtime):
         yield
@@ -134,7 +134,7 @@ async def ussd_sessions(runtime: Runtime) -> AsyncIterator[None]:
             async with runtime.sessions() as session, session.begin():
                 return await handle_hops(session, runtime.ingest_ctx, runtime.ussd_search, batch, runtime.clock())
 
-        runtime.ussd = GroupCommitter(process_hops)
+        runtime.ussd = GroupCommitter(process_hops, on_batch=runtime.metrics.group_commit_size.labels("ussd").observe)
         runtime.answer_hop = runtime.ussd.submit
         runtime.ussd.start()
         yield
@@ -150,7 +150,7 @@ async def ussd_sessions(runtime: Runtime) -> AsyncIterator[None]:
     store = LiveSessions(runtime.sessions, session_factory(read_engine) if read_engine else runtime.sessions,
                          load_callers, settings.flush_seconds, timedelta(minutes=settings.idle_minutes), runtime.clock)
     runtime.ussd_live = store
-    runtime.ussd = GroupCommitter(process_actions)
+    runtime.ussd = GroupCommitter(process_actions, on_batch=runtime.metrics.group_commit_size.labels("ussd").observe)
     runtime.answer_hop = lambda hop: answer_from_memory(store, runtime.ingest_ctx, runtime.ussd_search, hop,
                                                         runtime.clock(), runtime.ussd.submit)
     runtime.ussd.start()

@@ -21,9 +21,11 @@ _STOP = object()  # queued by stop(): what was submitted before it is still comm
 
 
 class GroupCommitter(Generic[Item, Result]):
-    def __init__(self, process_batch: Callable[[list[Item]], Awaitable[list[Result]]], max_batch: int = 64):
+    def __init__(self, process_batch: Callable[[list[Item]], Awaitable[list[Result]]], max_batch: int = 64,
+                 on_batch: Callable[[int], None] | None = None):
         self._process_batch = process_batch
         self._max_batch = max_batch
+        self._on_batch = on_batch  # told each batch's size (a metric)
         self._queue: asyncio.Queue[tuple[Item, asyncio.Future]] = asyncio.Queue()
         self._worker: asyncio.Task | None = None
 
@@ -61,6 +63,8 @@ class GroupCommitter(Generic[Item, Result]):
                     break
                 entry = self._queue.get_nowait()
             if batch:
+                if self._on_batch is not None:
+                    self._on_batch(len(batch))
                 await self._commit(batch)
 
     async def _commit(self, batch: list[tuple[Item, asyncio.Future]]) -> None:

@@ -40,6 +40,10 @@ class Metrics:
         # .02: the hop latency the project holds itself to (p99), so a dashboard can watch it
         self.ussd_latency = Histogram("ewg_ussd_hop_seconds", "USSD hop from request to answer (the provider allows ~10 s)",
                                       buckets=(.001, .0025, .005, .01, .02, .025, .05, .1, .25, 1), registry=r)
+        # How many callbacks (or USSD actions) share a transaction: its statements' fixed cost and its
+        # fsync are paid once per batch, so under load this shows what a callback pays.
+        self.group_commit_size = Histogram("ewg_group_commit_size", "Items committed together, by queue", ["queue"],
+                                           buckets=(1, 2, 4, 8, 16, 32, 64), registry=r)
         self.silent_reporters = Gauge("ewg_silent_focal_points",
                                       "Approved focal points with no report for dashboard.silent_days",
                                       registry=r)
