@@ -86,9 +86,12 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind else "sqlite"
+
+
 def insert_ignoring_duplicates(session: AsyncSession, table):  # noqa: ANN001, ANN201
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
 async def load_gazetteer(session: AsyncSession) -> StaticGazetteer:
@@ -119,7 +122,7 @@ async def windows_senders(session: AsyncSession, since: dict[tuple[str, str], da
     reports = dict.fromkeys(since, 0)
     if not since:
         return found, reports
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    dialect = _dialect(session)
     if dialect == "postgresql":
         pairs = list(since.items())
         parameters = {"communes": [c for (c, _), _ in pairs], "incidents": [i for (_, i), _ in pairs],
