@@ -15,13 +15,16 @@ from gateway.storage.models import Message, Outbox, UssdSession
 ERASED = "-"  # for columns that cannot be NULL; what mask_phone shows for no number
 
 
+def erase_senders_before(cutoff: datetime):  # noqa: ANN201
+    """The numbers of messages received before `cutoff` erased (a range of ix_messages_unerased)."""
+    return (update(Message).where(Message.received_at < cutoff, Message.sender.is_not(None))
+            .values(sender=None, link_id=None))
+
+
 async def anonymise_old_messages(session: AsyncSession, days: int, now: datetime) -> int:
     """Returns how many messages were anonymised."""
     cutoff = now - timedelta(days=days)
-    result = await session.execute(
-        update(Message).where(Message.received_at < cutoff, Message.sender.is_not(None))
-        .values(sender=None, link_id=None)
-    )
+    result = await session.execute(erase_senders_before(cutoff))
     await session.execute(
         update(Outbox).where(Outbox.kind == "reply", Outbox.created_at < cutoff, Outbox.recipient != ERASED,
                              Outbox.status.not_in(("queued", "sending")))
