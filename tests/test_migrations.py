@@ -6,13 +6,14 @@ import shutil
 import sqlite3
 from datetime import UTC, datetime
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.dialects import sqlite
 
 from gateway.storage.db import create_engine
 from gateway.storage.models import Base
-from gateway.storage.retention import erase_senders_before
+from gateway.storage.retention import erase_reply_recipients_before, erase_senders_before
 
 
 async def test_the_migrated_schema_is_the_models(db_url) -> None:  # noqa: ANN001
@@ -26,15 +27,20 @@ async def test_the_migrated_schema_is_the_models(db_url) -> None:  # noqa: ANN00
     assert differences == []
 
 
-def test_retention_reads_only_the_messages_still_carrying_a_number(_sqlite_template, tmp_path) -> None:  # noqa: ANN001
-    """The hourly erase is a range of the partial index, not a scan of every message."""
+@pytest.mark.parametrize(("erase", "plan"), [
+    (erase_senders_before, "SEARCH messages USING INDEX ix_messages_unerased (received_at<?)"),
+    (erase_reply_recipients_before, "SEARCH outbox USING INDEX ix_outbox_replies_unerased (created_at<?)"),
+])
+def test_retention_reads_only_what_still_carries_a_number(_sqlite_template, tmp_path, erase, plan) -> None:  # noqa: ANN001
+    """The hourly erase is a range of a partial index, not a scan of every row ever stored."""
     path = tmp_path / "ewg.db"
     shutil.copy(_sqlite_template, path)
-    statement = erase_senders_before(datetime(2026, 1, 1, tzinfo=UTC)).compile(dialect=sqlite.dialect())
+    statement = erase(datetime(2026, 1, 1, tzinfo=UTC)).compile(dialect=sqlite.dialect(),
+                                                                compile_kwargs={"render_postcompile": True})
     connection = sqlite3.connect(path)
     try:
-        plan = connection.execute(f"EXPLAIN QUERY PLAN {statement}",
-                                  ["2026-01-01 00:00:00.000000"] * len(statement.positiontup)).fetchall()
+        found = connection.execute(f"EXPLAIN QUERY PLAN {statement}",
+                                   ["2026-01-01 00:00:00.000000"] * len(statement.positiontup)).fetchall()
     finally:
         connection.close()
-    assert [row[-1] for row in plan] == ["SEARCH messages USING INDEX ix_messages_unerased (received_at<?)"]
+    assert [row[-1] for row in found] == [plan]

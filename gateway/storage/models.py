@@ -210,6 +210,12 @@ class Notification(Base):
     created_at: Mapped[datetime]
 
 
+ERASED = "-"  # a number erased by retention, in columns that cannot be NULL (what mask_phone shows for none)
+# The replies still carrying their recipient's number, as literal SQL: a statement with the same
+# literal condition can use the partial index on SQLite and PostgreSQL alike, a bound value cannot.
+REPLIES_UNERASED = f"kind = 'reply' AND recipient != '{ERASED}'"
+
+
 class Outbox(Base):
     """Outbound SMS, written in the same transaction as what caused them."""
 
@@ -217,6 +223,9 @@ class Outbox(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
         Index("ix_outbox_recipient_created", "recipient", "created_at"),
+        # the retention job's range (old replies still carrying a number); appended to by every reply
+        Index("ix_outbox_replies_unerased", "created_at", sqlite_where=text(REPLIES_UNERASED),
+              postgresql_where=text(REPLIES_UNERASED)),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     dedup_key: Mapped[str] = mapped_column(String(120), unique=True)

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.storage.models import Message, Outbox, UssdSession
-
-ERASED = "-"  # for columns that cannot be NULL; what mask_phone shows for no number
+from gateway.storage.models import ERASED, REPLIES_UNERASED, Message, Outbox, UssdSession
 
 
 def erase_senders_before(cutoff: datetime):  # noqa: ANN201
@@ -21,15 +19,19 @@ def erase_senders_before(cutoff: datetime):  # noqa: ANN201
             .values(sender=None, link_id=None))
 
 
+def erase_reply_recipients_before(cutoff: datetime):  # noqa: ANN201
+    """The numbers replies were sent to before `cutoff` erased, once sent or given up (a range of
+    ix_outbox_replies_unerased)."""
+    return (update(Outbox).where(text(REPLIES_UNERASED), Outbox.created_at < cutoff,
+                                 Outbox.status.not_in(("queued", "sending")))
+            .values(recipient=ERASED))
+
+
 async def anonymise_old_messages(session: AsyncSession, days: int, now: datetime) -> int:
     """Returns how many messages were anonymised."""
     cutoff = now - timedelta(days=days)
     result = await session.execute(erase_senders_before(cutoff))
-    await session.execute(
-        update(Outbox).where(Outbox.kind == "reply", Outbox.created_at < cutoff, Outbox.recipient != ERASED,
-                             Outbox.status.not_in(("queued", "sending")))
-        .values(recipient=ERASED)
-    )
+    await session.execute(erase_reply_recipients_before(cutoff))
     await session.execute(
         update(UssdSession).where(UssdSession.updated_at < cutoff, UssdSession.phone != ERASED)
         .values(phone=ERASED)
