@@ -16,7 +16,15 @@ from alerts.areas import AreaPath, StaticGazetteer
 from alerts.pipeline import OtherAlert
 from alerts.routing import Member
 from alerts.scoring import WindowReport
-from gateway.storage.models import AdminUnit, Alert, AlertReport, CommitteeMember, Notification, Report
+from gateway.storage.models import (
+    AdminUnit,
+    Alert,
+    AlertReport,
+    CommitteeMember,
+    Notification,
+    Report,
+    sqlite_time,
+)
 
 ACTIVE = ("open", "escalated", "acknowledged")  # an alert that still stands
 UNACKNOWLEDGED = ("open", "escalated")
@@ -54,14 +62,6 @@ _WINDOW_SENDERS = {
     "sqlite": _window_senders(_SQLITE_PAIRS, *(func.json_extract(_SQLITE_PAIRS.c.value, f"$[{n}]") for n in range(3))),
     "postgresql": _window_senders(_PG_PAIRS, _PG_PAIRS.c.commune, _PG_PAIRS.c.incident, _PG_PAIRS.c.start),
 }
-SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DATETIME stores a naive UTC time
-
-
-def _sqlite_time(value: datetime) -> str:
-    """A time as the reports table keeps it on SQLite (naive UTC text), for comparisons in SQL."""
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).strftime(SQLITE_TIME)
-
-
 _WINDOW_IDS = select(Report.id).where(Report.commune_pcode == bindparam("commune"),
                                       Report.incident == bindparam("incident"), Report.received_at > bindparam("since"),
                                       Report.status != "retracted").order_by(Report.id)
@@ -128,7 +128,7 @@ async def windows_senders(session: AsyncSession, since: dict[tuple[str, str], da
         parameters = {"communes": [c for (c, _), _ in pairs], "incidents": [i for (_, i), _ in pairs],
                       "starts": [start for _, start in pairs]}
     else:
-        parameters = {"pairs": json.dumps([[c, i, _sqlite_time(start)] for (c, i), start in since.items()])}
+        parameters = {"pairs": json.dumps([[c, i, sqlite_time(start)] for (c, i), start in since.items()])}
     rows = await session.execute(_WINDOW_SENDERS[dialect], parameters)
     for commune, incident, key, trust, count, newest, report_id, alike in rows:
         found[(commune, incident)].append(WindowReport(report_id, key, trust, count, as_utc(newest)))

@@ -25,8 +25,10 @@ from gateway.parser.result import ParseResult
 from gateway.phones import mask_phone, sender_key
 from gateway.refs import encode_ref, normalise_ref
 from gateway.segments import segment_count
+from gateway.storage import sqlite_batch
 from gateway.storage.models import Message, Outbox, Report, Reporter
 from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, expiry
+from gateway.storage.sqlite_driver import OneHandOffConnection
 from gateway.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -92,20 +94,53 @@ def _insert_replies(dialect: str):  # noqa: ANN202
     return insert_for(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
 
 
-async def store_messages(session: AsyncSession, channel: str, batch: Sequence[InboundSms], now: datetime,
-                         understood: Sequence[dict] | None = None) -> list[int | None]:
-    """Insert the raw messages in one statement; None for a provider id already stored (a retry),
-    including a second copy within the batch. `understood`: per message, columns already known
-    (a USSD report's kind and language), the same keys for every message."""
-    rows = [{
+def message_rows(channel: str, batch: Sequence[InboundSms], now: datetime,
+                 understood: Sequence[dict] | None = None) -> list[dict]:
+    """The messages' columns. `understood`: per message, columns already known (a USSD report's
+    kind and language), the same keys for every message."""
+    return [{
         "channel": channel, "external_id": sms.external_id, "sender": sms.sender, "short_code": sms.short_code,
         "text": sms.text, "received_at": sms.received_at, "stored_at": now, "link_id": sms.link_id,
         "network_code": sms.network_code, "kind": "unknown", "parse": {}, **(understood[n] if understood else {}),
     } for n, sms in enumerate(batch)]
+
+
+async def store_messages(session: AsyncSession, channel: str, batch: Sequence[InboundSms], now: datetime,
+                         understood: Sequence[dict] | None = None) -> list[int | None]:
+    """Insert the raw messages in one statement; None for a provider id already stored (a retry),
+    including a second copy within the batch."""
+    rows = message_rows(channel, batch, now, understood)
     # executemany form: sent as multi-row INSERTs by SQLAlchemy ("insertmanyvalues")
     stored = {external_id: message_id for message_id, external_id
               in await session.execute(_insert_messages(dialect_of(session)), rows)}
     return [stored.pop(sms.external_id, None) for sms in batch]
+
+
+@dataclass(slots=True)
+class KnownReporter:
+    """A stored reporter as the SQLite batch reads it: what understanding a message needs. A command
+    that changes the reporter loads the ORM object instead (_stored_reporter)."""
+
+    id: int
+    phone: str
+    name: str | None
+    commune_pcode: str | None
+    lang: str
+    status: str
+    last_report_at: datetime | None = None  # set by report_row; written with the batch's reports
+
+
+Reporters = dict[str, Reporter | KnownReporter]  # by phone: what a batch knows of its senders
+
+
+async def _store_and_look_up_on_sqlite(driver: OneHandOffConnection, batch: Sequence[InboundSms], now: datetime,
+                                       since: datetime) -> tuple[list[int | None], Reporters, dict[str, int]]:
+    """store_messages, find_reporters and recent_reply_counts in one hand-off to SQLite."""
+    message_ids, found, counted = await sqlite_batch.store_and_look_up(
+        driver, _insert_messages("sqlite"), message_rows("sms", batch, now), sorted({sms.sender for sms in batch}),
+        since)
+    reporters = {row[1]: KnownReporter(*row) for row in found}
+    return message_ids, reporters, {recipient: int(count) for recipient, count in counted}
 
 
 async def find_reporter(session: AsyncSession, phone: str) -> Reporter | None:
@@ -117,11 +152,11 @@ async def find_reporters(session: AsyncSession, phones: set[str]) -> dict[str, R
     return {reporter.phone: reporter for reporter in found.scalars()}
 
 
-def report_trust(reporter: Reporter | None) -> str:
+def report_trust(reporter: Reporter | KnownReporter | None) -> str:
     return TRUST_BY_STATUS.get(reporter.status, "unknown") if reporter else "unknown"
 
 
-def report_row(ctx: IngestContext, *, message_id: int, channel: str, phone: str, reporter: Reporter | None,
+def report_row(ctx: IngestContext, *, message_id: int, channel: str, phone: str, reporter: Reporter | KnownReporter | None,
                 incident: str, commune: str | None, village: str | None, count: int | None,
                 secondary: list[str], free_text: str | None, lang: str, received_at: datetime) -> dict:
     """A report's column values, the same record for SMS and USSD (scored the same way); the
@@ -149,22 +184,32 @@ def outbox_row(sms: OutboundSms, now: datetime) -> dict:
 @dataclass
 class _BatchWrites:
     """Rows of one batch written with one statement per table: reports, replies, message outcomes.
-    Written before any command runs, so a command sees everything earlier in the batch."""
+    Written before any command runs, so a command sees everything earlier in the batch. With a
+    `driver` (SQLite), all of them in one hand-off, with the reporters' last report times."""
 
+    driver: OneHandOffConnection | None = None
     reports: list[dict] = field(default_factory=list)
     replies: list[dict] = field(default_factory=list)  # outbox rows
     outcomes: list[dict] = field(default_factory=list)
     report_ids: dict[int, int] = field(default_factory=dict)  # message id -> report id, once written
 
     async def write(self, session: AsyncSession) -> None:
-        if self.reports:
+        if self.driver is not None:
+            touched = [{"id": row["reporter_id"], "at": row["received_at"]} for row in self.reports if row["reporter_id"]]
+            inserted = await sqlite_batch.write_batch(self.driver, _SQLITE_WRITES, self.reports, self.replies,
+                                                      self.outcomes, touched)
+            self.report_ids.update({message_id: report_id for report_id, message_id in inserted})
+        elif self.reports:
             inserted = await session.execute(INSERT_REPORTS, self.reports)
             self.report_ids.update({message_id: report_id for report_id, message_id in inserted})
-        if self.replies:
+        if self.driver is None and self.replies:
             await session.execute(_insert_replies(dialect_of(session)), self.replies)
-        if self.outcomes:
+        if self.driver is None and self.outcomes:
             await session.execute(UPDATE_OUTCOMES, self.outcomes)
         self.reports, self.replies, self.outcomes = [], [], []
+
+
+_SQLITE_WRITES = {"reports": INSERT_REPORTS, "replies": _insert_replies("sqlite"), "outcomes": UPDATE_OUTCOMES}
 
 
 @dataclass(frozen=True)
@@ -181,14 +226,17 @@ async def handle_sms_batch(session: AsyncSession, ctx: IngestContext, batch: Seq
                            now: datetime) -> list[IngestOutcome]:
     """The SMS of one group commit, in arrival order, each with the same outcome as if handled alone,
     with a few statements for the whole batch instead of a few per message."""
-    message_ids = await store_messages(session, "sms", batch, now)
+    since = now - timedelta(minutes=ctx.settings.gateway.reply_window_minutes)
+    driver = await sqlite_batch.driver_of(session)
+    if driver is not None:
+        message_ids, reporters, replies_sent = await _store_and_look_up_on_sqlite(driver, batch, now, since)
+    else:
+        message_ids = await store_messages(session, "sms", batch, now)
+        phones = {sms.sender for sms, message_id in zip(batch, message_ids, strict=True) if message_id}
+        reporters = await find_reporters(session, phones) if phones else {}
+        replies_sent = await recent_reply_counts(session, phones, since) if phones else {}
     fresh = [(sms, message_id) for sms, message_id in zip(batch, message_ids, strict=True) if message_id]
-    phones = {sms.sender for sms, _ in fresh}
-    reporters = await find_reporters(session, phones) if phones else {}
-    settings = ctx.settings.gateway
-    since = now - timedelta(minutes=settings.reply_window_minutes)
-    replies_sent = await recent_reply_counts(session, phones, since) if phones else {}
-    writes = _BatchWrites()
+    writes = _BatchWrites(driver)
     understood = {message_id: await _understand(session, ctx, sms, message_id, reporters, replies_sent, writes, now)
                   for sms, message_id in fresh}
     await writes.write(session)
@@ -210,7 +258,7 @@ async def recent_reply_counts(session: AsyncSession, phones: set[str], since: da
 
 
 async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms, message_id: int,
-                      reporters: dict[str, Reporter], replies_sent: dict[str, int], writes: _BatchWrites,
+                      reporters: Reporters, replies_sent: dict[str, int], writes: _BatchWrites,
                       now: datetime) -> _Understood:
     reporter = reporters.get(sms.sender)
     lang_hint = reporter.lang if reporter else None
@@ -270,21 +318,21 @@ def _queue_reply(ctx: IngestContext, phone: str, message_id: int, body: str | No
 
 
 async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSms,
-                       reporters: dict[str, Reporter], parsed: ParseResult, lang: str, now: datetime) -> str:
+                       reporters: Reporters, parsed: ParseResult, lang: str, now: datetime) -> str:
     command = parsed.command
     reporter = reporters.get(sms.sender)
     if command == "help":
         return replies.text(lang, replies.HELP)
     if command == "language":
         new_lang = parsed.language or lang
-        reporter = reporter or await _new_contact(session, reporters, sms.sender, now)
+        reporter = await _stored_reporter(session, reporters, sms.sender, now)
         reporter.lang = new_lang
         return replies.text(new_lang, replies.LANGUAGE_SET)
     if command == "register":
         commune = parsed.commune
         if not commune:
             return replies.text(lang, replies.REGISTER_NEEDS_COMMUNE)
-        reporter = reporter or await _new_contact(session, reporters, sms.sender, now)
+        reporter = await _stored_reporter(session, reporters, sms.sender, now)
         reporter.commune_pcode = commune
         reporter.name = (parsed.name or "")[:NAME_CHARS] or reporter.name
         reporter.lang = lang
@@ -301,7 +349,20 @@ async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSm
     return replies.text(lang, replies.HELP)
 
 
-async def _new_contact(session: AsyncSession, reporters: dict[str, Reporter], phone: str,
+async def _stored_reporter(session: AsyncSession, reporters: Reporters, phone: str, now: datetime) -> Reporter:
+    """The number's reporter as an ORM object for a command to change (a new contact if unknown);
+    it replaces the batch's KnownReporter so the messages after the command see the change."""
+    known = reporters.get(phone)
+    if isinstance(known, Reporter):
+        return known
+    reporter = await find_reporter(session, phone) if known is not None else None
+    if reporter is None:
+        return await _new_contact(session, reporters, phone, now)
+    reporters[phone] = reporter
+    return reporter
+
+
+async def _new_contact(session: AsyncSession, reporters: Reporters, phone: str,
                        now: datetime) -> Reporter:
     """A number that set its language or asked to register: remembered, not approved."""
     reporter = Reporter(phone=phone, status="unregistered", lang="fr", created_at=now)

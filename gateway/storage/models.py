@@ -45,6 +45,15 @@ class UtcDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DATETIME keeps a naive UTC time
+
+
+def sqlite_time(value: datetime) -> str:
+    """A time as UtcDateTime keeps it on SQLite (naive UTC text): for SQL that bypasses the column
+    type (comparisons in hand-built parameters, the SMS batch's driver-level statements)."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).strftime(SQLITE_TIME)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime()}
 

@@ -15,11 +15,13 @@ Everything else (the thread, the queue, connect and close) is aiosqlite's own.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
+
+Result = TypeVar("Result")
 
 
 class _Outcome:
@@ -117,6 +119,19 @@ class OneHandOffConnection(aiosqlite.Connection):
             raise
         self._in_transaction = outcome.in_transaction
         return outcome
+
+    async def run_in_transaction(self, work: Callable[[sqlite3.Connection], Result]) -> Result:
+        """`work(connection)` on the SQLite thread, inside the transaction SQLAlchemy has open: several
+        statements that need none of SQLAlchemy's processing (the SMS batch's) for one hand-off."""
+        def run() -> tuple[Result, bool]:
+            return work(self._conn), self._conn.in_transaction
+
+        try:
+            result, self._in_transaction = await self._execute(run)
+        except BaseException:
+            self._in_transaction = True
+            raise
+        return result
 
     async def commit(self) -> None:
         if self._in_transaction:
