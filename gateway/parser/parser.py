@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -177,15 +176,21 @@ class Parser:
 
     @staticmethod
     def _vote(hits) -> str | None:  # noqa: ANN001 - any iterable of hits
-        votes: Counter[str] = Counter()
+        """The language most hits belong to alone; None when none does or two tie. A plain dict,
+        not a Counter: most_common runs in Python, and this runs for every text (BENCHMARKS.md)."""
+        votes: dict[str, int] = {}
         for hit in hits:
             langs = {sense.lang for sense in hit.senses if sense.category != CONNECTOR}
             if len(langs) == 1:
-                votes[langs.pop()] += 1
-        ranked = votes.most_common(2)
-        if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
-            return None
-        return ranked[0][0]
+                only = langs.pop()
+                votes[only] = votes.get(only, 0) + 1
+        best, best_votes, tied = None, 0, False
+        for lang, count in votes.items():
+            if count > best_votes:
+                best, best_votes, tied = lang, count, False
+            elif count == best_votes:
+                tied = True
+        return None if tied else best
 
     def _names_incident(self, hits: list[_Hit], message: _Message) -> bool:
         if any(sense.category == INCIDENT for hit in hits for sense in hit.senses):
