@@ -160,7 +160,7 @@ def report_row(ctx: IngestContext, *, message_id: int, channel: str, phone: str,
                 incident: str, commune: str | None, village: str | None, count: int | None,
                 secondary: list[str], free_text: str | None, lang: str, received_at: datetime) -> dict:
     """A report's column values, the same record for SMS and USSD (scored the same way); the
-    reporter's last report time is updated on the way."""
+    reporter's last report time is set on the way (written with the batch's reports on SQLite)."""
     if reporter is not None:
         reporter.last_report_at = received_at
     return dict(
@@ -198,15 +198,19 @@ class _BatchWrites:
             touched = [{"id": row["reporter_id"], "at": row["received_at"]} for row in self.reports if row["reporter_id"]]
             inserted = await sqlite_batch.write_batch(self.driver, _SQLITE_WRITES, self.reports, self.replies,
                                                       self.outcomes, touched)
-            self.report_ids.update({message_id: report_id for report_id, message_id in inserted})
-        elif self.reports:
-            inserted = await session.execute(INSERT_REPORTS, self.reports)
-            self.report_ids.update({message_id: report_id for report_id, message_id in inserted})
-        if self.driver is None and self.replies:
-            await session.execute(_insert_replies(dialect_of(session)), self.replies)
-        if self.driver is None and self.outcomes:
-            await session.execute(UPDATE_OUTCOMES, self.outcomes)
+        else:
+            inserted = await self._write_portably(session)
+        self.report_ids.update({message_id: report_id for report_id, message_id in inserted})
         self.reports, self.replies, self.outcomes = [], [], []
+
+    async def _write_portably(self, session: AsyncSession) -> list:
+        """Through SQLAlchemy; the reporters' last report times are flushed with their ORM objects."""
+        inserted = list(await session.execute(INSERT_REPORTS, self.reports)) if self.reports else []
+        if self.replies:
+            await session.execute(_insert_replies(dialect_of(session)), self.replies)
+        if self.outcomes:
+            await session.execute(UPDATE_OUTCOMES, self.outcomes)
+        return inserted
 
 
 _SQLITE_WRITES = {"reports": INSERT_REPORTS, "replies": _insert_replies("sqlite"), "outcomes": UPDATE_OUTCOMES}

@@ -1,12 +1,13 @@
 """The SMS batch's statements on SQLite: all of them on the SQLite thread in two hand-offs.
 
-Through SQLAlchemy a batch of 32 callbacks paid, on the event loop, about 50 us per message for
-each of its seven statements (parameter processing row by row, insertmanyvalues, a greenlet
-switch and a hand-off each): more than SQLite itself spends. Here the same statements (compiled
-once from the portable path's SQLAlchemy constructs, so the two cannot drift apart) run in two
-calls on the connection SQLAlchemy has open, inside its transaction: one stores the messages and
-reads what understanding them needs, one writes what they produced. Other databases, and SQLite
-under any other driver, keep the portable path (gateway.ingest).
+Through SQLAlchemy a batch cost the event loop 21 to 70 us per message for each of its six
+statements (parameter processing row by row, insertmanyvalues, a greenlet switch and a hand-off
+each): more than SQLite itself spends (BENCHMARKS.md, stop 14). Here they run in two calls on the
+connection SQLAlchemy has open, inside its transaction: one stores the messages and reads what
+understanding them needs, one writes what they produced. The writes are compiled once from the
+portable path's own SQLAlchemy statements; the two reads take their phones as one JSON list. Other
+databases, and SQLite under any other driver, keep the portable path (gateway.ingest); a test
+compares what the two store, column by column.
 """
 
 from __future__ import annotations
