@@ -22,6 +22,7 @@ from tests.conftest import FakeClock, make_settings, running_gateway
 FOCAL_POINT, BLOCKED = "+22790000101", "+22790000102"  # demo: approved focal points of Gabi (Hausa)
 NEWCOMER, CHATTY, STRANGER = "+22791110001", "+22791110002", "+22791110003"
 RECEIVED = datetime(2026, 11, 24, 11, 59, tzinfo=UTC)
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 FIRST_BATCH = [
     ("b-1", FOCAL_POINT, "ATTAQUE GABI 12"),
@@ -149,3 +150,26 @@ async def test_a_message_outcome_is_written_with_its_batch(gateway) -> None:  # 
         rows = (await session.execute(select(Message.kind, Message.command, Message.lang, Message.reply_status)
                                       .order_by(Message.id))).all()
     assert [tuple(row) for row in rows] == [("command", "help", "fr", "queued"), ("report", None, "fr", "queued")]
+
+
+async def test_a_database_refusing_writes_is_answered_503_and_nothing_is_half_stored(sqlite_copies) -> None:  # noqa: ANN001
+    """On the SQLite batch path too, a database error is SQLAlchemy's (the view answers 503 so the
+    provider retries), and the retry is stored once the database takes writes again."""
+    from tests.test_wire_sms import TOKEN, sms
+
+    settings = make_settings(sqlite_copies[0], callbacks={"token": "s3cret"})
+    async with running_gateway(settings, FakeClock()) as client:
+        runtime = client.server.app[RUNTIME]
+
+        async def query_only(on: bool) -> None:
+            async with runtime.sessions() as session:
+                await session.execute(text(f"PRAGMA query_only = {int(on)}"))
+
+        await query_only(True)
+        refused = await client.post("/callbacks/at/sms" + TOKEN, headers=FORM, data=sms(id="ro-1"))
+        assert (refused.status, await refused.text()) == (503, "storage unavailable, retry later")
+        await query_only(False)
+        assert (await stored(client))["messages"] == []
+        retried = await client.post("/callbacks/at/sms" + TOKEN, headers=FORM, data=sms(id="ro-1"))
+        assert (retried.status, await retried.text()) == (200, "stored: report")
+        assert [row[2] for row in (await stored(client))["messages"]] == ["ro-1"]

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
 
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 
 from gateway.storage.models import sqlite_time
-from gateway.storage.sqlite_driver import OneHandOffConnection
+from gateway.storage.sqlite_driver import OneHandOffConnection, Result
 
 _NAMED = sqlite.dialect(paramstyle="named")
 _TIMES = frozenset({"received_at", "stored_at", "next_attempt_at", "expires_at", "created_at", "at"})
@@ -89,6 +90,16 @@ def _each_returning(cursor: sqlite3.Cursor, sql: str, rows: Sequence[dict]) -> l
     return found
 
 
+async def _in_transaction(driver: OneHandOffConnection, work: Callable[[sqlite3.Connection], Result],
+                          what: str) -> Result:
+    """`work` on the SQLite thread; its errors raised as SQLAlchemy raises the same ones, so callers
+    treat them alike (a locked or full database: the callback is answered 503 and retried)."""
+    try:
+        return await driver.run_in_transaction(work)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(what, None, exc, sqlite3.Error) from exc
+
+
 async def store_and_look_up(driver: OneHandOffConnection, insert_messages: ClauseElement, messages: list[dict],
                             phones: list[str], since: datetime) -> tuple[list[int | None], list[tuple], list[tuple]]:
     """The messages inserted (None for a provider id already stored, or twice in the batch), the
@@ -107,7 +118,7 @@ async def store_and_look_up(driver: OneHandOffConnection, insert_messages: Claus
         finally:
             cursor.close()
 
-    return await driver.run_in_transaction(work)
+    return await _in_transaction(driver, work, sql)
 
 
 async def write_batch(driver: OneHandOffConnection, statements: dict[str, ClauseElement], reports: list[dict],
@@ -132,4 +143,4 @@ async def write_batch(driver: OneHandOffConnection, statements: dict[str, Clause
         finally:
             cursor.close()
 
-    return await driver.run_in_transaction(work)
+    return await _in_transaction(driver, work, "; ".join(sql.values()))
