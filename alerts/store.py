@@ -128,7 +128,8 @@ async def windows_senders(session: AsyncSession, since: dict[tuple[str, str], da
         parameters = {"communes": [c for (c, _), _ in pairs], "incidents": [i for (_, i), _ in pairs],
                       "starts": [start for _, start in pairs]}
     else:
-        parameters = {"pairs": json.dumps([[c, i, sqlite_time(start)] for (c, i), start in since.items()])}
+        starts = {start: sqlite_time(start) for start in set(since.values())}  # most pairs share a window
+        parameters = {"pairs": json.dumps([[c, i, starts[start]] for (c, i), start in since.items()])}
     rows = await session.execute(_WINDOW_SENDERS[dialect], parameters)
     for commune, incident, key, trust, count, newest, report_id, alike in rows:
         found[(commune, incident)].append(WindowReport(report_id, key, trust, count, as_utc(newest)))
