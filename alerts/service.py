@@ -61,7 +61,8 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
     their communes locked while scores are computed so two replicas cannot open twin alerts. The
     windows and standing alerts of every pair in the pass are read in two queries: a pair that
     reaches no level and has no alert costs no further statement."""
-    claimed = (await session.execute(_unscored(batch_size))).all()
+    # through the connection: plain rows, without the ORM's per-row machinery (nothing is pending)
+    claimed = (await (await session.connection()).execute(_unscored(batch_size))).all()
     if not claimed:
         return []
     await session.execute(_MARK_SCORED, {"ids": [row.id for row in claimed], "now": now})

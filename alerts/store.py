@@ -130,7 +130,8 @@ async def windows_senders(session: AsyncSession, since: dict[tuple[str, str], da
     else:
         starts = {start: sqlite_time(start) for start in set(since.values())}  # most pairs share a window
         parameters = {"pairs": json.dumps([[c, i, starts[start]] for (c, i), start in since.items()])}
-    rows = await session.execute(_WINDOW_SENDERS[dialect], parameters)
+    await session.flush()  # read through the connection (plain rows, no ORM machinery per row): see pending changes
+    rows = await (await session.connection()).execute(_WINDOW_SENDERS[dialect], parameters)
     for commune, incident, key, trust, count, newest, report_id, alike in rows:
         found[(commune, incident)].append(WindowReport(report_id, key, trust, count, as_utc(newest)))
         reports[(commune, incident)] += alike
