@@ -61,7 +61,7 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
     their communes locked while scores are computed so two replicas cannot open twin alerts. The
     windows and standing alerts of every pair in the pass are read in two queries: a pair that
     reaches no level and has no alert costs no further statement."""
-    # through the connection: plain rows, without the ORM's per-row machinery (nothing is pending)
+    await session.flush()  # read through the connection (plain rows, no ORM machinery per row): see pending changes
     claimed = (await (await session.connection()).execute(_unscored(batch_size))).all()
     if not claimed:
         return []
