@@ -194,6 +194,8 @@ class _BatchWrites:
     report_ids: dict[int, int] = field(default_factory=dict)  # message id -> report id, once written
 
     async def write(self, session: AsyncSession) -> None:
+        if not (self.reports or self.replies or self.outcomes):
+            return  # a command first in its batch, or a batch of retries only: no hand-off for nothing
         if self.driver is not None:
             touched = [{"id": row["reporter_id"], "at": row["received_at"]} for row in self.reports if row["reporter_id"]]
             inserted = await sqlite_batch.write_batch(self.driver, _SQLITE_WRITES, self.reports, self.replies,
