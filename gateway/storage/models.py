@@ -133,6 +133,7 @@ class Message(Base):
     parse: Mapped[dict] = mapped_column(JSON, default=dict)
     reply_status: Mapped[str | None] = mapped_column(String(16))  # queued, rate_limited, none
     review_label: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(String(200))  # why understanding it failed; it waits for review
 
 
 class Report(Base):
@@ -294,3 +295,17 @@ class DeploymentSecret(Base):
     __tablename__ = "deployment_secrets"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
+
+
+class DashboardUser(Base):
+    """A person who logs in to the dashboard. Only a scrypt hash of the password is kept;
+    `session_epoch` is part of every session cookie, so raising it (logout, password change)
+    revokes all of that user's sessions at once."""
+
+    __tablename__ = "dashboard_users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(12), default="admin")  # viewer, operator, admin
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
