@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml setup.py $(COMPILED)
 
 run: $(STAMP)
 	$(VENV)/bin/ewg db upgrade
-	$(VENV)/bin/ewg serve
+	$(VENV)/bin/ewg serve --demo
 
 test: $(STAMP)
 	bash scripts/test-all

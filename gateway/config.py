@@ -23,6 +23,7 @@ class HttpSettings:
     host: str = "0.0.0.0"
     port: int = 8080
     max_body_bytes: int = 8192
+    trusted_proxies: list[str] = field(default_factory=list)  # IPs/CIDRs whose X-Forwarded-* headers are believed
 
 
 @dataclass(frozen=True)
@@ -49,23 +50,26 @@ class AfricasTalkingSettings:
 @dataclass(frozen=True)
 class CallbackSettings:
     token: str = ""
+    previous_token: str = ""  # still accepted while the provider's callback URLs are moved to a new token
     allow_from: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class ApiSettings:
     token: str = ""
+    previous_token: str = ""  # still accepted while partners move to a new token
 
 
 @dataclass(frozen=True)
 class GatewaySettings:
     default_region: str = "NE"
     accepted_regions: list[str] = field(default_factory=lambda: ["NE", "ML", "BF", "NG"])
-    demo_data: bool = True
+    demo: bool = False  # throw-away secrets and demo people; `ewg serve --demo`, never in production
     reply_limit: int = 3
     reply_window_minutes: int = 10
-    retention_days: int = 0
+    retention_days: int = 90  # numbers, texts and free text erased this long after a message was stored
     pseudonym_secret: str = ""
+    pseudonym_secret_file: str = ""  # empty: pseudonym.secret next to the SQLite database, else var/
 
 
 @dataclass(frozen=True)
@@ -112,12 +116,23 @@ class LoggingSettings:
 
 @dataclass(frozen=True)
 class DashboardSettings:
-    users: dict[str, str] = field(default_factory=dict)  # name -> "scrypt$..." (gateway.dashboard.auth)
     session_secret: str = ""
+    login_attempts_per_minute: int = 5  # per client address and per user name, then 429
     session_hours: float = 12
     silent_days: int = 7
     suggestions_path: str = "var/lexicon_suggestions.toml"
     cap_sender: str = "ewg@localhost"
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    port: int = 0  # 0: /metrics on the main port behind the API token; else a port of its own on 127.0.0.1
+    refresh_seconds: float = 15.0  # how often the gauges that query the database are refreshed
+
+
+@dataclass(frozen=True)
+class JobsSettings:
+    interval_seconds: float = 0  # for tests only: >0 runs every timed job at this interval; 0: each job's own
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,8 @@ class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     base_dir: Path = PROJECT_ROOT
 
     @property

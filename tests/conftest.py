@@ -33,6 +33,13 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001
 
 def pytest_configure(config):  # noqa: ANN001
     config.addinivalue_line("markers", "db: uses the database (run again on PostgreSQL in CI)")
+    config.addinivalue_line("markers", "component_missing(reason): a component CI must have is missing")
+
+
+def pytest_runtest_setup(item):  # noqa: ANN001
+    marker = item.get_closest_marker("component_missing")
+    if marker is not None:
+        pytest.fail(f"CI needs this component: {marker.kwargs['reason']}", pytrace=False)
 
 
 needs_shared = pytest.mark.skipif(
@@ -110,10 +117,17 @@ def db_url(tmp_path, _sqlite_template, _postgres_template) -> str:  # noqa: ANN0
     return f"sqlite+aiosqlite:///{path}"
 
 
+TEST_SECRETS = {"gateway": {"demo": True, "pseudonym_secret": "test-pseudonym-secret"},
+                "dashboard": {"session_secret": "test-session-secret-0123456789"}}
+
+
 def make_settings(db_url: str, **sections: dict) -> Settings:
-    """settings.toml's defaults with the test database and per-section overrides."""
+    """settings.toml's defaults with the test database, the demo people (an empty database gets the
+    demo gazetteer, focal points and committees), test secrets, and per-section overrides."""
     settings = load_settings(REPO / "settings.toml", environ={})
     settings = replace(settings, database=replace(settings.database, url=db_url))
+    for section, values in TEST_SECRETS.items():
+        settings = replace(settings, **{section: replace(getattr(settings, section), **values)})
     for section, values in sections.items():
         settings = replace(settings, **{section: replace(getattr(settings, section), **values)})
     return settings

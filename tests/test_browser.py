@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.dashboard.svgmap import LEVEL_COLOURS
+from tests.support.components import require
 from tests.test_dashboard import seed_traffic
 
 CHROMIUM = Path(os.environ.get("EWG_CHROMIUM", "/usr/bin/chromium"))
@@ -18,8 +19,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "dashboard.png"
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright (PyPI) is not installed")
-pytestmark = pytest.mark.skipif(not CHROMIUM.is_file() or not shutil.which(str(CHROMIUM)),
-                                reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+pytestmark = require(CHROMIUM.is_file() and bool(shutil.which(str(CHROMIUM))),
+                     f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
 
 
 def hex_to_rgb(colour: str) -> str:

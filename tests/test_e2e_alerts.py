@@ -9,7 +9,13 @@ import re
 from datetime import UTC, datetime
 
 from gateway.devtools.at_forms import inbound_sms_form
-from tests.test_e2e_sms import fake_provider, post_sms, served_gateway, wait_for  # noqa: F401 - fixtures
+from tests.test_e2e_sms import (  # noqa: F401 - fixtures
+    CALLBACKS_TOKEN,
+    fake_provider,
+    post_sms,
+    served_gateway,
+    wait_for,
+)
 
 FOCAL_POINTS = ("+22790000101", "+22790000102")  # demo: Gabi, approved
 GABI_CHAIR, GABI_MEMBER = "+22796000201", "+22796000202"
@@ -85,7 +91,7 @@ async def test_ussd_report_alerts_the_committee_like_sms(served_gateway, fake_pr
         for answer in (None, "1", "1", "1", "2", "1"):  # report, attack, my commune, count 2, send
             if answer is not None:
                 typed.append(answer)
-            async with http.post(f"{served_gateway.url}/callbacks/at/ussd", params={"token": "s3cret"}, data={
+            async with http.post(f"{served_gateway.url}/callbacks/at/ussd", params={"token": CALLBACKS_TOKEN}, data={
                 "sessionId": "ATUid_e2e", "serviceCode": "*384*3737#", "phoneNumber": FOCAL_POINTS[1],
                 "networkCode": "61402", "text": "*".join(typed)}) as response:
                 screen = await response.text()

@@ -29,6 +29,9 @@ async def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):  # 
         await asyncio.sleep(interval)
 
 
+CALLBACKS_TOKEN = "s3cret-callbacks-token"
+
+
 @pytest.fixture
 async def fake_provider():
     async with FakeProviderProcess() as fake:
@@ -40,8 +43,8 @@ async def served_gateway(tmp_path, db_url, fake_provider):  # noqa: ANN001
     env = {
         "EWG_DATABASE__URL": db_url,
         "EWG_AFRICASTALKING__BASE_URL": fake_provider.base_url,
-        "EWG_CALLBACKS__TOKEN": "s3cret",
-        "EWG_API__TOKEN": "api-token",
+        "EWG_CALLBACKS__TOKEN": CALLBACKS_TOKEN,
+        "EWG_API__TOKEN": "api-token-0123456789",
         "EWG_OUTBOX__POLL_SECONDS": "0.2",
         **fake_provider.credentials_env(),
     }
@@ -53,7 +56,7 @@ async def served_gateway(tmp_path, db_url, fake_provider):  # noqa: ANN001
 
 async def post_sms(gateway: GatewayProcess, form: dict) -> tuple[int, str]:
     async with aiohttp.ClientSession() as http, http.post(
-        f"{gateway.url}/callbacks/at/sms", params={"token": "s3cret"}, data=form
+        f"{gateway.url}/callbacks/at/sms", params={"token": CALLBACKS_TOKEN}, data=form
     ) as response:
         return response.status, await response.text()
 

@@ -25,7 +25,7 @@ MESSAGES = 2000
 CLIENTS = 32
 KILL_AFTER = 0.4  # share of callbacks answered when the gateway is killed
 RESEND_ANSWERED = 0.1  # share of answered callbacks the provider sends again anyway
-TOKEN = "s3cret"
+TOKEN = "s3cret-callbacks-token"
 
 
 def reporter(n: int) -> str:

@@ -23,13 +23,14 @@ from gateway.sender import OutboxSender
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.migrate import upgrade
 from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, enqueue
+from tests.support.components import missing
 from tests.support.fake_provider import FakeProviderProcess
 from tests.support.gateway_process import GatewayProcess
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresUnavailable, create_database, start_cluster
 
 pytestmark = pytest.mark.postgres
-TOKEN = "s3cret"
+TOKEN = "s3cret-callbacks-token"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def pg_cluster():
     try:
         cluster = start_cluster()
     except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
+        missing(str(exc))
     with cluster:
         yield cluster
 

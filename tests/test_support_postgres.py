@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.support.components import require
 from tests.support.postgres import PostgresUnavailable, create_database, find_bin_dir, start_cluster
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +21,7 @@ try:
 except PostgresUnavailable as exc:
     NO_POSTGRES = str(exc)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.skipif(bool(NO_POSTGRES), reason=NO_POSTGRES)]
+pytestmark = [pytest.mark.postgres, require(not NO_POSTGRES, NO_POSTGRES)]
 
 
 def plain_dsn(sqlalchemy_url: str) -> str:

@@ -1,5 +1,7 @@
 """`ewg db upgrade`: apply migrations."""
 
+from pathlib import Path
+
 from gateway.commands.common import add_config
 from gateway.storage.db import is_sqlite
 from gateway.storage.migrate import upgrade
@@ -16,24 +18,7 @@ def register(sub) -> None:  # noqa: ANN001
 def run_upgrade(args, settings) -> int:  # noqa: ANN001
     url = settings.database_url
     if is_sqlite(url):
-        from pathlib import Path
-
         Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
     upgrade(url)
     print("database schema is current")
-    if settings.gateway.demo_data:
-        import asyncio
-
-        from gateway.reference import install_demo_data_if_empty
-        from gateway.storage.db import create_engine, session_factory
-
-        async def demo() -> bool:
-            engine = create_engine(url)
-            try:
-                return await install_demo_data_if_empty(session_factory(engine), settings)
-            finally:
-                await engine.dispose()
-
-        if asyncio.run(demo()):
-            print("empty database: demo gazetteer, focal points and committees loaded (gateway.demo_data)")
     return 0

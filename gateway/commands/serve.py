@@ -11,6 +11,8 @@ from aiohttp import web
 
 from gateway.cli import CliError
 from gateway.commands.common import add_config
+from gateway.config import Settings
+from gateway.deployment import RefusedStart, check_production, demo_secrets_path, with_demo_secrets
 from gateway.logs import configure_logging
 
 
@@ -18,6 +20,8 @@ def register(sub) -> None:  # noqa: ANN001
     serve = sub.add_parser("serve", help="run the gateway")
     add_config(serve)
     serve.add_argument("--port", type=int, default=None, help="overrides http.port")
+    serve.add_argument("--demo", action="store_true",
+                       help="demo mode: throw-away secrets, demo people, SMS to the log (never for real use)")
     serve.set_defaults(handler=run_serve)
 
 
@@ -31,11 +35,28 @@ def _log_parser_build(log: logging.Logger) -> None:
                     "(reinstall: make, or pip install -e .)", ", ".join(stale))
 
 
+def settings_to_serve(demo: bool, settings: Settings, log: logging.Logger) -> Settings:
+    """Production's settings once checked, or demo mode's with throw-away secrets; refusals name
+    the setting in one line."""
+    try:
+        if not (demo or settings.gateway.demo):
+            check_production(settings)
+            return settings
+        settings, secrets = with_demo_secrets(settings)
+    except RefusedStart as exc:
+        raise CliError(f"refusing to start: {exc}") from None
+    log.warning("DEMO MODE, not for real use: throw-away secrets (in %s; dashboard user %r), demo people "
+                "loaded into an empty database, outbound SMS to the log", demo_secrets_path(settings),
+                secrets.dashboard_user)
+    return settings
+
+
 def run_serve(args, settings) -> int:  # noqa: ANN001
     from gateway.app import StaleSchema, create_app
     from gateway.storage.db import UnsupportedDatabase
 
     configure_logging(settings.logging)
+    settings = settings_to_serve(args.demo, settings, logging.getLogger("gateway"))
     port = args.port or settings.http.port
     try:
         import uvloop  # optional speed-up (pip install .[speed])
@@ -51,6 +72,8 @@ def run_serve(args, settings) -> int:  # noqa: ANN001
             await runner.setup()
         except (StaleSchema, UnsupportedDatabase) as exc:
             raise CliError(str(exc)) from None
+        except RefusedStart as exc:
+            raise CliError(f"refusing to start: {exc}") from None
         # What start-up loaded (the gazetteer's indexes) lives as long as the process: with the full
         # gazetteer a full collection took 80 ms, a pause every callback waits for; frozen out of the
         # collector's sight, under 0.1 ms.

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from gateway.cli import CliError
 from gateway.commands.common import add_config, run_db
+from gateway.deployment import read_demo_secrets
 from gateway.phones import PhoneError, normalise_phone
 
 
@@ -40,8 +41,11 @@ def _setup(args, settings) -> tuple[str, str, dict[str, str]]:  # noqa: ANN001
     except PhoneError as exc:
         raise CliError(str(exc)) from None
     base = (args.url or f"http://127.0.0.1:{settings.http.port}").rstrip("/")
-    params = {"token": settings.callbacks.token} if settings.callbacks.token else {}
-    return phone, base, params
+    token = settings.callbacks.token
+    if not token:  # a gateway in demo mode made its own throw-away token
+        demo = read_demo_secrets(settings)
+        token = demo.callbacks_token if demo else ""
+    return phone, base, {"token": token} if token else {}
 
 
 async def _post(base: str, path: str, params: dict, form: dict) -> tuple[int, str]:

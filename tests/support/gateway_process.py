@@ -2,14 +2,16 @@
 
     gateway = GatewayProcess({"EWG_DATABASE__URL": url, **fake.credentials_env(),
                               "EWG_AFRICASTALKING__BASE_URL": fake.base_url}, port, tmp_path)
-    await gateway.start()           # `db upgrade`, then `serve`; returns once GET /healthz is 200
+    await gateway.start()           # `db upgrade` (and the demo people, imported through the CLI,
+                                    # the first time), then `serve`; returns once GET /healthz is 200
     ...
     gateway.kill9()                 # a crash
     await gateway.start()           # and a restart on the same database
     await gateway.terminate()       # SIGTERM, waits for a clean exit
 
 It runs `python -m gateway db upgrade --config SETTINGS` then `python -m gateway serve --config
-SETTINGS` with the given EWG_* overrides (the parent's own EWG_* variables are not passed on).
+SETTINGS` with the given EWG_* overrides (the parent's own EWG_* variables are not passed on), in
+production mode with the test secrets of PRODUCTION_SECRETS unless the overrides replace them.
 Output of every run is appended to `workdir/gateway.log`, returned by `logs()`.
 """
 
@@ -28,6 +30,16 @@ import aiohttp
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SETTINGS = REPO_ROOT / "settings.toml"
 DEFAULT_LAUNCHER = (sys.executable, "-m", "gateway")
+PRODUCTION_SECRETS = {
+    "EWG_CALLBACKS__TOKEN": "test-callbacks-token-0123456789",
+    "EWG_API__TOKEN": "test-api-token-0123456789",
+    "EWG_GATEWAY__PSEUDONYM_SECRET": "test-pseudonym-secret-0123456789",
+    "EWG_DASHBOARD__SESSION_SECRET": "test-session-secret-0123456789",
+}
+DEMO_DATA = REPO_ROOT / "gateway" / "demo_data"
+DEMO_PEOPLE = REPO_ROOT / "gateway" / "demo_people"
+DEMO_GAZETTEER = [DEMO_DATA / name for name in ("ne_communes.csv", "ml_communes.csv", "ne_localities.csv",
+                                                "ml_localities.csv")]
 
 
 class GatewayStartError(RuntimeError):
@@ -44,12 +56,14 @@ class GatewayProcess:
         settings: Path = DEFAULT_SETTINGS,
         launcher: Sequence[str] = DEFAULT_LAUNCHER,
         migrate: bool = True,
+        people: bool = True,
     ) -> None:
         self.port = port
         self.workdir = Path(workdir)
         self.settings = Path(settings)
         self.launcher = tuple(launcher)
         self.migrate = migrate
+        self.people = people  # import the demo gazetteer and people (as an operator would) on first start
         self.log_path = self.workdir / "gateway.log"
         self.env = self._child_env(env)
         self._process: subprocess.Popen | None = None
@@ -71,6 +85,7 @@ class GatewayProcess:
         env["PYTHONUNBUFFERED"] = "1"
         env["EWG_HTTP__HOST"] = "127.0.0.1"
         env["EWG_HTTP__PORT"] = str(self.port)
+        env.update(PRODUCTION_SECRETS)
         env.update(overrides)
         return env
 
@@ -99,11 +114,23 @@ class GatewayProcess:
             code = await self.run_command("db", "upgrade", timeout=timeout)
             if code != 0:
                 raise GatewayStartError(f"`db upgrade` exited with {code}:\n{self.logs_tail()}")
+        if self.people:
+            await self.import_demo_people(timeout)
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 self._command("serve"), cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         await self._wait_healthy(timeout)
+
+    async def import_demo_people(self, timeout: float) -> None:
+        """The demo gazetteer, focal points and committees, through the operator's own commands; once."""
+        self.people = False
+        for command in (("gazetteer", "import", *map(str, DEMO_GAZETTEER)),
+                        ("reporters", "import", str(DEMO_PEOPLE / "reporters.csv")),
+                        ("committees", "import", str(DEMO_PEOPLE / "committees.csv"))):
+            code = await self.run_command(*command, timeout=timeout)
+            if code != 0:
+                raise GatewayStartError(f"`{' '.join(command[:2])}` exited with {code}:\n{self.logs_tail()}")
 
     async def _wait_healthy(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()

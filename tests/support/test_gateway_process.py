@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from tests.support.fake_provider import FakeProviderServer
-from tests.support.gateway_process import REPO_ROOT, GatewayProcess, GatewayStartError
+from tests.support.gateway_process import PRODUCTION_SECRETS, REPO_ROOT, GatewayProcess, GatewayStartError
 from tests.support.ports import free_port
 
 # Honours the contract the harness relies on: `db upgrade --config F`, `serve --config F`,
@@ -41,7 +41,7 @@ def stand_in(tmp_path: Path):
 
     def make(**env: str) -> GatewayProcess:
         return GatewayProcess({"EWG_DATABASE__URL": "sqlite+aiosqlite:///test.db", **env}, free_port(),
-                              tmp_path / "work", launcher=(sys.executable, str(script)))
+                              tmp_path / "work", launcher=(sys.executable, str(script)), people=False)
     return make
 
 
@@ -85,7 +85,8 @@ def test_parent_ewg_settings_do_not_leak_into_the_child(monkeypatch, tmp_path):
     monkeypatch.setenv("EWG_API__TOKEN", "from-the-parent")
     gateway = GatewayProcess({"EWG_CALLBACKS__TOKEN": "t"}, 8123, tmp_path)
     ewg = {k: v for k, v in gateway.env.items() if k.startswith("EWG_")}
-    assert ewg == {"EWG_HTTP__HOST": "127.0.0.1", "EWG_HTTP__PORT": "8123", "EWG_CALLBACKS__TOKEN": "t"}
+    assert ewg == {**PRODUCTION_SECRETS, "EWG_HTTP__HOST": "127.0.0.1", "EWG_HTTP__PORT": "8123",
+                   "EWG_CALLBACKS__TOKEN": "t"}
 
 
 @pytest.mark.skipif(not (REPO_ROOT / "gateway" / "__main__.py").exists(), reason="gateway/__main__.py not written yet")
