@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -24,6 +25,7 @@ from gateway.storage.db import (
     session_factory,
 )
 from gateway.storage.migrate import schema_is_current
+from gateway.storage.secrets import load_pseudonym_secret
 from gateway.tasks import stop_gracefully
 from gateway.taxonomy import load_taxonomy
 from gateway.ussd_flow import (
@@ -88,12 +90,9 @@ async def reference_data_ctx(app: web.Application) -> AsyncIterator[None]:
     from gateway.reference import load_reference_data
 
     runtime.gazetteer, runtime.parser = await load_reference_data(runtime.sessions, runtime.settings)
-    runtime.pseudonym_secret = runtime.settings.gateway.pseudonym_secret
-    if not runtime.pseudonym_secret:
-        from gateway.storage.secrets import PSEUDONYM_KEY, deployment_secret
-
-        async with runtime.sessions() as session, session.begin():
-            runtime.pseudonym_secret = await deployment_secret(session, PSEUDONYM_KEY)
+    # Never from the database. Without one, `ewg serve` has already refused to start unless in demo
+    # mode, whose pseudonyms may be throw-away.
+    runtime.pseudonym_secret = load_pseudonym_secret(runtime.settings) or secrets.token_hex(32)
     yield
 
 

@@ -32,7 +32,7 @@ class Runtime:
     gazetteer: Any = None  # gateway.gazetteer.matcher.Gazetteer
     parser: Any = None  # gateway.parser.Parser
     rules: Any = None  # alerts.rules.RuleSet (last good)
-    pseudonym_secret: str = ""  # keys reporters' pseudonyms: settings, else generated once per database
+    pseudonym_secret: str = ""  # keys reporters' pseudonyms: a setting or a file, never the database
     ingest: GroupCommitter | None = None
     ussd: GroupCommitter | None = None  # USSD hops (or, sessions in memory, their actions), group-committed
     answer_hop: Any = None  # UssdHop -> HopAnswer, through the configured session store
