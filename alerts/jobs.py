@@ -127,22 +127,34 @@ class ExpiryResult:
     alerts: tuple[str, ...]  # codes of alerts none of whose SMS could be sent in time
 
 
-async def expire_stale_outbox(session: AsyncSession, rules: RuleSet | None, now: datetime) -> ExpiryResult:
-    """(`rules` is unused: every timed job shares the scheduler's (session, rules, now) signature.)
-    An SMS still queued at its expires_at is marked expired, never sent late. An open alert
-    whose every SMS expired is itself marked expired: nobody was told."""
+EXPIRED_TEXT = "not sent before expiry"
+
+
+async def expire_stale_outbox(session: AsyncSession, now: datetime) -> ExpiryResult:
+    """An SMS still waiting at its expires_at is marked expired, never sent late; so is one left
+    `sending` by a sender that died (its lease ran out). An open alert whose every SMS expired is
+    itself marked expired: nobody was told. The outbox sender runs this in its claim transaction
+    (gateway.sender), the only place outbox expiry happens."""
     expired = (await session.execute(
-        update(Outbox).where(Outbox.status == "queued", Outbox.expires_at.is_not(None), Outbox.expires_at <= now)
-        .values(status="expired", last_error="expired before it could be sent")
+        update(Outbox).where(
+            Outbox.expires_at.is_not(None), Outbox.expires_at <= now,
+            (Outbox.status == "queued") | ((Outbox.status == "sending") & (Outbox.claimed_until < now)))
+        .values(status="expired", last_error=EXPIRED_TEXT, claimed_until=None)
         .returning(Outbox.alert_id).execution_options(synchronize_session=False)
     )).scalars().all()
-    alert_ids = {alert_id for alert_id in expired if alert_id is not None}
+    codes = await expire_alerts_left_unsent(session, {alert_id for alert_id in expired if alert_id is not None}, now)
+    return ExpiryResult(len(expired), codes)
+
+
+async def expire_alerts_left_unsent(session: AsyncSession, alert_ids: set[int], now: datetime) -> tuple[str, ...]:
+    """Of these alerts (some of whose SMS just expired), mark expired the unacknowledged ones with
+    no alert SMS sent or still able to go; returns their codes."""
     codes = []
     for alert_id in sorted(alert_ids):
-        delivered = (await session.execute(select(func.count()).select_from(Outbox).where(
+        still_counts = (await session.execute(select(func.count()).select_from(Outbox).where(
             Outbox.alert_id == alert_id, Outbox.kind == "alert", Outbox.status != "expired",
             Outbox.status != "failed"))).scalar_one()
-        if delivered:
+        if still_counts:
             continue
         code = (await session.execute(
             update(Alert).where(Alert.id == alert_id, Alert.status.in_(store.UNACKNOWLEDGED))
@@ -151,7 +163,7 @@ async def expire_stale_outbox(session: AsyncSession, rules: RuleSet | None, now:
         if code:
             codes.append(code)
             log.warning("alert %s expired: none of its SMS could be sent in time", code)
-    return ExpiryResult(len(expired), tuple(codes))
+    return tuple(codes)
 
 
 async def silent_reporters(session: AsyncSession, days: int, now: datetime) -> list[SilentReporter]:

@@ -132,50 +132,57 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
                 return
             task = asyncio.current_task()
             in_flight.add(task)
+            outcome = "skipped"
             try:
                 async with runtime.sessions() as session, session.begin():
                     if await _job_lock(session, name):
                         await work(session, runtime.rules, runtime.clock(), gazetteer=gazetteer)
+                        outcome = "ok"
                 runtime.sender.wake.set()
             except Exception:  # noqa: BLE001
+                outcome = "failed"
                 log.exception("timed job %s failed; next run will retry", name)
             finally:
                 in_flight.discard(task)
+                runtime.metrics.job_runs.labels(name, outcome).inc()
         return job
 
     scheduler = AsyncIOScheduler(timezone="UTC")
-    jobs = {
-        "escalations": (service.run_escalations, 15),
-        "repeats": (service.run_repeats, 60),
-        "auto_resolve": (service.auto_resolve, 300),
-        "expire_outbox": (service.expire_stale_outbox, 60),
-    }
-    for name, (work, seconds) in jobs.items():
-        scheduler.add_job(timed(name, work), "interval", seconds=seconds, id=name, coalesce=True,
-                          max_instances=1, misfire_grace_time=seconds)
+    test_interval = runtime.settings.jobs.interval_seconds
+
+    def schedule(name: str, work: Callable, trigger: str, **when: float) -> None:
+        """A timed job on its own schedule, or every jobs.interval_seconds when a test sets it."""
+        if test_interval > 0:
+            trigger, when = "interval", {"seconds": test_interval}
+        # a run started late is still worth it within one period (a day's digest: within the hour)
+        grace = timedelta(**when).total_seconds() if trigger == "interval" else 3600
+        scheduler.add_job(timed(name, work), trigger, id=name, coalesce=True, max_instances=1,
+                          misfire_grace_time=max(int(grace), 1), **when)
+
+    # Outbox expiry (and the alerts it leaves unsent) belongs to the sender's claim transaction.
+    schedule("escalations", service.run_escalations, "interval", seconds=15)
+    schedule("repeats", service.run_repeats, "interval", seconds=60)
+    schedule("auto_resolve", service.auto_resolve, "interval", seconds=300)
     if runtime.settings.gateway.retention_days > 0:
         from gateway.storage.retention import anonymise_old_messages
 
         days = runtime.settings.gateway.retention_days
-        scheduler.add_job(timed("retention", lambda s, _r, now, **_: anonymise_old_messages(s, days, now)),
-                          "interval", hours=1, id="retention", coalesce=True, max_instances=1)
+        schedule("retention", lambda s, _r, now, **_: anonymise_old_messages(s, days, now), "interval", hours=1)
     silent_days = runtime.settings.dashboard.silent_days
 
     async def count_silent(session, _rules, now, **_) -> None:  # noqa: ANN001
         silent = await service.silent_reporters(session, silent_days, now)
         runtime.metrics.silent_reporters.set(len(silent))
 
-    scheduler.add_job(timed("silent_reporters", count_silent), "interval", minutes=30, id="silent_reporters",
-                      coalesce=True, max_instances=1)
+    schedule("silent_reporters", count_silent, "interval", minutes=30)
     digest = runtime.settings.digest
     if digest.hour >= 0:
         from alerts.digest import send_daily_digests
         from gateway.places import area_name
 
-        scheduler.add_job(
-            timed("digest", lambda session, _rules, now, **_: send_daily_digests(
-                session, now, lambda pcode: area_name(gazetteer, pcode), only_with_activity=digest.only_with_activity)),
-            "cron", hour=digest.hour, minute=0, id="digest", coalesce=True, max_instances=1, misfire_grace_time=3600)
+        schedule("digest", lambda session, _rules, now, **_: send_daily_digests(
+            session, now, lambda pcode: area_name(gazetteer, pcode), only_with_activity=digest.only_with_activity),
+            "cron", hour=digest.hour, minute=0)
     if runtime.settings.rules.watch:
         scheduler.add_job(holder.reload_if_changed, "interval", seconds=2, id="rules_watch", coalesce=True)
     def record_lag(event) -> None:  # noqa: ANN001

@@ -35,6 +35,8 @@ class Metrics:
                                      buckets=(60, 300, 900, 1800, 3600, 7200, 21600, 86400), registry=r)
         self.scheduler_lag = Gauge("ewg_scheduler_lag_seconds", "How late the last timed job started",
                                    ["job"], registry=r)
+        self.job_runs = Counter("ewg_timed_job_runs_total", "Runs of each timed job by outcome (ok, failed, "
+                                "skipped: another replica held it)", ["job", "outcome"], registry=r)
         self.ingest_latency = Histogram("ewg_ingest_seconds", "Callback to durable commit",
                                         buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, 1), registry=r)
         # .02: the hop latency the project holds itself to (p99), so a dashboard can watch it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from functools import lru_cache
 
 import phonenumbers
@@ -39,6 +40,15 @@ def _normalised(raw: str, default_region: str, accepted_regions: tuple[str, ...]
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=16_384)
+def region_of(e164: str) -> str | None:
+    """The country (ISO 3166 alpha-2) of a number already normalised, None if phonenumbers has none."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def mask_phone(phone: str | None) -> str:
     """+22790123456 -> +227*****456: enough to tell numbers apart in a log, not to call one."""
     if not phone:
@@ -46,6 +56,20 @@ def mask_phone(phone: str | None) -> str:
     if len(phone) <= 6:
         return "*" * len(phone)
     return phone[:4] + "*" * (len(phone) - 7) + phone[-3:]
+
+
+# A run of 7 or more digits, with an optional "+" and single spaces, dots or dashes between groups.
+_NUMBER_IN_TEXT = re.compile(r"\+?\d(?:[ .\-]?\d){6,}")
+
+
+def mask_phones_in(text: str) -> str:
+    """Free text from a library or a provider ("Invalid phoneNumber +22790123456") with every
+    phone-like number reduced to its last three digits ("+*********456")."""
+    def mask(match: re.Match) -> str:
+        digits = [c for c in match.group() if c.isdigit()]
+        return ("+" if match.group().startswith("+") else "") + "*" * (len(digits) - 3) + "".join(digits[-3:])
+
+    return _NUMBER_IN_TEXT.sub(mask, text)
 
 
 def sender_key(phone: str, secret: str = "") -> str:

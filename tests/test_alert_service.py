@@ -238,9 +238,9 @@ async def test_alert_sms_not_sent_in_time_expire_and_the_alert_too(sessions):
     await report(sessions, REPORTER_PHONES[0], 0)
     await score(sessions, 0)
     async with sessions() as session, session.begin():
-        early = await service.expire_stale_outbox(session, RULES, at(239))
+        early = await service.expire_stale_outbox(session, at(239))
     async with sessions() as session, session.begin():
-        late = await service.expire_stale_outbox(session, RULES, at(240))
+        late = await service.expire_stale_outbox(session, at(240))
     alert = await the_alert(sessions)
     assert (early.messages, late.messages, late.alerts) == (0, 2, (alert.code,))
     assert alert.status == "expired" and {m.status for m in await outbox(sessions)} == {"expired"}

@@ -4,20 +4,22 @@ and alerts claimed before any backlog of routine replies."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from gateway import sender as sender_module
 from gateway.config import OutboxSettings
 from gateway.messages import SendOutcome, SendResult
 from gateway.metrics import Metrics
-from gateway.sender import EXPIRY_SWEEP, OutboxSender, backoff_delay
+from gateway.sender import EXPIRY_SWEEP, LEASE, OutboxSender, backoff_delay
 from gateway.storage.db import create_engine, session_factory
-from gateway.storage.models import Outbox
+from gateway.storage.models import AdminUnit, Alert, Outbox
 from gateway.storage.outbox import PRIORITY_ALERT, PRIORITY_REPLY, OutboundSms, enqueue
 
 SETTINGS = OutboxSettings(poll_seconds=0.01, batch_size=100, max_attempts=12, backoff_base_seconds=5,
@@ -204,3 +206,119 @@ async def test_alerts_are_claimed_before_a_backlog_of_replies(sessions, clock) -
     first_call_recipients = provider.calls[0][1]
     assert first_call_recipients == ("+22796000001",), "the alert did not go out first"
     assert [text for text, _ in provider.calls[1:]] == [f"Recu R{n:04d}" for n in range(9)]  # then the oldest replies
+
+
+async def open_alert(sessions, clock, code: str = "K7Q2") -> int:  # noqa: ANN001
+    """An open alert in a commune of its own (the sender needs nothing else of the alert service)."""
+    async with sessions() as session, session.begin():
+        if await session.get(AdminUnit, "NE001001") is None:
+            session.add(AdminUnit(pcode="NE001001", level=3, country="NE", name="Gabi"))
+        alert = Alert(code=code, commune_pcode="NE001001", incident="attack", level=2, status="open",
+                      opened_at=clock(), updated_at=clock(), last_report_at=clock(), notified_at=clock())
+        session.add(alert)
+        await session.flush()
+        return alert.id
+
+
+async def alert_status(sessions, alert_id: int) -> str:  # noqa: ANN001
+    async with sessions() as session:
+        return (await session.get(Alert, alert_id)).status
+
+
+def alert_sms(alert_id: int, n: int, clock, minutes: int = 30) -> OutboundSms:  # noqa: ANN001
+    return replace(alert(n, clock, minutes), dedup_key=f"alert:{alert_id}:{n}", alert_id=alert_id)
+
+
+async def test_an_alert_none_of_whose_sms_went_out_in_time_is_marked_expired(sessions, clock) -> None:  # noqa: ANN001
+    """The sender owns outbox expiry: when an outage outlasts an alert's SMS, the sweep that marks
+    them expired marks the alert expired too (nobody was told); an alert with one SMS sent stays open."""
+    provider = ScriptedProvider()
+    sender = make_sender(sessions, provider, clock)
+    unsent, half_sent = await open_alert(sessions, clock, "K7Q2"), await open_alert(sessions, clock, "M3P4")
+    await queue(sessions, [alert_sms(half_sent, 1, clock)], clock)
+    assert await sender.send_due() == 1  # one SMS of half_sent goes out
+    provider.down = True
+    await queue(sessions, [alert_sms(unsent, 2, clock), alert_sms(unsent, 3, clock),
+                           alert_sms(half_sent, 4, clock, minutes=60)], clock)
+    assert await sender.send_due() == 3
+    clock.advance(minutes=61)
+    await drain(sender)
+
+    rows = await outbox_rows(sessions)
+    assert {rows[f"alert:{unsent}:{n}"].status for n in (2, 3)} == {"expired"}
+    assert rows[f"alert:{half_sent}:4"].status == "expired"
+    assert await alert_status(sessions, unsent) == "expired"
+    assert await alert_status(sessions, half_sent) == "open", "an alert that reached someone is not expired"
+
+
+async def test_an_alert_sms_whose_last_try_ends_after_its_expiry_expires_with_its_alert(sessions, clock) -> None:  # noqa: ANN001
+    """A try claimed just before the expiry that fails after it (a provider timing out) is not
+    retried, and counts as expired: the alert none of whose SMS went out is expired too."""
+    alert_id = await open_alert(sessions, clock)
+
+    class TimingOut(ScriptedProvider):
+        async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]:
+            clock.advance(minutes=2)  # the timeout outlasts the SMS's expiry
+            return [SendResult(r, SendOutcome.RETRY, reason="timeout") for r in recipients]
+
+    sender = make_sender(sessions, TimingOut(), clock)
+    await queue(sessions, [alert_sms(alert_id, 1, clock, minutes=1)], clock)
+    assert await sender.send_due() == 1
+    row = (await outbox_rows(sessions))[f"alert:{alert_id}:1"]
+    assert (row.status, row.last_error) == ("expired", "not sent before expiry (timeout)")
+    assert await alert_status(sessions, alert_id) == "expired"
+
+
+async def test_a_dead_replicas_claim_is_free_again_after_at_most_30_seconds(sessions, clock) -> None:  # noqa: ANN001
+    """What a replica left `sending` when it died waits for the lease (another replica cannot tell
+    it from a live one's), and the lease is short: a focal point waits seconds, not minutes."""
+    assert LEASE <= timedelta(seconds=30)
+    provider = ScriptedProvider()
+    await queue(sessions, [reply(1, clock)], clock)
+    assert len(await make_sender(sessions, provider, clock)._claim(clock())) == 1  # then it dies
+    survivor = make_sender(sessions, provider, clock)
+    clock.advance(seconds=LEASE.total_seconds() - 1)
+    assert await survivor.send_due() == 0
+    clock.advance(seconds=2)
+    assert await survivor.send_due() == 1
+    assert provider.delivered == [("+22791000001", "Recu R0001")]
+
+
+async def test_a_restarted_sqlite_gateway_sends_what_it_left_in_flight_at_once(sessions, clock) -> None:  # noqa: ANN001
+    """SQLite is one process: what it left `sending` when killed was its own, and is sent as soon
+    as it starts again, not after the lease. Replicas on PostgreSQL leave it to the lease."""
+    provider = ScriptedProvider()
+    await queue(sessions, [reply(n, clock) for n in range(3)], clock)
+    assert len(await make_sender(sessions, provider, clock)._claim(clock())) == 3  # killed mid-send
+    restarted = make_sender(sessions, provider, clock, replace(SETTINGS, poll_seconds=0.05))
+    running = asyncio.create_task(restarted.run_forever())
+    for _ in range(100):
+        if len(provider.delivered) == 3:
+            break
+        await asyncio.sleep(0.02)
+    restarted.request_stop()
+    await running
+    on_sqlite = sessions.kw["bind"].dialect.name == "sqlite"
+    assert len(provider.delivered) == (3 if on_sqlite else 0)
+
+
+async def test_a_pass_longer_than_the_lease_keeps_its_rows_from_other_replicas(sessions, monkeypatch) -> None:  # noqa: ANN001
+    """A slow provider makes a pass outlast the lease: the pass renews the lease of what it has not
+    recorded yet, so a second replica does not claim (and send again) an SMS still in flight."""
+    monkeypatch.setattr(sender_module, "LEASE", timedelta(seconds=0.6))
+    real_clock = lambda: datetime.now(UTC)  # noqa: E731 - leases are renewed in real time here
+    release = asyncio.Event()
+
+    class Slow(ScriptedProvider):
+        async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]:
+            await release.wait()
+            return await super().send(text, recipients)
+
+    slow, other = Slow(), ScriptedProvider()
+    await queue(sessions, [reply(1, real_clock)], real_clock)
+    first = asyncio.create_task(make_sender(sessions, slow, real_clock).send_due())
+    await asyncio.sleep(1.5)  # two and a half leases
+    assert await make_sender(sessions, other, real_clock).send_due() == 0, "claimed while still in flight"
+    release.set()
+    assert await first == 1
+    assert (slow.delivered, other.delivered) == ([("+22791000001", "Recu R0001")], [])
