@@ -15,12 +15,12 @@ class CliError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gateway.commands import data, db, parse, people, rules, secrets, serve, simulate
+    from gateway.commands import data, db, parse, people, rules, secrets, serve, simulate, users
 
     parser = argparse.ArgumentParser(prog="ewg", description="SMS/USSD early-warning gateway")
     parser.add_argument("--config", default=None, help="settings file (default: settings.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (serve, db, parse, rules, simulate, data, people, secrets):
+    for module in (serve, db, parse, rules, simulate, data, people, secrets, users):
         module.register(sub)
     return parser
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import tomllib
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 from sqlalchemy import select, update
 
 from alerts.service import AckOutcome, acknowledge
 from gateway.dashboard import auth
 from gateway.dashboard.svgmap import LEVEL_COLOURS
+from gateway.dashboard.users import ensure_user, set_password
 from gateway.phones import sender_key
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Message, Outbox
@@ -21,6 +24,7 @@ from tests.conftest import make_settings, running_gateway
 GABI_1, GABI_2, GUIDAN_SORI, TERA = "+22790000101", "+22790000102", "+22790000103", "+22790000104"
 GUIDAN_SORI_CHAIR = "+22796000203"  # demo committee member of Guidan Sori
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+ADMIN, ADMIN_PASSWORD = "admin", "sahel-admin-2026"
 
 
 async def post_sms(client, sender: str, text: str, message_id: str) -> str:  # noqa: ANN001
@@ -69,7 +73,16 @@ async def api_alerts(client) -> dict[str, dict]:  # noqa: ANN001
     return {a["commune"]: a for a in (await response.json())["alerts"]}
 
 
-async def log_in(client, user: str = "", password: str = "api-token") -> None:  # noqa: ANN001
+async def add_dashboard_user(client, name: str = ADMIN, password: str = ADMIN_PASSWORD,  # noqa: ANN001
+                             role: str = "admin") -> None:
+    async with client.server.app[RUNTIME].sessions() as session, session.begin():
+        await ensure_user(session, name, password, role)
+
+
+async def log_in(client, user: str = ADMIN, password: str = ADMIN_PASSWORD) -> None:  # noqa: ANN001
+    """Logs in as a dashboard user; the default admin is created first if missing."""
+    if (user, password) == (ADMIN, ADMIN_PASSWORD):
+        await add_dashboard_user(client)
     response = await client.post("/dashboard/login", data={"user": user, "password": password},
                                  allow_redirects=False)
     assert response.status == 303, await response.text()
@@ -98,7 +111,8 @@ async def test_every_page_needs_a_login(gateway, path: str) -> None:  # noqa: AN
 
 async def test_login_page_in_french_then_hausa(gateway) -> None:  # noqa: ANN001
     html = await page(gateway, "/dashboard/login")
-    assert '<html lang="fr">' in html and "Connexion" in html and "Mot de passe ou jeton API" in html
+    assert '<html lang="fr">' in html and "Connexion" in html and "Mot de passe" in html
+    assert "jeton" not in html  # the API token is no dashboard password
     html = await page(gateway, "/dashboard/login?lang=ha")
     assert '<html lang="ha">' in html and "Shiga" in html
     html = await page(gateway, "/dashboard/login")  # the choice is remembered
@@ -106,11 +120,12 @@ async def test_login_page_in_french_then_hausa(gateway) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize(("user", "password"), [("", "wrong"), ("", ""), ("nobody", "api-token"),
-                                                ("amina", "api-token"), ("amina", "wrong")])
+                                                ("amina", "api-token"), ("amina", "wrong"),
+                                                ("", "api-token"), ("admin", "api-token")])
 async def test_wrong_credentials_are_refused(db_url, clock, user: str, password: str) -> None:  # noqa: ANN001
-    settings = make_settings(db_url, api={"token": "api-token"},
-                             dashboard={"users": {"amina": auth.hash_password("sahel-2026")}})
+    settings = make_settings(db_url, api={"token": "api-token"})
     async with running_gateway(settings, clock) as client:
+        await add_dashboard_user(client, "amina", "sahel-2026", "viewer")
         response = await client.post("/dashboard/login", data={"user": user, "password": password},
                                      allow_redirects=False)
         assert response.status == 401
@@ -119,9 +134,9 @@ async def test_wrong_credentials_are_refused(db_url, clock, user: str, password:
 
 
 async def test_user_password_login_and_logout(db_url, clock) -> None:  # noqa: ANN001
-    settings = make_settings(db_url, api={"token": "api-token"},
-                             dashboard={"users": {"amina": auth.hash_password("sahel-2026")}})
+    settings = make_settings(db_url, api={"token": "api-token"})
     async with running_gateway(settings, clock) as client:
+        await add_dashboard_user(client, "amina", "sahel-2026", "viewer")
         await log_in(client, "amina", "sahel-2026")
         html = await page(client, "/dashboard")
         response = await client.post("/dashboard/logout", data={"csrf": "0" * 64}, allow_redirects=False)
@@ -134,13 +149,176 @@ async def test_user_password_login_and_logout(db_url, clock) -> None:  # noqa: A
 async def test_session_expires_and_cannot_be_forged(gateway, clock) -> None:  # noqa: ANN001
     await log_in(gateway)
     cookie = gateway.session.cookie_jar.filter_cookies(gateway.make_url("/dashboard"))["ewg_session"].value
-    user, expires, signature = cookie.split("|")
-    forged = f"{user}|{int(expires) + 86400}|{signature}"
-    response = await gateway.get("/dashboard", cookies={"ewg_session": forged}, allow_redirects=False)
-    assert response.status == 303
+    user_id, epoch, expires, signature = cookie.split("|")
+    for forged in (f"{user_id}|{epoch}|{int(expires) + 86400}|{signature}",
+                   f"{int(user_id) + 1}|{epoch}|{expires}|{signature}"):
+        response = await gateway.get("/dashboard", cookies={"ewg_session": forged}, allow_redirects=False)
+        assert response.status == 303
     assert (await gateway.get("/dashboard", allow_redirects=False)).status == 200
     clock.advance(hours=12, seconds=1)  # dashboard.session_hours = 12
     assert (await gateway.get("/dashboard", allow_redirects=False)).status == 303
+
+
+async def test_login_is_refused_without_a_session_secret(db_url, clock) -> None:  # noqa: ANN001
+    """The session key no longer falls back to one derived from the API token."""
+    settings = make_settings(db_url, api={"token": "api-token"}, dashboard={"session_secret": ""})
+    async with running_gateway(settings, clock) as client:
+        await add_dashboard_user(client)
+        for user, password in ((ADMIN, ADMIN_PASSWORD), ("", "api-token")):
+            response = await client.post("/dashboard/login", data={"user": user, "password": password},
+                                         allow_redirects=False)
+            assert response.status == 503
+            assert "dashboard.session_secret" in await response.text()
+            assert "ewg_session" not in response.cookies
+
+
+def session_cookie(client) -> str:  # noqa: ANN001
+    return client.session.cookie_jar.filter_cookies(client.make_url("/dashboard"))["ewg_session"].value
+
+
+async def test_logout_ends_every_session_of_the_user(gateway) -> None:  # noqa: ANN001
+    await add_dashboard_user(gateway, "amina", "sahel-2026-amina", "viewer")
+    await log_in(gateway)
+    first_cookie = session_cookie(gateway)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other, \
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as amina:
+        for client, (user, password) in ((other, (ADMIN, ADMIN_PASSWORD)), (amina, ("amina", "sahel-2026-amina"))):
+            response = await client.post(gateway.make_url("/dashboard/login"), allow_redirects=False,
+                                         data={"user": user, "password": password})
+            assert response.status == 303
+        for client in (gateway.session, other, amina):
+            assert (await client.get(gateway.make_url("/dashboard"), allow_redirects=False)).status == 200
+
+        html = await page(gateway, "/dashboard")
+        response = await gateway.post("/dashboard/logout", data={"csrf": csrf_of(html)}, allow_redirects=False)
+        assert response.status == 303
+        # The admin's other browser is logged out, and so is a copy of the first cookie; amina is not.
+        assert (await other.get(gateway.make_url("/dashboard"), allow_redirects=False)).status == 303
+        response = await gateway.get("/dashboard", cookies={"ewg_session": first_cookie}, allow_redirects=False)
+        assert response.status == 303
+        assert (await amina.get(gateway.make_url("/dashboard"), allow_redirects=False)).status == 200
+    await log_in(gateway)  # a new login works
+    assert (await gateway.get("/dashboard", allow_redirects=False)).status == 200
+
+
+async def test_a_password_change_ends_the_users_sessions(gateway) -> None:  # noqa: ANN001
+    await log_in(gateway)
+    assert (await gateway.get("/dashboard", allow_redirects=False)).status == 200
+    async with gateway.server.app[RUNTIME].sessions() as session, session.begin():
+        await set_password(session, ADMIN, "a-new-password-2026")  # what `ewg users passwd` does
+    assert (await gateway.get("/dashboard", allow_redirects=False)).status == 303
+    response = await gateway.post("/dashboard/login", data={"user": ADMIN, "password": ADMIN_PASSWORD},
+                                  allow_redirects=False)
+    assert response.status == 401
+    await log_in(gateway, ADMIN, "a-new-password-2026")
+    assert (await gateway.get("/dashboard", allow_redirects=False)).status == 200
+
+
+def set_cookie_header(response) -> str:  # noqa: ANN001
+    return next(h for h in response.headers.getall("Set-Cookie") if h.startswith("ewg_session="))
+
+
+@pytest.mark.parametrize(("trusted_proxies", "forwarded_proto", "secure"), [
+    (["127.0.0.1"], "https", True),
+    (["127.0.0.0/8", "10.0.0.0/8"], "http, https", True),
+    ([], "https", False),  # anybody can send the header: only a listed proxy is believed
+    (["10.0.0.0/8"], "https", False),
+    (["127.0.0.1"], "http", False),
+    (["127.0.0.1"], None, False),
+])
+async def test_cookie_is_secure_behind_a_trusted_tls_proxy(db_url, clock, trusted_proxies, forwarded_proto,  # noqa: ANN001
+                                                           secure: bool) -> None:
+    settings = make_settings(db_url, http={"trusted_proxies": trusted_proxies})
+    async with running_gateway(settings, clock) as client:
+        await add_dashboard_user(client)
+        headers = {"X-Forwarded-Proto": forwarded_proto} if forwarded_proto else {}
+        response = await client.post("/dashboard/login", data={"user": ADMIN, "password": ADMIN_PASSWORD},
+                                     headers=headers, allow_redirects=False)
+        assert response.status == 303
+        attributes = {part.strip().split("=")[0].lower() for part in set_cookie_header(response).split(";")[1:]}
+        assert ("secure" in attributes) is secure
+        assert {"httponly", "samesite", "path", "max-age"} <= attributes
+        assert "SameSite=Strict" in set_cookie_header(response)
+
+
+async def wrong_login(client, user: str, headers: dict | None = None):  # noqa: ANN001, ANN201
+    return await client.post("/dashboard/login", data={"user": user, "password": "guess-guess"},
+                             headers=headers or {}, allow_redirects=False)
+
+
+async def test_login_attempts_are_limited_per_user_name(db_url, clock) -> None:  # noqa: ANN001
+    # Behind a trusted proxy each X-Forwarded-For is a client of its own: only the name's limit applies.
+    settings = make_settings(db_url, http={"trusted_proxies": ["127.0.0.1"]})
+    async with running_gateway(settings, clock) as client:
+        await add_dashboard_user(client)
+        for attempt in range(5):  # dashboard.login_attempts_per_minute = 5
+            response = await wrong_login(client, ADMIN, {"X-Forwarded-For": f"198.51.100.{attempt}"})
+            assert response.status == 401
+        clock.advance(seconds=20)
+        response = await client.post("/dashboard/login", data={"user": ADMIN, "password": ADMIN_PASSWORD},
+                                     headers={"X-Forwarded-For": "198.51.100.99"}, allow_redirects=False)
+        assert response.status == 429  # even the right password: no attempt is checked while limited
+        assert response.headers["Retry-After"] == "40"
+        assert "Trop de tentatives de connexion" in await response.text()
+        assert "ewg_session" not in response.cookies
+        assert (await wrong_login(client, "amina", {"X-Forwarded-For": "198.51.100.99"})).status == 401
+        clock.advance(seconds=41)
+        await log_in(client)
+
+
+async def test_login_attempts_are_limited_per_client_address(db_url, clock) -> None:  # noqa: ANN001
+    settings = make_settings(db_url, http={"trusted_proxies": ["127.0.0.1"]})
+    async with running_gateway(settings, clock) as client:
+        await add_dashboard_user(client)
+        for attempt in range(5):
+            assert (await wrong_login(client, f"user{attempt}", {"X-Forwarded-For": "198.51.100.7"})).status == 401
+        response = await wrong_login(client, ADMIN, {"X-Forwarded-For": "198.51.100.7"})
+        assert response.status == 429 and int(response.headers["Retry-After"]) == 60
+        # The proxy's other clients are not locked out; a spoofed header from outside the list would
+        # not have been believed (the peer itself would be counted).
+        assert (await wrong_login(client, ADMIN, {"X-Forwarded-For": "198.51.100.8"})).status == 401
+
+
+async def test_scrypt_runs_off_the_event_loop(gateway, monkeypatch) -> None:  # noqa: ANN001
+    await add_dashboard_user(gateway)
+    threads: list[bool] = []
+    real = auth.hashlib.scrypt
+
+    def spy(*args, **kwargs) -> bytes:  # noqa: ANN002, ANN003
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(auth.hashlib, "scrypt", spy)
+    await log_in(gateway)
+    assert (await wrong_login(gateway, ADMIN)).status == 401
+    assert threads and not any(threads), threads
+
+
+async def test_an_unknown_user_costs_the_same_scrypt_work(gateway, monkeypatch) -> None:  # noqa: ANN001
+    await add_dashboard_user(gateway)
+    calls: list[tuple] = []
+    real = auth.hashlib.scrypt
+
+    def spy(password: bytes, **kwargs) -> bytes:  # noqa: ANN003
+        calls.append((kwargs["n"], kwargs["r"], kwargs["p"], kwargs["dklen"]))
+        return real(password, **kwargs)
+
+    monkeypatch.setattr(auth.hashlib, "scrypt", spy)
+    assert (await wrong_login(gateway, ADMIN)).status == 401
+    known, calls[:] = list(calls), []
+    assert (await wrong_login(gateway, "nobody")).status == 401
+    assert calls == known == [(auth.SCRYPT_N, auth.SCRYPT_R, auth.SCRYPT_P, 32)]
+
+
+async def test_a_viewer_reads_but_cannot_label(gateway) -> None:  # noqa: ANN001
+    await post_sms(gateway, TERA, "bonjour", "v-1")
+    await add_dashboard_user(gateway, "amina", "sahel-2026-amina", "viewer")
+    await log_in(gateway, "amina", "sahel-2026-amina")
+    html = await page(gateway, "/dashboard/review")
+    message_id = re.search(r'<tr data-message="(\d+)">', html).group(1)
+    response = await gateway.post(f"/dashboard/review/{message_id}", data={"label": "noise", "csrf": csrf_of(html)},
+                                  allow_redirects=False)
+    assert response.status == 403 and "viewer" in await response.text()
 
 
 def test_password_hashes() -> None:

@@ -13,7 +13,11 @@ from sqlalchemy.dialects import sqlite
 
 from gateway.storage.db import create_engine
 from gateway.storage.models import Base
-from gateway.storage.retention import erase_reply_recipients_before, erase_senders_before
+from gateway.storage.retention import (
+    erase_reply_recipients_before,
+    erase_reports_before,
+    erase_senders_before,
+)
 
 
 async def test_the_migrated_schema_is_the_models(db_url) -> None:  # noqa: ANN001
@@ -28,8 +32,11 @@ async def test_the_migrated_schema_is_the_models(db_url) -> None:  # noqa: ANN00
 
 
 @pytest.mark.parametrize(("erase", "plan"), [
-    (erase_senders_before, "SEARCH messages USING INDEX ix_messages_unerased (received_at<?)"),
-    (erase_reply_recipients_before, "SEARCH outbox USING INDEX ix_outbox_replies_unerased (created_at<?)"),
+    # by when the gateway stored the message, not the provider's date
+    (erase_senders_before, ["SEARCH messages USING INDEX ix_messages_unerased (stored_at<?)"]),
+    (erase_reports_before, ["SEARCH reports USING INDEX sqlite_autoindex_reports_1 (message_id=?)", "LIST SUBQUERY 1",
+                            "SEARCH messages USING INDEX ix_messages_unerased (stored_at<?)"]),
+    (erase_reply_recipients_before, ["SEARCH outbox USING INDEX ix_outbox_replies_unerased (created_at<?)"]),
 ])
 def test_retention_reads_only_what_still_carries_a_number(_sqlite_template, tmp_path, erase, plan) -> None:  # noqa: ANN001
     """The hourly erase is a range of a partial index, not a scan of every row ever stored."""
@@ -43,4 +50,4 @@ def test_retention_reads_only_what_still_carries_a_number(_sqlite_template, tmp_
                                    ["2026-01-01 00:00:00.000000"] * len(statement.positiontup)).fetchall()
     finally:
         connection.close()
-    assert [row[-1] for row in found] == [plan]
+    assert [row[-1] for row in found] == plan

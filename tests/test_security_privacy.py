@@ -11,11 +11,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from gateway.config import Settings, load_settings
 from gateway.devtools.at_forms import inbound_sms_form
 from gateway.runtime import RUNTIME
-from gateway.storage.models import Alert, Message, Outbox, Report, UssdSession
+from gateway.storage.models import Alert, Message, Outbox, Report, Reporter, UssdSession
 from gateway.storage.retention import anonymise_old_messages
-from tests.conftest import running_gateway
+from tests.conftest import REPO, running_gateway
 from tests.test_cli import ewg
 from tests.test_reliability_outbox import ScriptedProvider
 from tests.test_security_flood import settle
@@ -94,29 +95,63 @@ async def test_admin_cli_masks_numbers_unless_asked(settings, clock, db_url) -> 
     assert "+22796000201" not in members.stdout and "+227*****201" in members.stdout
 
 
-async def test_retention_erases_senders_of_old_messages_only(settings, clock) -> None:  # noqa: ANN001
+async def test_retention_is_on_by_default(settings, clock) -> None:  # noqa: ANN001
+    assert Settings().gateway.retention_days == 90
+    assert load_settings(REPO / "settings.toml", environ={}).gateway.retention_days == 90
+    async with running_gateway(settings, clock, ScriptedProvider()) as client:
+        job = client.app[RUNTIME].scheduler.get_job("retention")
+        assert job is not None and job.trigger.interval == timedelta(hours=1)
+
+
+async def test_retention_counts_from_storage_and_erases_all_but_a_reports_facts(settings, clock) -> None:  # noqa: ANN001
+    """A message stored 31 days ago is erased: number, text, parse, link id, its report's free text and
+    link to the reporter, the reply to it, the USSD session's number and text. One the provider dates
+    70 days back but the gateway stored 29 days ago is kept whole. The focal point's row stays."""
     async with running_gateway(settings, clock, ScriptedProvider()) as client:
         runtime = client.app[RUNTIME]
-        old = inbound_sms_form("+22790000101", "ATTAQUE GABI 3", received_at=clock() - timedelta(days=31),
-                               message_id="old")
-        recent = inbound_sms_form("+22790000101", "ATTAQUE GABI 3", received_at=clock() - timedelta(days=29),
-                                  message_id="recent")
-        for form in (old, recent):
-            assert (await client.post("/callbacks/at/sms", params={"token": "s3cret"}, data=form)).status == 200
+        focal_point = "+22790000101"
+        old = inbound_sms_form(focal_point, "ATTAQUE GABI 3 vu hier soir", received_at=clock(), message_id="old")
+        assert (await client.post("/callbacks/at/sms", params={"token": "s3cret"}, data=old)).status == 200
+        ussd = {"sessionId": "R1", "serviceCode": "*384*3737#", "phoneNumber": focal_point, "text": "1"}
+        assert (await client.post("/callbacks/at/ussd", params={"token": "s3cret"}, data=ussd)).status == 200
+        await settle(client)
+        clock.advance(days=2)
+        late = inbound_sms_form(focal_point, "ATTAQUE GABI 4 encore", received_at=clock() - timedelta(days=70),
+                                message_id="late")
+        assert (await client.post("/callbacks/at/sms", params={"token": "s3cret"}, data=late)).status == 200
+        await settle(client)
+        clock.advance(days=29)
+
         async with runtime.sessions() as session, session.begin():
             assert await anonymise_old_messages(session, 30, clock()) == 1
         async with runtime.sessions() as session, session.begin():
             assert await anonymise_old_messages(session, 30, clock()) == 0  # already done
-            rows = {m.external_id: (m.sender, m.link_id) for m in (await session.execute(select(Message))).scalars()}
-            keys = set((await session.execute(select(Report.sender_key))).scalars())
-        assert rows["old"] == (None, None)
-        assert rows["recent"] == ("+22790000101", recent["linkId"])
-        assert len(keys) == 1, "the old report keeps its pseudonym, so corroboration still works"
+            messages = {m.external_id: m for m in (await session.execute(select(Message))).scalars()}
+            reports = {r.message_id: r for r in (await session.execute(select(Report))).scalars()}
+            replies = {o.dedup_key: o for o in (await session.execute(select(Outbox).where(Outbox.kind == "reply")))
+                       .scalars()}
+            ussd_row = (await session.execute(select(UssdSession))).scalar_one()
+            reporter_row = (await session.execute(select(Reporter).where(Reporter.phone == focal_point))).scalar_one()
+
+    erased, kept = messages["old"], messages["late"]
+    assert (erased.sender, erased.text, erased.parse, erased.link_id) == (None, "", {}, None)
+    assert (kept.sender, kept.text, kept.link_id) == (focal_point, "ATTAQUE GABI 4 encore", late["linkId"])
+    assert kept.parse != {}
+    old_report, kept_report = reports[erased.id], reports[kept.id]
+    assert (old_report.free_text, old_report.reporter_id) == (None, None)
+    assert (old_report.incident, old_report.commune_pcode, old_report.count, old_report.status) == (
+        "attack", "NE004006003", 3, "valid")
+    assert old_report.sender_key == kept_report.sender_key, "the pseudonym stays, so corroboration still works"
+    assert (kept_report.free_text, kept_report.reporter_id) == ("encore", reporter_row.id)
+    assert (replies[f"reply:{erased.id}"].recipient, replies[f"reply:{erased.id}"].body) == ("-", "")
+    assert replies[f"reply:{kept.id}"].recipient == focal_point and replies[f"reply:{kept.id}"].body
+    assert (ussd_row.phone, ussd_row.last_text) == ("-", "")
+    assert reporter_row.name == "Point focal Gabi 1"
 
 
 async def test_retention_job_is_scheduled_only_when_set_and_runs_on_the_clock(settings, clock) -> None:  # noqa: ANN001
-    async with running_gateway(settings, clock, ScriptedProvider()) as client:
-        assert settings.gateway.retention_days == 0
+    off = replace(settings, gateway=replace(settings.gateway, retention_days=0))
+    async with running_gateway(off, clock, ScriptedProvider()) as client:
         assert client.app[RUNTIME].scheduler.get_job("retention") is None
 
     kept = replace(settings, gateway=replace(settings.gateway, retention_days=7))

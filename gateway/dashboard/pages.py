@@ -28,11 +28,10 @@ def _incident(taxonomy: Taxonomy, incident: str, lang: str) -> str:
         return escape(incident)
 
 
-def login_body(t: Texts, error: bool) -> str:
-    return template("login.html").substitute(
-        error=t("Wrong user name or password.") if error else "", user_label=t("User"),
-        password_label=t("Password or API token"), hint=t("Leave the user empty to log in with the API token."),
-        submit=t("Log in"))
+def login_body(t: Texts, error: str = "") -> str:
+    """The login form; `error` is an already translated and escaped line."""
+    return template("login.html").substitute(error=error, user_label=t("User"), password_label=t("Password"),
+                                             submit=t("Log in"))
 
 
 def _level_badge(level: int) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -24,9 +26,14 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
-def upgrade(url: str) -> None:
-    """Apply every pending migration. Runs its own event loop (called from the CLI)."""
-    command.upgrade(alembic_config(url), "head")
+def upgrade(url: str, pseudonym_secret_file: Path | None = None) -> None:
+    """Apply every pending migration. Runs its own event loop (called from the CLI).
+    `pseudonym_secret_file`: where migration 0006 moves a pseudonym key kept in the database
+    (default: where the settings in effect say, gateway.storage.secrets.pseudonym_secret_file)."""
+    config = alembic_config(url)
+    if pseudonym_secret_file is not None:
+        config.attributes["pseudonym_secret_file"] = str(pseudonym_secret_file)
+    command.upgrade(config, "head")
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -110,10 +110,10 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_message_external"),
-        # The messages still carrying a number, by age: the retention job erases the old ones with a
-        # range scan of this index, not a scan of the table; its key grows with time, so an insert
-        # appends to it (a key by sender dirtied a random page of the index with every message).
-        Index("ix_messages_unerased", "received_at", sqlite_where=text("sender IS NOT NULL"),
+        # The messages not yet erased, by when the gateway stored them: the retention job erases the
+        # old ones with a range scan of this index, not a scan of the table; its key grows with time,
+        # so an insert appends to it (a key by sender dirtied a random page of the index with every message).
+        Index("ix_messages_unerased", "stored_at", sqlite_where=text("sender IS NOT NULL"),
               postgresql_where=text("sender IS NOT NULL")),
         Index("ix_messages_kind_review", "kind", "review_label"),
     )
@@ -289,8 +289,9 @@ class UssdSession(Base):
 
 
 class DeploymentSecret(Base):
-    """Secrets generated once per deployment and shared by every replica through the database
-    (the key of reporters' pseudonyms when no gateway.pseudonym_secret is configured)."""
+    """Values generated once per deployment and shared by every replica through the database.
+    Never the key of reporters' pseudonyms: with it, a copy of the database would re-identify
+    reporters (gateway.storage.secrets.load_pseudonym_secret reads it from outside)."""
 
     __tablename__ = "deployment_secrets"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -1,39 +1,57 @@
-"""Retention: reporters' numbers on old messages are erased; the reports stay for analysis
-under their pseudonym (sender_key), which cannot be turned back into a number.
-The same number is also erased where it was copied: the replies sent to it (outbox) and the
-USSD sessions it dialled."""
+"""Retention: what could identify a reporter is erased once a message has been stored for the
+retention period (counted from the gateway's own `stored_at`, never the provider's date, which a
+delayed or hostile callback could set in the past). Erased: the message's number, text, parse, link
+id and error; its report's free text and link to the reporter row; the replies sent to the number
+(recipient and body); the USSD sessions it dialled (number and typed text). A report keeps its facts
+and its pseudonym (sender_key), which cannot be turned back into a number without the pseudonym
+secret, kept outside the database. Focal points' reporter rows stay: an admin removes them."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.storage.models import ERASED, REPLIES_UNERASED, Message, Outbox, UssdSession
+from gateway.storage.models import ERASED, REPLIES_UNERASED, Message, Outbox, Report, UssdSession
+
+
+def _unerased_messages_before(cutoff: datetime):  # noqa: ANN202
+    return select(Message.id).where(Message.stored_at < cutoff, Message.sender.is_not(None))
+
+
+def erase_reports_before(cutoff: datetime):  # noqa: ANN201
+    """The free text and reporter link of reports whose message is about to be erased (by message id,
+    from a range of ix_messages_unerased); run before erase_senders_before, which ends that range."""
+    return (update(Report).where(Report.message_id.in_(_unerased_messages_before(cutoff)))
+            .values(free_text=None, reporter_id=None).execution_options(synchronize_session=False))
 
 
 def erase_senders_before(cutoff: datetime):  # noqa: ANN201
-    """The numbers of messages received before `cutoff` erased (a range of ix_messages_unerased)."""
-    return (update(Message).where(Message.received_at < cutoff, Message.sender.is_not(None))
-            .values(sender=None, link_id=None))
+    """Messages stored before `cutoff` emptied of number, text, parse, link id and error (a range of
+    ix_messages_unerased)."""
+    return (update(Message).where(Message.stored_at < cutoff, Message.sender.is_not(None))
+            .values(sender=None, text="", parse={}, link_id=None, error=None))
 
 
 def erase_reply_recipients_before(cutoff: datetime):  # noqa: ANN201
-    """The numbers replies were sent to before `cutoff` erased, once sent or given up (a range of
+    """The numbers and texts of replies created before `cutoff`, once sent or given up (a range of
     ix_outbox_replies_unerased)."""
     return (update(Outbox).where(text(REPLIES_UNERASED), Outbox.created_at < cutoff,
                                  Outbox.status.not_in(("queued", "sending")))
-            .values(recipient=ERASED))
+            .values(recipient=ERASED, body=""))
+
+
+def erase_ussd_sessions_before(cutoff: datetime):  # noqa: ANN201
+    return (update(UssdSession).where(UssdSession.updated_at < cutoff, UssdSession.phone != ERASED)
+            .values(phone=ERASED, last_text=""))
 
 
 async def anonymise_old_messages(session: AsyncSession, days: int, now: datetime) -> int:
     """Returns how many messages were anonymised."""
     cutoff = now - timedelta(days=days)
+    await session.execute(erase_reports_before(cutoff))
     result = await session.execute(erase_senders_before(cutoff))
     await session.execute(erase_reply_recipients_before(cutoff))
-    await session.execute(
-        update(UssdSession).where(UssdSession.updated_at < cutoff, UssdSession.phone != ERASED)
-        .values(phone=ERASED)
-    )
+    await session.execute(erase_ussd_sessions_before(cutoff))
     return result.rowcount or 0

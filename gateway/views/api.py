@@ -1,6 +1,6 @@
 """Read-only JSON API for observatories: /api/reports, /api/alerts, /api/communes.
 
-Needs `Authorization: Bearer <api.token>`. Reporters appear only as pseudonyms."""
+Needs `Authorization: Bearer <api.token>` (never `?token=`). Reporters appear only as pseudonyms."""
 
 from __future__ import annotations
 
@@ -17,11 +17,15 @@ from gateway.views.common import DATABASE_DOWN, bearer_token, plain, tokens_matc
 MAX_ROWS = 5000
 
 
-def require_api_token(request: web.Request) -> None:
+def require_api_token(request: web.Request, query_token_allowed: bool = False) -> None:
+    """The API token from the Authorization header; from `?token=` too only where a caller asks."""
     expected = request.app[RUNTIME].settings.api.token
     if not expected:
         raise web.HTTPForbidden(text="API disabled: set api.token", content_type="text/plain")
-    if not tokens_match(bearer_token(request), expected):
+    given = bearer_token(request)
+    if given is None and query_token_allowed:
+        given = request.query.get("token")
+    if not tokens_match(given, expected):
         raise web.HTTPUnauthorized(text="wrong or missing API token", content_type="text/plain",
                                    headers={"WWW-Authenticate": "Bearer"})
 

@@ -39,7 +39,9 @@ async def read_form(request: web.Request) -> dict[str, str]:
 
 
 def bearer_token(request: web.Request) -> str | None:
+    """The token of an `Authorization: Bearer` header only: a token in a URL ends up in access logs."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.query.get("token")
+    return None
+

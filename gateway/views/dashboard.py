@@ -1,5 +1,6 @@
-"""The dashboard's pages: login with the API token or a user's password, then read-only views.
-The only write is labelling a review-queue text (POST with the session cookie and a CSRF token)."""
+"""The dashboard's pages: login as a dashboard user (`ewg users add`), then read-only views.
+The only write is labelling a review-queue text (POST with the session cookie and a CSRF token;
+operators and admins, not viewers)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.dashboard import auth, pages, queries
+from gateway.dashboard import auth, pages, queries, users
 from gateway.dashboard.layout import Texts, page
 from gateway.dashboard.suggestions import Suggestion, SuggestionError, append_suggestion, checked_word
 from gateway.runtime import RUNTIME, Runtime
 from gateway.views.common import DATABASE_DOWN, plain
+from gateway.views.proxies import client_address, is_https
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE, LANG_COOKIE = "ewg_session", "ewg_lang"
+LOGIN_LIMITER = web.AppKey("login_limiter", auth.AttemptLimiter)
+LABELLING_ROLES = ("admin", "operator")
 STATIC = Path(__file__).resolve().parents[1] / "dashboard" / "static"
 NOTICES = {"labelled": "Labelled.", "suggested": "Labelled; the word was added to the suggestions file.",
            "bad-word": "Not labelled: a word is letters, spaces, hyphens or apostrophes, at most 40 characters."}
@@ -40,21 +44,26 @@ def _html(request: web.Request, body: str, status: int = 200) -> web.Response:
     return response
 
 
-def _session(request: web.Request) -> auth.Session | None:
+async def _session(request: web.Request) -> auth.Session | None:
+    """The request's session: a signed, unexpired cookie whose user still holds the same epoch."""
     runtime = request.app[RUNTIME]
-    return auth.read_session(runtime.settings, request.cookies.get(SESSION_COOKIE), runtime.clock())
+    claim = auth.read_session_cookie(runtime.settings, request.cookies.get(SESSION_COOKIE), runtime.clock())
+    if claim is None:
+        return None
+    async with runtime.sessions() as db:
+        return await users.session_of(db, claim)
 
 
 def view(title_msgid: str, build: Page) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A logged-in page: redirect to the login form without a valid session."""
 
     async def handler(request: web.Request) -> web.Response:
-        session = _session(request)
-        if session is None:
-            raise web.HTTPSeeOther("/dashboard/login")
         runtime = request.app[RUNTIME]
         t = _texts(request)
         try:
+            session = await _session(request)
+            if session is None:
+                raise web.HTTPSeeOther("/dashboard/login")
             body = await build(request, runtime, t, session)
         except DATABASE_DOWN:
             return plain(503, "storage unavailable")
@@ -65,30 +74,58 @@ def view(title_msgid: str, build: Page) -> Callable[[web.Request], Awaitable[web
 
 async def login_form(request: web.Request) -> web.Response:
     t = _texts(request)
-    return _html(request, page(t, "Log in", pages.login_body(t, error=False), request.path, None))
+    return _html(request, page(t, "Log in", pages.login_body(t), request.path, None))
 
 
 async def login(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
+    settings = runtime.settings
+    if not auth.sessions_enabled(settings):
+        return plain(503, "dashboard login disabled: set dashboard.session_secret")
     form = await request.post()
-    user = auth.check_login(runtime.settings, str(form.get("user", "")), str(form.get("password", "")))
+    name, password = str(form.get("user", "")).strip(), str(form.get("password", ""))
+    address = client_address(request, settings)
+    t = _texts(request)
+    wait = request.app[LOGIN_LIMITER].attempt([f"address {address}", f"user {name[:64].casefold()}"],
+                                              runtime.clock().timestamp())
+    if wait:
+        log.warning("dashboard login refused: too many attempts (from %s)", address)
+        response = _html(request, page(t, "Log in", pages.login_body(
+            t, t("Too many login attempts: try again in {seconds} s.", seconds=wait)), request.path, None), 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    try:
+        user = await users.check_login(runtime.sessions, name, password)
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
     if user is None:
-        log.warning("dashboard login refused (from %s)", request.remote)
-        t = _texts(request)
-        return _html(request, page(t, "Log in", pages.login_body(t, error=True), request.path, None), status=401)
-    log.info("dashboard login: %s", user)
+        log.warning("dashboard login refused (from %s)", address)
+        return _html(request, page(t, "Log in", pages.login_body(t, t("Wrong user name or password.")),
+                                   request.path, None), status=401)
+    log.info("dashboard login: %s", user.name)
     response = web.HTTPSeeOther("/dashboard")
-    response.set_cookie(SESSION_COOKIE, auth.new_session_cookie(runtime.settings, user, runtime.clock()),
-                        max_age=int(runtime.settings.dashboard.session_hours * 3600), httponly=True,
-                        samesite="Strict", secure=request.secure, path="/dashboard")
+    response.set_cookie(SESSION_COOKIE, auth.new_session_cookie(settings, user.id, user.session_epoch, runtime.clock()),
+                        max_age=int(settings.dashboard.session_hours * 3600), httponly=True,
+                        samesite="Strict", secure=is_https(request, settings), path="/dashboard")
     raise response
 
 
 async def logout(request: web.Request) -> web.Response:
-    session = _session(request)
+    """Ends every session of the user, not only this browser's: a cookie copied elsewhere dies too."""
+    runtime = request.app[RUNTIME]
+    try:
+        session = await _session(request)
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
     form = await request.post()
-    if session is None or not auth.csrf_ok(request.app[RUNTIME].settings, session, str(form.get("csrf", ""))):
+    if session is None or not auth.csrf_ok(runtime.settings, session, str(form.get("csrf", ""))):
         raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
+    try:
+        async with runtime.sessions() as db, db.begin():
+            await users.end_sessions(db, session.user_id, session.epoch)
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
+    log.info("dashboard logout: %s", session.user)
     response = web.HTTPSeeOther("/dashboard/login")
     response.del_cookie(SESSION_COOKIE, path="/dashboard")
     raise response
@@ -153,10 +190,15 @@ delivery = view("Delivery and cost", _delivery)
 async def label(request: web.Request) -> web.Response:
     """Label one not-understood text; optionally suggest its unknown word for a lexicon."""
     runtime = request.app[RUNTIME]
-    session = _session(request)
+    try:
+        session = await _session(request)
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
     form = await request.post()
     if session is None or not auth.csrf_ok(runtime.settings, session, str(form.get("csrf", ""))):
         raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
+    if session.role not in LABELLING_ROLES:
+        raise web.HTTPForbidden(text=f"a {session.role} cannot label texts", content_type="text/plain")
     label_value = str(form.get("label", ""))
     if label_value not in runtime.taxonomy.ids | {"noise", "other"}:
         return plain(400, f"unknown label {label_value[:40]!r}")

@@ -34,7 +34,8 @@ async def cap_alerts(session: AsyncSession, alert_id: int | None = None) -> list
 
 
 async def cap_feed(request: web.Request) -> web.Response:
-    require_api_token(request)
+    # ?token= is accepted here because feed readers cannot set an Authorization header.
+    require_api_token(request, query_token_allowed=True)
     runtime = request.app[RUNTIME]
     try:
         async with runtime.sessions() as session:
@@ -47,7 +48,7 @@ async def cap_feed(request: web.Request) -> web.Response:
 
 
 async def cap_alert(request: web.Request) -> web.Response:
-    require_api_token(request)
+    require_api_token(request, query_token_allowed=True)  # feed readers follow the feed's links
     runtime = request.app[RUNTIME]
     alert_id = int(request.match_info["alert_id"])
     try:

@@ -1,17 +1,29 @@
-"""Liveness/readiness and Prometheus metrics."""
+"""Liveness/readiness and Prometheus metrics.
+
+/metrics is behind the API token on the main port, or (`metrics.port`) only on a port of its own
+bound to 127.0.0.1. A scrape never touches the database: the gauges that need it are refreshed
+every `metrics.refresh_seconds` by a task, so scraping cannot hold SQLite's one connection."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
-from gateway.runtime import RUNTIME
+from gateway.config import ConfigError
+from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.migrate import schema_is_current
 from gateway.storage.models import Outbox
+from gateway.tasks import stop_gracefully
+from gateway.views.api import require_api_token
 from gateway.views.common import DATABASE_DOWN
+
+log = logging.getLogger(__name__)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -32,16 +44,65 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    try:
-        await refresh_outbox_gauges(runtime)
-    except DATABASE_DOWN:
-        pass  # serve the counters we have; the gauges keep their last values
-    body = generate_latest(runtime.metrics.registry)
+    """The main port's /metrics: `Authorization: Bearer <api.token>`, like the API."""
+    require_api_token(request)
+    return metrics_without_token(request)
+
+
+def metrics_without_token(request: web.Request) -> web.Response:
+    """The metrics port's /metrics, reachable from the machine itself only."""
+    body = generate_latest(request.app[RUNTIME].metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-async def refresh_outbox_gauges(runtime) -> None:  # noqa: ANN001
+async def _metrics_only(request: web.Request) -> web.Response:
+    return metrics_without_token(request)
+
+
+async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The task refreshing the database gauges and, when `metrics.port` is set, the metrics port."""
+    runtime = app[RUNTIME]
+    stopping = asyncio.Event()
+    refresher = asyncio.create_task(refresh_forever(runtime, stopping), name="metrics-refresh")
+    runner = None
+    port = runtime.settings.metrics.port
+    if port:
+        own = web.Application()
+        own[RUNTIME] = runtime
+        own.router.add_get("/metrics", _metrics_only)
+        runner = web.AppRunner(own, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            await stop_gracefully([refresher], stopping.set)
+            raise ConfigError(f"setting metrics.port: cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+        log.info("metrics: http://127.0.0.1:%d/metrics", port)
+    try:
+        yield
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await stop_gracefully([refresher], stopping.set)
+
+
+async def refresh_forever(runtime: Runtime, stopping: asyncio.Event) -> None:
+    interval = max(runtime.settings.metrics.refresh_seconds, 0.05)
+    while not stopping.is_set():
+        try:
+            await refresh_outbox_gauges(runtime)
+        except DATABASE_DOWN as exc:  # the gauges keep their last values until the database is back
+            log.warning("metrics: database gauges not refreshed: %s", type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - a failed refresh must not end the task
+            log.error("metrics: database gauges not refreshed: %s", type(exc).__name__)
+        try:
+            await asyncio.wait_for(stopping.wait(), timeout=interval)
+        except TimeoutError:
+            pass
+
+
+async def refresh_outbox_gauges(runtime: Runtime) -> None:
     now = runtime.clock()
     async with runtime.sessions() as session:
         rows = await session.execute(

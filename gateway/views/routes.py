@@ -2,16 +2,25 @@
 
 from aiohttp import web
 
+from gateway.dashboard.auth import AttemptLimiter
+from gateway.runtime import RUNTIME
 from gateway.views import api, callbacks, health
+from gateway.views.dashboard import LOGIN_LIMITER
+from gateway.views.proxies import trusted_networks
 
 
 def setup(app: web.Application) -> None:
+    settings = app[RUNTIME].settings
+    trusted_networks(settings)  # a bad entry is named now, not on the first request
+    app[LOGIN_LIMITER] = AttemptLimiter(settings.dashboard.login_attempts_per_minute)
+    app.cleanup_ctx.append(health.metrics_ctx)  # after the database: the gauges' refresh reads it
     app.router.add_post("/callbacks/at/sms", callbacks.inbound_sms)
     app.router.add_post("/callbacks/at/delivery", callbacks.delivery_report)
     app.router.add_post("/callbacks/at/ussd", callbacks.ussd)
     app.router.add_post("/callbacks/at/ussd/events", callbacks.ussd_event)
     app.router.add_get("/healthz", health.healthz)
-    app.router.add_get("/metrics", health.metrics)
+    if not settings.metrics.port:  # otherwise /metrics is served on that port only (health.metrics_ctx)
+        app.router.add_get("/metrics", health.metrics)
     app.router.add_get("/api/reports", api.reports)
     app.router.add_get("/api/alerts", api.alerts)
     app.router.add_get("/api/communes", api.communes)
