@@ -23,6 +23,7 @@ from gateway.config import Settings
 from gateway.messages import InboundSms
 from gateway.parser.result import ParseResult
 from gateway.phones import mask_phone, sender_key
+from gateway.redact import redact
 from gateway.refs import encode_ref, normalise_ref
 from gateway.segments import segment_count
 from gateway.storage import sqlite_batch
@@ -167,7 +168,8 @@ def report_row(ctx: IngestContext, *, message_id: int, channel: str, phone: str,
         ref=encode_ref(message_id), message_id=message_id, channel=channel,
         reporter_id=reporter.id if reporter else None, sender_key=sender_key(phone, ctx.key_secret),
         trust=report_trust(reporter), incident=incident, secondary=secondary, commune_pcode=commune,
-        village=village, count=count, free_text=free_text, lang=lang, status="valid", received_at=received_at,
+        village=village, count=count, free_text=redact(free_text, reporter.name if reporter else None), lang=lang,
+        status="valid", received_at=received_at,
     )
 
 

@@ -9,10 +9,12 @@ import re
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from gateway.config import Settings, load_settings
+from gateway.dashboard import queries
 from gateway.devtools.at_forms import inbound_sms_form
+from gateway.redact import redact
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Alert, Message, Outbox, Report, Reporter, UssdSession
 from gateway.storage.retention import anonymise_old_messages
@@ -180,3 +182,54 @@ async def _numbers_kept(runtime) -> dict[str, list[str | None]]:  # noqa: ANN001
             "ussd": list((await session.execute(select(UssdSession.phone))).scalars()),
         }
 
+
+
+def test_redaction_hides_phone_like_numbers_and_the_registered_name() -> None:
+    assert redact("appelez moi 90123456 Moussa", "Moussa") == "appelez moi […]"
+    for number in ("+227 90 12 34 56", "90-12-34-56", "0022790123456", "(+227) 90.12.34.56", "9012345"):
+        assert redact(f"tel {number} svp") == "tel […] svp", number
+    assert redact("AÏSSA et moussa issa ont vu", "Aissa", "Moussa Issa") == "[…] et […] ont vu"  # case, accents
+    kept = "12 morts, 3 blessés le 12/11/2026 vers 14h30, 250000 FCFA"  # counts, dates, amounts under 7 digits
+    assert redact(kept, "Al Moussa") == kept
+    assert redact(None) is None and redact("") == ""
+
+
+async def test_free_text_is_redacted_when_stored_and_when_served(settings, clock) -> None:  # noqa: ANN001
+    """The issue's example: a focal point registered as Moussa leaves a number and his name in a report;
+    neither is stored nor served. Rows stored before redaction existed are redacted when served:
+    /api/reports (and the CLI exports, the same rows), the dashboard's alerts and review queue."""
+    focal_point = "+22790000101"
+    async with running_gateway(settings, clock, ScriptedProvider()) as client:
+        runtime = client.app[RUNTIME]
+        async with runtime.sessions() as session, session.begin():
+            await session.execute(update(Reporter).where(Reporter.phone == focal_point).values(name="Moussa"))
+        form = inbound_sms_form(focal_point, "ATTAQUE GABI 12 appelez moi 90123456 Moussa", received_at=clock())
+        assert (await client.post("/callbacks/at/sms", params={"token": "s3cret"}, data=form)).status == 200
+        await settle(client)
+        async with runtime.sessions() as session:
+            report = (await session.execute(select(Report))).scalar_one()
+        assert (report.count, report.free_text) == (12, "appelez moi […]")
+
+        served = await _served_free_text(client)
+        assert served["api"] == ["appelez moi […]"] and served["dashboard"] == ["appelez moi […]"]
+
+        # As stored before redaction on ingest, and a text not understood, for the review queue.
+        async with runtime.sessions() as session, session.begin():
+            await session.execute(update(Report).values(free_text="rappeler Moussa au +227 90 12 34 56"))
+        form = inbound_sms_form(focal_point, "bonjour c'est Moussa 90-12-34-56", received_at=clock())
+        assert (await client.post("/callbacks/at/sms", params={"token": "s3cret"}, data=form)).status == 200
+        served = await _served_free_text(client)
+    assert served == {"api": ["rappeler […] au […]"], "dashboard": ["rappeler […] au […]"],
+                      "review": ["bonjour c'est […]"]}
+
+
+async def _served_free_text(client) -> dict[str, list[str]]:  # noqa: ANN001
+    response = await client.get("/api/reports", headers={"Authorization": "Bearer api-token"})
+    assert response.status == 200
+    runtime = client.app[RUNTIME]
+    async with runtime.sessions() as session:
+        alerts = await queries.standing_alerts(session, await queries.places(session))
+        review = await queries.review_queue(session, runtime.pseudonym_secret)
+    return {"api": [row["free_text"] for row in (await response.json())["reports"]],
+            "dashboard": [line.free_text for alert in alerts for line in alert.reports],
+            "review": [item.text for item in review]}

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.phones import mask_phone, sender_key
+from gateway.redact import redact
 from gateway.storage.models import (
     AdminUnit,
     Alert,
@@ -140,11 +141,12 @@ async def standing_alerts(session: AsyncSession, known: dict[str, Place], limit:
     members: dict[int, str] = {}
     if alerts:
         ids = [a.id for a in alerts]
-        for alert_id, r in await session.execute(
-                select(AlertReport.alert_id, Report).join(Report, Report.id == AlertReport.report_id)
+        for alert_id, r, name in await session.execute(
+                select(AlertReport.alert_id, Report, Reporter.name).join(Report, Report.id == AlertReport.report_id)
+                .outerjoin(Reporter, Reporter.id == Report.reporter_id)
                 .where(AlertReport.alert_id.in_(ids)).order_by(Report.received_at)):
             reports[alert_id].append(ReportLine(r.ref, r.received_at, r.incident, r.sender_key, r.trust, r.count,
-                                                r.village, r.free_text, r.status))
+                                                r.village, redact(r.free_text, name), r.status))
         member_ids = {a.acknowledged_by for a in alerts if a.acknowledged_by}
         if member_ids:
             for member in (await session.execute(
@@ -178,12 +180,14 @@ async def daily_report_counts(session: AsyncSession, known: dict[str, Place], si
 
 
 async def review_queue(session: AsyncSession, pseudonym_secret: str, limit: int = 100) -> list[ReviewItem]:
-    rows = (await session.execute(
-        select(Message).where(Message.kind == "unknown", Message.review_label.is_(None))
-        .order_by(Message.received_at.desc(), Message.id.desc()).limit(limit))).scalars()
-    return [ReviewItem(m.id, m.received_at, m.text, m.lang,
+    """Texts not understood, with numbers and the sender's registered name hidden like free text."""
+    rows = await session.execute(
+        select(Message, Reporter.name).outerjoin(Reporter, Reporter.phone == Message.sender)
+        .where(Message.kind == "unknown", Message.review_label.is_(None))
+        .order_by(Message.received_at.desc(), Message.id.desc()).limit(limit))
+    return [ReviewItem(m.id, m.received_at, redact(m.text, name), m.lang,
                        sender_key(m.sender, pseudonym_secret) if m.sender else "anonymised")
-            for m in rows]
+            for m, name in rows]
 
 
 async def silent_focal_points(session: AsyncSession, now: datetime, days: int,

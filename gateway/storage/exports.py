@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.storage.models import AdminUnit, Alert, AlertReport, Message, Report
+from gateway.redact import redact
+from gateway.storage.models import AdminUnit, Alert, AlertReport, Message, Report, Reporter
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -18,8 +19,9 @@ def _iso(value: datetime | None) -> str | None:
 async def report_rows(session: AsyncSession, *, since: datetime | None = None, until: datetime | None = None,
                       commune: str | None = None, region: str | None = None, incident: str | None = None,
                       status: str | None = None, limit: int | None = None) -> list[dict]:
-    query = (select(Report, Message.external_id).join(Message, Message.id == Report.message_id)
-             .order_by(Report.received_at, Report.id))
+    # The reporter's name only to redact it from free text stored before redaction on ingest.
+    query = (select(Report, Message.external_id, Reporter.name).join(Message, Message.id == Report.message_id)
+             .outerjoin(Reporter, Reporter.id == Report.reporter_id).order_by(Report.received_at, Report.id))
     if since:
         query = query.where(Report.received_at >= since)
     if until:
@@ -38,8 +40,9 @@ async def report_rows(session: AsyncSession, *, since: datetime | None = None, u
         {"id": r.id, "ref": r.ref, "external_id": external_id, "channel": r.channel,
          "received_at": _iso(r.received_at), "incident": r.incident, "secondary": r.secondary,
          "commune": r.commune_pcode, "village": r.village, "count": r.count, "status": r.status,
-         "trust": r.trust, "reporter": r.sender_key, "lang": r.lang, "free_text": r.free_text}
-        for r, external_id in await session.execute(query)
+         "trust": r.trust, "reporter": r.sender_key, "lang": r.lang,
+         "free_text": redact(r.free_text, name)}
+        for r, external_id, name in await session.execute(query)
     ]
 
 
