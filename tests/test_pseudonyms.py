@@ -21,6 +21,7 @@ from gateway.storage.migrate import alembic_config, upgrade
 from gateway.storage.models import Report
 from gateway.storage.secrets import load_pseudonym_secret
 from tests.conftest import make_settings, running_gateway
+from tests.test_cli import ewg
 from tests.test_sms_commands import send
 
 REPORTERS = ("+22790000101", "+22791234567")  # a demo focal point, an unknown number
@@ -161,3 +162,15 @@ def test_migration_never_overwrites_another_secret(tmp_path, plain_environment) 
         upgrade(url)
     assert (tmp_path / "pseudonym.secret").read_text() == "another deployment's key\n"
     assert stored_key(tmp_path / "ewg.db") == ["ef" * 32], "the key stays in the database until it is moved"
+
+
+def test_ewg_db_upgrade_moves_the_key_where_its_settings_say(tmp_path) -> None:  # noqa: ANN001
+    database_at_0005(tmp_path / "ewg.db", "01" * 32)
+    config = tmp_path / "settings.toml"
+    config.write_text('[database]\nurl = "sqlite+aiosqlite:///ewg.db"\n\n'
+                      '[gateway]\npseudonym_secret_file = "keys/pseudonym"\n')
+    result = ewg("db", "upgrade", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "keys" / "pseudonym").read_text().strip() == "01" * 32
+    assert str(tmp_path / "keys" / "pseudonym") in result.stdout + result.stderr
+    assert stored_key(tmp_path / "ewg.db") == []

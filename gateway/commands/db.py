@@ -5,6 +5,7 @@ from pathlib import Path
 from gateway.commands.common import add_config
 from gateway.storage.db import is_sqlite
 from gateway.storage.migrate import upgrade
+from gateway.storage.secrets import pseudonym_secret_file
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -19,6 +20,6 @@ def run_upgrade(args, settings) -> int:  # noqa: ANN001
     url = settings.database_url
     if is_sqlite(url):
         Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-    upgrade(url)
+    upgrade(url, pseudonym_secret_file(settings))  # where 0006 moves a pseudonym key kept in the database
     print("database schema is current")
     return 0
