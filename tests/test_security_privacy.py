@@ -1,6 +1,7 @@
 """Reporter protection: no alert SMS, log line, metric or API/feed answer carries a reporter's
-number or name; the admin CLI masks numbers unless --show-numbers; old messages lose their
-sender's number (gateway.retention_days) through a scheduled job."""
+number or name; the admin CLI masks numbers unless --show-numbers; retention (on by default) erases
+what identifies a reporter from messages stored long enough ago, through a scheduled job; free text
+is redacted when stored and when served."""
 
 from __future__ import annotations
 
