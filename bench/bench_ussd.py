@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import aiohttp  # noqa: E402
 import harness  # noqa: E402
 
+from tests.support.gateway_process import PRODUCTION_SECRETS  # noqa: E402 - harness puts the repository on the path
+
 FOCAL_POINTS = [f"+2279000010{n}" for n in range(1, 6)]
 ANSWERS = (None, "1", "1", "1", "2", "1")  # main menu, report, attack, my commune, count 2, send
 STEP_NAMES = ("dial", "report", "attack", "my commune", "count", "send")
@@ -74,7 +76,8 @@ def summary(label: str, latencies: list[float], completed: int, sessions: int, s
 
 async def server_side(base_url: str) -> str:
     """The share of hops answered within each bucket of the gateway's own histogram."""
-    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/metrics") as response:
+    headers = {"Authorization": f"Bearer {PRODUCTION_SECRETS['EWG_API__TOKEN']}"}
+    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/metrics", headers=headers) as response:
         text = await response.text()
     buckets = {float(le): float(n) for le, n in re.findall(r'^ewg_ussd_hop_seconds_bucket\{le="([^"+]+)"\} (\S+)$',
                                                            text, re.M)}

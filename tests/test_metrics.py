@@ -5,17 +5,23 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from gateway.messages import SendOutcome, SendResult
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Outbox
-from tests.conftest import running_gateway
+from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, enqueue
+from tests.conftest import make_settings, running_gateway
+from tests.support.ports import free_port
 from tests.test_dashboard import FORM, GABI_1, GABI_2, GUIDAN_SORI, TERA, post_sms, scored
+
+TOKEN = {"Authorization": "Bearer api-token"}
 
 
 class RefusingProvider:
@@ -66,7 +72,7 @@ async def scraped(settings, clock) -> tuple[str, dict, int]:  # noqa: ANN001
         async with runtime.sessions() as session:
             failed = (await session.execute(
                 select(func.count()).select_from(Outbox).where(Outbox.status == "failed"))).scalar_one()
-        response = await client.get("/metrics")
+        response = await client.get("/metrics", headers=TOKEN)
         assert response.status == 200 and response.content_type == "text/plain"
         text = await response.text()
     return text, samples(text), failed
@@ -128,7 +134,7 @@ async def test_time_to_acknowledge_is_observed(gateway, clock) -> None:  # noqa:
     runtime = gateway.server.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():
         await acknowledge(session, "+22796000203", alerts["NE004005003"]["code"], clock.now)
-    s = samples(await (await gateway.get("/metrics")).text())
+    s = samples(await (await gateway.get("/metrics", headers=TOKEN)).text())
     assert value(s, "ewg_alert_time_to_acknowledge_seconds_count") == 1
 
 
@@ -155,3 +161,73 @@ def test_phone_number_detector(line: str, leaks: bool) -> None:
 def test_no_phone_number_in_metrics(scraped) -> None:  # noqa: ANN001
     text, _, _ = scraped
     assert not PHONE_NUMBER.search(text)
+
+
+# --- access and cost of a scrape -----------------------------------------------------
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "api-token"}])
+async def test_metrics_need_the_api_token(gateway, headers: dict) -> None:  # noqa: ANN001
+    response = await gateway.get("/metrics", headers=headers)
+    assert response.status == 401
+    assert "ewg_" not in await response.text()
+
+
+async def test_a_scrape_issues_no_database_query(db_url, clock) -> None:  # noqa: ANN001
+    settings = make_settings(db_url, api={"token": "api-token"}, metrics={"refresh_seconds": 3600.0})
+    async with running_gateway(settings, clock) as gateway:
+        runtime = gateway.server.app[RUNTIME]
+        runtime.sender.request_stop()  # nothing else in this test reads the outbox
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while value(samples(await (await gateway.get("/metrics", headers=TOKEN)).text()),
+                    "ewg_outbox_depth", kind="reply") is None:  # the gauges' first refresh, at start
+            assert loop.time() < deadline
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # its last query (flooding numbers) follows the outbox one
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+            statements.append(statement)
+
+        event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            for _ in range(3):
+                response = await gateway.get("/metrics", headers=TOKEN)
+                assert response.status == 200 and "ewg_outbox_depth" in await response.text()
+        finally:
+            event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+    # Only the scorer's idle poll may have run meanwhile; it never reads the outbox.
+    assert not [s for s in statements if "outbox" in s.lower()], statements
+
+
+async def test_database_gauges_are_refreshed_by_a_task(db_url, clock) -> None:  # noqa: ANN001
+    settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
+                             metrics={"refresh_seconds": 0.1})
+    async with running_gateway(settings, clock, provider=RefusingProvider()) as client:
+        runtime = client.server.app[RUNTIME]
+        async with runtime.sessions() as session, session.begin():
+            await enqueue(session, [OutboundSms("gauge-test", "digest", GABI_1, "x", PRIORITY_REPLY)],
+                          clock.now - timedelta(minutes=3))
+            await session.execute(update(Outbox).values(next_attempt_at=clock.now + timedelta(days=1)))  # stays queued
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while True:
+            s = samples(await (await client.get("/metrics", headers=TOKEN)).text())
+            if value(s, "ewg_outbox_depth", kind="digest") == 1:
+                break
+            assert loop.time() < deadline, "the gauges were not refreshed"
+            await asyncio.sleep(0.05)
+        assert value(s, "ewg_outbox_oldest_age_seconds") == 180
+
+
+async def test_metrics_on_a_port_of_their_own_on_localhost(db_url, clock) -> None:  # noqa: ANN001
+    port = free_port()
+    settings = make_settings(db_url, api={"token": "api-token"}, metrics={"port": port})
+    async with running_gateway(settings, clock) as client:
+        assert (await client.get("/metrics", headers=TOKEN)).status == 404  # not on the main port
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as response:
+            assert response.status == 200
+            assert "ewg_outbox_depth" in await response.text()
+        with pytest.raises(aiohttp.ClientConnectorError):  # 127.0.0.1 only, not every address of the machine
+            async with aiohttp.ClientSession() as http:
+                await http.get(f"http://127.0.0.2:{port}/metrics")

@@ -25,7 +25,7 @@ from gateway.storage.migrate import upgrade
 from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, enqueue
 from tests.support.components import missing
 from tests.support.fake_provider import FakeProviderProcess
-from tests.support.gateway_process import GatewayProcess
+from tests.support.gateway_process import PRODUCTION_SECRETS, GatewayProcess
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresUnavailable, create_database, start_cluster
 
@@ -87,7 +87,8 @@ async def all_confirmed(fake: FakeProviderProcess, expected: set[str], timeout: 
 
 
 async def sent_by(replica: GatewayProcess, http: aiohttp.ClientSession) -> float:
-    async with http.get(f"{replica.url}/metrics") as response:
+    headers = {"Authorization": f"Bearer {PRODUCTION_SECRETS['EWG_API__TOKEN']}"}
+    async with http.get(f"{replica.url}/metrics", headers=headers) as response:
         text = await response.text()
     return sum(float(v) for v in re.findall(r'^ewg_sms_sent_total\{kind="reply",mode="provider"\} (\S+)$', text, re.M))
 

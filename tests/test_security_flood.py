@@ -62,7 +62,7 @@ async def count(client: TestClient, statement) -> int:  # noqa: ANN001
 
 
 async def withheld_metric(client: TestClient) -> float:
-    text = await (await client.get("/metrics")).text()
+    text = await (await client.get("/metrics", headers={"Authorization": "Bearer api-token"})).text()
     return float(re.search(r"^ewg_replies_withheld_total (\S+)$", text, re.M).group(1))
 
 

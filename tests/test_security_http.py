@@ -112,6 +112,21 @@ async def test_api_and_feeds_answer_with_the_token(gateway, path) -> None:  # no
     assert response.status == 200
 
 
+@pytest.mark.parametrize("path", ["/api/reports", "/api/alerts", "/api/communes", "/api/ussd/funnel", "/metrics"])
+async def test_the_api_token_is_taken_from_the_authorization_header_only(gateway, path) -> None:  # noqa: ANN001
+    """A token in a URL ends up in proxy and access logs."""
+    response = await gateway.get(path, params={"token": "api-token"})
+    assert response.status == 401
+    response = await gateway.get(path, params={"token": "api-token"}, headers={"Authorization": "Bearer wrong"})
+    assert response.status == 401
+    assert (await gateway.get(path, headers={"Authorization": "Bearer api-token"})).status == 200
+
+
+async def test_the_cap_feed_still_takes_a_query_token_for_feed_readers(gateway) -> None:  # noqa: ANN001
+    assert (await gateway.get("/feeds/cap.atom", params={"token": "api-token"})).status == 200
+    assert (await gateway.get("/feeds/cap.atom", params={"token": "wrong"})).status == 401
+
+
 async def test_api_is_disabled_without_a_configured_token(settings, clock) -> None:  # noqa: ANN001
     open_settings = replace(settings, api=replace(settings.api, token=""))
     async with running_gateway(open_settings, clock) as client:
