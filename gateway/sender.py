@@ -239,7 +239,11 @@ class OutboxSender:
         values = {name: row[name] for name in _UPDATED}
         values.update(row_id=row["id"], attempts=row["attempts"] + 1, claimed_until=None)
         if result.outcome is SendOutcome.SENT:
-            values.update(status="logged" if self._mode == "log" else "sent", sent_at=now, last_error=None,
+            # a reason on a sent SMS is a doubt worth showing (the provider's status not understood)
+            note = mask_phones_in(result.reason)[:200] if result.reason else None
+            if note:
+                log.warning("SMS %d %s", row["id"], note)
+            values.update(status="logged" if self._mode == "log" else "sent", sent_at=now, last_error=note,
                           provider_message_id=result.provider_message_id, cost=result.cost)
             return values, self._metrics.sent.labels(row["kind"], self._mode)
         reason = mask_phones_in(result.reason or "unknown")[:200]

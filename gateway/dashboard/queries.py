@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.phones import mask_phone, sender_key
+from gateway.phones import mask_phone, mask_phones_in, sender_key
 from gateway.redact import redact
 from gateway.storage.models import (
     AdminUnit,
@@ -207,8 +207,9 @@ async def failed_sms(session: AsyncSession, since: datetime, limit: int = 200) -
         select(Outbox).where(Outbox.created_at >= since, or_(Outbox.status.in_(("failed", "expired")),
                                                             Outbox.delivery_status.in_(FAILED_DELIVERY)))
         .order_by(Outbox.created_at.desc()).limit(limit))).scalars()
-    return [FailedSms(o.created_at, o.kind, mask_phone(o.recipient), o.status, o.delivery_status, o.last_error)
-            for o in rows]
+    # last_error is masked when written; masked again here for rows written before that rule
+    return [FailedSms(o.created_at, o.kind, mask_phone(o.recipient), o.status, o.delivery_status,
+                      mask_phones_in(o.last_error) if o.last_error else o.last_error) for o in rows]
 
 
 async def sms_cost(session: AsyncSession, since: datetime) -> dict[tuple[str, str], tuple[int, float]]:

@@ -8,6 +8,8 @@ SDK works against it), records what it accepted, and can be steered over HTTP:
     POST /_fake/reset      forget messages and counters, back to mode "ok"
     POST /_fake/mode       {"mode": "ok"|"error500"|"timeout"|"reject_all", "delay_ms": N,
                             "reject_status": 405, "number_statuses": {"+227...": 406}}
+                           (a number_statuses value that is text, e.g. "Queued", is accepted and
+                           answered with that text as its statusCode: a status the client cannot read)
     POST /_fake/deliver    {"messageId", "status", "callback_url", "failureReason"?, "retryCount"?}
     POST /_fake/inbound    {"callback_url", "from", "text", "to"?, "id"?} posts an inbound SMS
 
@@ -76,7 +78,7 @@ class Behaviour:
     mode: Mode = Mode.OK
     delay_ms: int = 0
     reject_status: int = 405
-    number_statuses: dict[str, int] = field(default_factory=dict)
+    number_statuses: dict[str, int | str] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict) -> Behaviour:
@@ -87,10 +89,11 @@ class Behaviour:
             mode=Mode(data.get("mode", "ok")),
             delay_ms=int(data.get("delay_ms", 0)),
             reject_status=int(data.get("reject_status", 405)),
-            number_statuses={str(k): int(v) for k, v in data.get("number_statuses", {}).items()},
+            number_statuses={str(k): v if isinstance(v, str) and not v.isdigit() else int(v)
+                             for k, v in data.get("number_statuses", {}).items()},
         )
         for code in (behaviour.reject_status, *behaviour.number_statuses.values()):
-            if code not in STATUS_NAMES:
+            if isinstance(code, int) and code not in STATUS_NAMES:
                 raise ValueError(f"unknown statusCode {code}")
         return behaviour
 
@@ -140,7 +143,7 @@ def _plain(text: str, status: int) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/plain")
 
 
-def recipient_status(number: str, behaviour: Behaviour) -> int:
+def recipient_status(number: str, behaviour: Behaviour) -> int | str:
     """The statusCode the provider would give this recipient."""
     if number in behaviour.number_statuses:
         return behaviour.number_statuses[number]
@@ -190,16 +193,17 @@ async def messaging(request: web.Request) -> web.Response:
     recipients, total = [], Decimal(0)
     for number in (n.strip() for n in str(form["to"]).split(",")):
         code = recipient_status(number, behaviour)
-        if code in SENT_STATUSES:
+        if code in SENT_STATUSES or isinstance(code, str):
             message_id = f"ATXid_{uuid.uuid4().hex}"
             state.messages.append(RecordedSms(number, text, sender, message_id, state.clock().isoformat()))
-            recipients.append({"statusCode": code, "number": number, "status": status_text(code),
+            recipients.append({"statusCode": code, "number": number,
+                               "status": code if isinstance(code, str) else status_text(code),
                                "cost": _money(state, cost_per_recipient), "messageId": message_id})
             total += cost_per_recipient
         else:
             recipients.append({"statusCode": code, "number": number, "status": status_text(code),
                                "cost": "0", "messageId": "None"})
-    sent = sum(1 for r in recipients if r["statusCode"] in SENT_STATUSES)
+    sent = sum(1 for r in recipients if r["statusCode"] in SENT_STATUSES or isinstance(r["statusCode"], str))
     summary = f"Sent to {sent}/{len(recipients)} Total Cost: {_money(state, total) if sent else '0'}"
     return _json({"SMSMessageData": {"Message": summary, "Recipients": recipients}}, status=201)
 

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import requests
+from africastalking.Service import validate_phone
 from africastalking.SMS import SMSService
 
 from gateway.messages import (
@@ -25,7 +26,7 @@ from gateway.messages import (
     UssdHop,
     UssdScreen,
 )
-from gateway.phones import PhoneError, normalise_phone
+from gateway.phones import PhoneError, mask_phones_in, normalise_phone
 
 MAX_FIELD_CHARS = 2000
 
@@ -225,6 +226,12 @@ class AfricasTalkingSender:
         return await loop.run_in_executor(self._pool, self._send_blocking, text, list(recipients))
 
     def _send_blocking(self, text: str, recipients: list[str]) -> list[SendResult]:
+        # The SDK refuses the whole request for one number it does not accept: that one fails alone.
+        refused = [r for r in recipients if not validate_phone(r)]
+        if refused:
+            sendable = [r for r in recipients if r not in refused]
+            sent = self._send_blocking(text, sendable) if sendable else []
+            return sent + _all(refused, SendOutcome.FAILED, "not a number the provider accepts")
         try:
             answer = self._service.send(text, recipients, sender_id=self._sender_id)
         except ProviderHttpError as exc:
@@ -234,8 +241,8 @@ class AfricasTalkingSender:
             return _all(recipients, SendOutcome.RETRY, "timeout")
         except requests.RequestException as exc:
             return _all(recipients, SendOutcome.RETRY, f"connection: {type(exc).__name__}")
-        except ValueError as exc:  # the SDK refuses a malformed number before sending
-            return _all(recipients, SendOutcome.FAILED, str(exc)[:80])
+        except ValueError as exc:  # the SDK refuses a malformed number before sending, naming it
+            return _all(recipients, SendOutcome.FAILED, mask_phones_in(str(exc))[:80])
         return interpret_send_answer(answer, recipients)
 
     def close(self) -> None:
@@ -251,7 +258,14 @@ def interpret_send_answer(answer: object, recipients: list[str]) -> list[SendRes
     results: dict[str, SendResult] = {}
     for entry in entries:
         number = str(entry.get("number", ""))
-        code = int(entry.get("statusCode", 0) or 0)
+        code = _status_code(entry.get("statusCode", 0))
+        if code is None:
+            # The provider took the request and answered a status we cannot read: it may well have
+            # sent the SMS, so it is recorded as sent (with the status kept), never sent again.
+            status = mask_phones_in(str(entry.get("statusCode")))[:40]
+            results[number] = SendResult(number, SendOutcome.SENT, entry.get("messageId") or None, entry.get("cost"),
+                                         f"sent, provider status unknown: {status!r}")
+            continue
         if code in ACCEPTED_CODES:
             outcome = SendOutcome.SENT
         elif code in RETRYABLE_CODES:
@@ -261,6 +275,16 @@ def interpret_send_answer(answer: object, recipients: list[str]) -> list[SendRes
         results[number] = SendResult(number, outcome, entry.get("messageId") or None,
                                      entry.get("cost"), None if outcome is SendOutcome.SENT else entry.get("status"))
     return [results.get(r) or SendResult(r, SendOutcome.RETRY, reason="missing from answer") for r in recipients]
+
+
+def _status_code(value: object) -> int | None:
+    """The statusCode as a number (absent counts as 0, a refusal), or None when it is not one."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _all(recipients: Sequence[str], outcome: SendOutcome, reason: str) -> list[SendResult]:

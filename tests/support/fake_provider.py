@@ -61,7 +61,7 @@ class _FakeControl:
         await self._call("POST", "/_fake/reset")
 
     async def set_mode(self, mode: str, *, delay_ms: int = 0, reject_status: int = 405,
-                       number_statuses: dict[str, int] | None = None) -> None:
+                       number_statuses: dict[str, int | str] | None = None) -> None:
         await self._call("POST", "/_fake/mode", {"mode": mode, "delay_ms": delay_ms,
                                                   "reject_status": reject_status,
                                                   "number_statuses": number_statuses or {}})
