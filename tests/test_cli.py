@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.gateway_process import DEMO_GAZETTEER
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -79,6 +81,7 @@ def test_unknown_ussd_session_store_is_named(tmp_path) -> None:  # noqa: ANN001
 
 def test_reporters_import_all_or_nothing(tmp_path, db_url) -> None:  # noqa: ANN001
     assert ewg("db", "upgrade", db_url=db_url).returncode == 0
+    assert ewg("gazetteer", "import", *map(str, DEMO_GAZETTEER), db_url=db_url).returncode == 0
     bad = tmp_path / "bad.csv"
     bad.write_text("phone,name,commune,lang\n+22790000201,Awa,Gabi,ha\nnot-a-phone,X,Gabi,fr\n+22790000202,Y,Atlantis,fr\n")
     result = ewg("reporters", "import", str(bad), db_url=db_url)

@@ -18,7 +18,7 @@ from gateway.config import load_settings
 from gateway.deployment import RefusedStart, check_production
 from gateway.devtools.at_forms import inbound_sms_form
 from gateway.storage.db import create_engine, session_factory
-from gateway.storage.models import Reporter
+from gateway.storage.models import DashboardUser, Reporter
 from tests.support.gateway_process import PRODUCTION_SECRETS, REPO_ROOT, GatewayProcess, GatewayStartError
 from tests.support.ports import free_port
 
@@ -85,6 +85,15 @@ async def count_reporters(url: str) -> int:
         await engine.dispose()
 
 
+async def dashboard_roles(url: str) -> dict[str, str]:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            return dict((await session.execute(select(DashboardUser.name, DashboardUser.role))).all())
+    finally:
+        await engine.dispose()
+
+
 async def post_sms(gateway: GatewayProcess, params: dict) -> int:
     form = inbound_sms_form("+22790000101", "ATTAQUE GABI 3", received_at=datetime.now(UTC))
     async with aiohttp.ClientSession() as http, http.post(
@@ -106,6 +115,7 @@ async def test_demo_mode_makes_throw_away_secrets_and_loads_the_demo_people(tmp_
         demo = json.loads(secrets_file.read_text())
         assert len(demo["callbacks_token"]) >= 16 and len(demo["api_token"]) >= 16
         assert await count_reporters(url) > 0
+        assert await dashboard_roles(url) == {demo["dashboard_user"]: "admin"}
         assert await post_sms(gateway, {}) == 403
         assert await post_sms(gateway, {"token": demo["callbacks_token"]}) == 200
     finally:

@@ -12,8 +12,16 @@ from aiohttp import web
 from gateway.cli import CliError
 from gateway.commands.common import add_config
 from gateway.config import Settings
-from gateway.deployment import RefusedStart, check_production, demo_secrets_path, with_demo_secrets
+from gateway.dashboard.users import ensure_user
+from gateway.deployment import (
+    DemoSecrets,
+    RefusedStart,
+    check_production,
+    demo_secrets_path,
+    with_demo_secrets,
+)
 from gateway.logs import configure_logging
+from gateway.runtime import RUNTIME, Runtime
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -35,20 +43,25 @@ def _log_parser_build(log: logging.Logger) -> None:
                     "(reinstall: make, or pip install -e .)", ", ".join(stale))
 
 
-def settings_to_serve(demo: bool, settings: Settings, log: logging.Logger) -> Settings:
+def settings_to_serve(demo: bool, settings: Settings, log: logging.Logger) -> tuple[Settings, DemoSecrets | None]:
     """Production's settings once checked, or demo mode's with throw-away secrets; refusals name
     the setting in one line."""
     try:
         if not (demo or settings.gateway.demo):
             check_production(settings)
-            return settings
+            return settings, None
         settings, secrets = with_demo_secrets(settings)
     except RefusedStart as exc:
         raise CliError(f"refusing to start: {exc}") from None
     log.warning("DEMO MODE, not for real use: throw-away secrets (in %s; dashboard user %r), demo people "
                 "loaded into an empty database, outbound SMS to the log", demo_secrets_path(settings),
                 secrets.dashboard_user)
-    return settings
+    return settings, secrets
+
+
+async def add_demo_admin(runtime: Runtime, secrets: DemoSecrets) -> None:
+    async with runtime.sessions() as session, session.begin():
+        await ensure_user(session, secrets.dashboard_user, secrets.dashboard_password, "admin")
 
 
 def run_serve(args, settings) -> int:  # noqa: ANN001
@@ -56,7 +69,7 @@ def run_serve(args, settings) -> int:  # noqa: ANN001
     from gateway.storage.db import UnsupportedDatabase
 
     configure_logging(settings.logging)
-    settings = settings_to_serve(args.demo, settings, logging.getLogger("gateway"))
+    settings, demo_secrets = settings_to_serve(args.demo, settings, logging.getLogger("gateway"))
     port = args.port or settings.http.port
     try:
         import uvloop  # optional speed-up (pip install .[speed])
@@ -74,6 +87,8 @@ def run_serve(args, settings) -> int:  # noqa: ANN001
             raise CliError(str(exc)) from None
         except RefusedStart as exc:
             raise CliError(f"refusing to start: {exc}") from None
+        if demo_secrets is not None:
+            await add_demo_admin(app[RUNTIME], demo_secrets)
         # What start-up loaded (the gazetteer's indexes) lives as long as the process: with the full
         # gazetteer a full collection took 80 ms, a pause every callback waits for; frozen out of the
         # collector's sight, under 0.1 ms.
