@@ -11,7 +11,7 @@ import pytest
 
 from gateway.dashboard.svgmap import LEVEL_COLOURS
 from tests.support.components import require
-from tests.test_dashboard import seed_traffic
+from tests.test_dashboard import ADMIN, ADMIN_PASSWORD, add_dashboard_user, seed_traffic
 
 CHROMIUM = Path(os.environ.get("EWG_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -37,18 +37,22 @@ async def browser():
 
 
 async def logged_in_page(browser, gateway):  # noqa: ANN001, ANN201
+    await add_dashboard_user(gateway)
     page = await browser.new_page(viewport={"width": 1280, "height": 1000})
     await page.goto(str(gateway.make_url("/dashboard")))
     assert page.url.endswith("/dashboard/login")
-    await page.fill("input[name=password]", "api-token")
+    await page.fill("input[name=user]", ADMIN)
+    await page.fill("input[name=password]", ADMIN_PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url("**/dashboard")
     return page
 
 
-async def test_login_refuses_a_wrong_token(browser, gateway) -> None:  # noqa: ANN001
+async def test_login_refuses_a_wrong_password(browser, gateway) -> None:  # noqa: ANN001
+    await add_dashboard_user(gateway)
     page = await browser.new_page()
     await page.goto(str(gateway.make_url("/dashboard/login")))
+    await page.fill("input[name=user]", ADMIN)
     await page.fill("input[name=password]", "guess")
     await page.click("button[type=submit]")
     assert "incorrect" in await page.text_content(".error")
