@@ -310,6 +310,19 @@ async def test_an_unknown_user_costs_the_same_scrypt_work(gateway, monkeypatch) 
     assert calls == known == [(auth.SCRYPT_N, auth.SCRYPT_R, auth.SCRYPT_P, 32)]
 
 
+@pytest.mark.parametrize(("content_type", "body"), [
+    ("application/x-www-form-urlencoded; charset=unicode_escape", b"user=\\ud800&password=x"),
+    ("application/x-www-form-urlencoded; charset=no-such-charset", b"user=admin&password=x"),
+    ("multipart/form-data; boundary=zz", b"not a multipart body"),
+])
+async def test_hostile_login_and_logout_forms_are_a_400(gateway, content_type: str, body: bytes) -> None:  # noqa: ANN001
+    await log_in(gateway)
+    for path in ("/dashboard/login", "/dashboard/logout"):
+        response = await gateway.post(path, data=body, headers={"Content-Type": content_type}, allow_redirects=False)
+        assert response.status == 400, (path, response.status)
+    assert (await gateway.get("/dashboard", allow_redirects=False)).status == 200  # still logged in
+
+
 async def test_a_viewer_reads_but_cannot_label(gateway) -> None:  # noqa: ANN001
     await post_sms(gateway, TERA, "bonjour", "v-1")
     await add_dashboard_user(gateway, "amina", "sahel-2026-amina", "viewer")

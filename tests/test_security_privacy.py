@@ -234,3 +234,31 @@ async def _served_free_text(client) -> dict[str, list[str]]:  # noqa: ANN001
     return {"api": [row["free_text"] for row in (await response.json())["reports"]],
             "dashboard": [line.free_text for alert in alerts for line in alert.reports],
             "review": [item.text for item in review]}
+
+
+async def test_retention_forgets_numbers_that_never_registered_once_silent(settings, clock) -> None:  # noqa: ANN001
+    """A number that chose its language without registering keeps a reporter row (for that language);
+    after the retention period without a word, the row is gone. One that reported since stays, and so
+    does every focal point."""
+    quiet, active = UNKNOWN_REPORTER, "+22791234568"
+    async with running_gateway(settings, clock, ScriptedProvider()) as client:
+        runtime = client.app[RUNTIME]
+        for phone, key in ((quiet, "q1"), (active, "a1"), ("+22790000101", "f1")):
+            form = inbound_sms_form(phone, "LANGUE ha", received_at=clock(), message_id=key)
+            assert (await client.post("/callbacks/at/sms", params={"token": "s3cret"}, data=form)).status == 200
+        await settle(client)
+        clock.advance(days=20)
+        form = inbound_sms_form(active, "ATTAQUE GABI 2", received_at=clock(), message_id="a2")
+        assert (await client.post("/callbacks/at/sms", params={"token": "s3cret"}, data=form)).status == 200
+        await settle(client)
+        async with runtime.sessions() as session:
+            statuses = dict((await session.execute(select(Reporter.phone, Reporter.status))).all())
+        assert statuses[quiet] == statuses[active] == "unregistered"
+        clock.advance(days=11)
+        async with runtime.sessions() as session, session.begin():
+            await anonymise_old_messages(session, 30, clock())
+        async with runtime.sessions() as session:
+            phones = set((await session.execute(select(Reporter.phone))).scalars())
+    assert quiet not in phones
+    assert active in phones, "heard of 11 days ago: kept"
+    assert "+22790000101" in phones, "a focal point's row stays"

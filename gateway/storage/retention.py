@@ -4,16 +4,18 @@ delayed or hostile callback could set in the past). Erased: the message's number
 id and error; its report's free text and link to the reporter row; the replies sent to the number
 (recipient and body); the USSD sessions it dialled (number and typed text). A report keeps its facts
 and its pseudonym (sender_key), which cannot be turned back into a number without the pseudonym
-secret, kept outside the database. Focal points' reporter rows stay: an admin removes them."""
+secret, kept outside the database. Focal points' reporter rows stay: an admin removes them. A number
+that never became a focal point (status unregistered: it reported without registering, or only chose
+a language) is forgotten once it has been silent for the retention period."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.storage.models import ERASED, REPLIES_UNERASED, Message, Outbox, Report, UssdSession
+from gateway.storage.models import ERASED, REPLIES_UNERASED, Message, Outbox, Report, Reporter, UssdSession
 
 
 def _unerased_messages_before(cutoff: datetime):  # noqa: ANN202
@@ -47,6 +49,16 @@ def erase_ussd_sessions_before(cutoff: datetime):  # noqa: ANN201
             .values(phone=ERASED, last_text=""))
 
 
+def forget_unregistered_before(cutoff: datetime):  # noqa: ANN201
+    """Rows of numbers that never registered, created and last heard of before `cutoff`, once no
+    report links to them (run after erase_reports_before, which unlinks the old reports)."""
+    linked = select(Report.id).where(Report.reporter_id == Reporter.id).exists()
+    return (delete(Reporter).where(Reporter.status == "unregistered", Reporter.created_at < cutoff,
+                                   or_(Reporter.last_report_at.is_(None), Reporter.last_report_at < cutoff),
+                                   ~linked)
+            .execution_options(synchronize_session=False))
+
+
 async def anonymise_old_messages(session: AsyncSession, days: int, now: datetime) -> int:
     """Returns how many messages were anonymised."""
     cutoff = now - timedelta(days=days)
@@ -54,4 +66,5 @@ async def anonymise_old_messages(session: AsyncSession, days: int, now: datetime
     result = await session.execute(erase_senders_before(cutoff))
     await session.execute(erase_reply_recipients_before(cutoff))
     await session.execute(erase_ussd_sessions_before(cutoff))
+    await session.execute(forget_unregistered_before(cutoff))
     return result.rowcount or 0

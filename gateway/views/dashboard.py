@@ -15,7 +15,7 @@ from gateway.dashboard import auth, pages, queries, users
 from gateway.dashboard.layout import Texts, page
 from gateway.dashboard.suggestions import Suggestion, SuggestionError, append_suggestion, checked_word
 from gateway.runtime import RUNTIME, Runtime
-from gateway.views.common import DATABASE_DOWN, plain
+from gateway.views.common import DATABASE_DOWN, plain, read_form
 from gateway.views.proxies import client_address, is_https
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ async def login(request: web.Request) -> web.Response:
     settings = runtime.settings
     if not auth.sessions_enabled(settings):
         return plain(503, "dashboard login disabled: set dashboard.session_secret")
-    form = await request.post()
+    form = await read_form(request)  # a hostile body is a 400, not a 500
     name, password = str(form.get("user", "")).strip(), str(form.get("password", ""))
     address = client_address(request, settings)
     t = _texts(request)
@@ -117,7 +117,7 @@ async def logout(request: web.Request) -> web.Response:
         session = await _session(request)
     except DATABASE_DOWN:
         return plain(503, "storage unavailable")
-    form = await request.post()
+    form = await read_form(request)  # a hostile body is a 400, not a 500
     if session is None or not auth.csrf_ok(runtime.settings, session, str(form.get("csrf", ""))):
         raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
     try:
@@ -194,7 +194,7 @@ async def label(request: web.Request) -> web.Response:
         session = await _session(request)
     except DATABASE_DOWN:
         return plain(503, "storage unavailable")
-    form = await request.post()
+    form = await read_form(request)  # a hostile body is a 400, not a 500
     if session is None or not auth.csrf_ok(runtime.settings, session, str(form.get("csrf", ""))):
         raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
     if session.role not in LABELLING_ROLES:
