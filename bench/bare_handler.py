@@ -18,13 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.provider.africastalking import FormError, parse_inbound_sms  # noqa: E402
 
-REGIONS = ("NE", "ML", "BF", "NG")
-
 
 async def inbound_sms(request: web.Request) -> web.Response:
     form = {key: value for key, value in (await request.post()).items() if isinstance(value, str)}
     try:
-        sms = parse_inbound_sms(form, "NE", REGIONS)
+        sms = parse_inbound_sms(form, "NE")
     except FormError as exc:
         return web.Response(status=400, text=str(exc), content_type="text/plain")
     return web.Response(text=f"parsed: {len(sms.text)}", content_type="text/plain")

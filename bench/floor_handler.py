@@ -28,7 +28,6 @@ from gateway.provider.africastalking import FormError, parse_inbound_sms  # noqa
 from gateway.refs import encode_ref  # noqa: E402
 from gateway.taxonomy import load_taxonomy  # noqa: E402
 
-REGIONS = ("NE", "ML", "BF", "NG")
 MAX_BATCH = 64
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, external_id TEXT NOT NULL UNIQUE, sender TEXT,
@@ -112,7 +111,7 @@ class Floor:
     async def inbound_sms(self, request: web.Request) -> web.Response:
         form = {key: value for key, value in (await request.post()).items() if isinstance(value, str)}
         try:
-            sms = parse_inbound_sms(form, "NE", REGIONS)
+            sms = parse_inbound_sms(form, "NE")
         except FormError as exc:
             return web.Response(status=400, text=str(exc), content_type="text/plain")
         future = asyncio.get_running_loop().create_future()

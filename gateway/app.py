@@ -12,7 +12,7 @@ from aiohttp import web
 
 from gateway.batching import GroupCommitter
 from gateway.config import Settings
-from gateway.ingest import IngestContext, IngestOutcome, handle_sms_batch
+from gateway.ingest import IngestContext, IngestOutcome, ingest_sms_batch
 from gateway.messages import InboundSms, UssdHop
 from gateway.metrics import Metrics
 from gateway.places import commune_name, ussd_search
@@ -108,9 +108,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     )
 
     async def process(batch: list[InboundSms]) -> list[IngestOutcome]:
-        now = runtime.clock()
-        async with runtime.sessions() as session, session.begin():
-            return await handle_sms_batch(session, runtime.ingest_ctx, batch, now)
+        return await ingest_sms_batch(runtime.sessions, runtime.ingest_ctx, batch, runtime.clock())
 
     runtime.ussd_search = ussd_search(gazetteer)
     runtime.ingest = GroupCommitter(process, on_batch=runtime.metrics.group_commit_size.labels("sms").observe)

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 _STOP = object()  # queued by stop(): what was submitted before it is still committed
 
 
+class ShuttingDown(RuntimeError):
+    """Submitted after stop() began: not committed, the caller should answer "retry later"."""
+
+
 class GroupCommitter(Generic[Item, Result]):
     def __init__(self, process_batch: Callable[[list[Item]], Awaitable[list[Result]]], max_batch: int = 64,
                  on_batch: Callable[[int], None] | None = None):
@@ -42,7 +46,7 @@ class GroupCommitter(Generic[Item, Result]):
                 continue
             _, future = entry
             if not future.done():
-                future.set_exception(RuntimeError("shutting down"))
+                future.set_exception(ShuttingDown("shutting down"))
 
     async def submit(self, item: Item) -> Result:
         future: asyncio.Future = asyncio.get_running_loop().create_future()

@@ -67,6 +67,7 @@ class GatewaySettings:
     demo: bool = False  # throw-away secrets and demo people; `ewg serve --demo`, never in production
     reply_limit: int = 3
     reply_window_minutes: int = 10
+    reply_to_foreign: bool = False  # answer numbers outside accepted_regions (kept for review either way)
     retention_days: int = 90  # numbers, texts and free text erased this long after a message was stored
     pseudonym_secret: str = ""
     pseudonym_secret_file: str = ""  # empty: pseudonym.secret next to the SQLite database, else var/

@@ -8,6 +8,7 @@ provider retry of the same id finds the message and does nothing more.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,11 +23,12 @@ from gateway import replies
 from gateway.config import Settings
 from gateway.messages import InboundSms
 from gateway.parser.result import ParseResult
-from gateway.phones import mask_phone, sender_key
+from gateway.phones import mask_phone, region_of, sender_key
 from gateway.redact import redact
 from gateway.refs import encode_ref, normalise_ref
 from gateway.segments import segment_count
 from gateway.storage import sqlite_batch
+from gateway.storage.errors import database_unavailable
 from gateway.storage.models import Message, Outbox, Report, Reporter
 from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, expiry
 from gateway.storage.sqlite_driver import OneHandOffConnection
@@ -35,6 +37,7 @@ from gateway.taxonomy import Taxonomy
 log = logging.getLogger(__name__)
 
 NAME_CHARS = 120  # Reporter.name
+ERROR_CHARS = 200  # Message.error
 TRUST_BY_STATUS = {"approved": "approved", "pending": "pending", "blocked": "blocked"}
 
 
@@ -48,6 +51,7 @@ class IngestOutcome:
     reply: str | None = None  # None when nothing is sent back (duplicate, flood)
     reply_status: str | None = None
     lang: str | None = None  # the language the message was understood and answered in
+    review: str | None = None  # why the message waits for review instead of being acted on (messages.error)
 
 
 @dataclass
@@ -70,7 +74,7 @@ _MESSAGES, _REPORTS, _OUTBOX = Message.__table__, Report.__table__, Outbox.__tab
 INSERT_REPORTS = insert(_REPORTS).returning(_REPORTS.c.id, _REPORTS.c.message_id)
 UPDATE_OUTCOMES = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id")).values(
     kind=bindparam("o_kind"), command=bindparam("o_command"), lang=bindparam("o_lang"),
-    parse=bindparam("o_parse"), reply_status=bindparam("o_reply_status"))
+    parse=bindparam("o_parse"), reply_status=bindparam("o_reply_status"), error=bindparam("o_error"))
 _REPORTERS_BY_PHONE = select(Reporter).where(Reporter.phone.in_(bindparam("phones", expanding=True)))
 _REPORTER_BY_PHONE = select(Reporter).where(Reporter.phone == bindparam("phone"))
 _REPLIES_SINCE = select(Outbox.recipient, func.count()).where(
@@ -228,6 +232,7 @@ class _Understood:
     reply: str | None
     reply_status: str
     lang: str
+    review: str | None = None
 
 
 async def handle_sms_batch(session: AsyncSession, ctx: IngestContext, batch: Sequence[InboundSms],
@@ -255,8 +260,39 @@ async def handle_sms_batch(session: AsyncSession, ctx: IngestContext, batch: Seq
             outcomes.append(IngestOutcome(None, True, "duplicate"))
             continue
         outcomes.append(IngestOutcome(message_id, False, done.kind, writes.report_ids.get(message_id),
-                                      done.report_ref, done.reply, done.reply_status, done.lang))
+                                      done.report_ref, done.reply, done.reply_status, done.lang, done.review))
     return outcomes
+
+
+async def ingest_sms_batch(sessions: Callable[[], AsyncSession], ctx: IngestContext, batch: Sequence[InboundSms],
+                           now: datetime) -> list[IngestOutcome]:
+    """handle_sms_batch in a transaction of its own. A message whose handling raises anything but
+    a database outage is still stored, raw, with the error and waits for review: the provider
+    would otherwise retry it for hours and then give up, and the report would be lost. A batch that
+    raises is retried one message at a time by the group committer, so only the message that
+    raises alone is kept this way and the others get their usual outcome."""
+    try:
+        async with sessions() as session, session.begin():
+            return await handle_sms_batch(session, ctx, batch, now)
+    except Exception as exc:
+        if len(batch) > 1 or database_unavailable(exc):
+            raise
+        sms, error = batch[0], f"not understood: {type(exc).__name__} raised while handling it"
+        # The frames only: an exception's text may quote the message or its number.
+        log.error("SMS %s kept for review, %s:\n%s", sms.external_id, error,
+                  "".join(traceback.format_tb(exc.__traceback__)).rstrip())
+    async with sessions() as session, session.begin():
+        return [await keep_for_review(session, sms, now, error)]
+
+
+async def keep_for_review(session: AsyncSession, sms: InboundSms, now: datetime, error: str) -> IngestOutcome:
+    """The raw message stored with why it is not understood (in the review queue: kind unknown,
+    no label), no report and no reply; a duplicate if the provider id is already stored."""
+    [message_id] = await store_messages(session, "sms", [sms], now, [
+        {"kind": "unknown", "reply_status": "none", "error": error[:ERROR_CHARS]}])
+    if message_id is None:
+        return IngestOutcome(None, True, "duplicate")
+    return IngestOutcome(message_id, False, "unknown", reply_status="none", review=error[:ERROR_CHARS])
 
 
 async def recent_reply_counts(session: AsyncSession, phones: set[str], since: datetime) -> dict[str, int]:
@@ -268,15 +304,23 @@ async def recent_reply_counts(session: AsyncSession, phones: set[str], since: da
 async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms, message_id: int,
                       reporters: Reporters, replies_sent: dict[str, int], writes: _BatchWrites,
                       now: datetime) -> _Understood:
-    reporter = reporters.get(sms.sender)
+    foreign = _foreign_region(ctx, sms.sender)
+    reporter = None if foreign else reporters.get(sms.sender)
     lang_hint = reporter.lang if reporter else None
     parsed = ctx.parse(sms.text, lang_hint, reporter.commune_pcode if reporter else None)
     lang = (reporter.lang if reporter and reporter.lang else None) or parsed.lang or "fr"
 
     outcome_kind = parsed.kind
     report_ref: str | None = None
+    review: str | None = None
     reply_text: str | None
-    if parsed.kind == "report" and parsed.incident:
+    if foreign:
+        # Kept, never acted on: no report to score (so it cannot alert) and no command run; a
+        # person reviews it. A reply abroad costs more, so it is sent only when configured.
+        outcome_kind = "unknown"
+        review = f"sender's country ({foreign}) is outside gateway.accepted_regions"
+        reply_text = replies.text(lang, replies.HELP) if ctx.settings.gateway.reply_to_foreign else None
+    elif parsed.kind == "report" and parsed.incident:
         if reporter is not None and reporter.status == "blocked":
             reply_text = replies.text(lang, replies.BLOCKED)
         else:
@@ -301,11 +345,20 @@ async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms
     reply_status = _queue_reply(ctx, sms.sender, message_id, reply_text, replies_sent, writes, now)
     writes.outcomes.append({
         "message_id": message_id, "o_kind": outcome_kind,
-        "o_command": parsed.command if parsed.kind == "command" else None, "o_lang": lang,
-        "o_parse": parsed.to_dict(), "o_reply_status": reply_status,
+        "o_command": parsed.command if outcome_kind == "command" else None, "o_lang": lang,
+        "o_parse": parsed.to_dict(), "o_reply_status": reply_status, "o_error": review,
     })
     return _Understood(message_id, outcome_kind, report_ref, reply_text if reply_status == "queued" else None,
-                       reply_status, lang)
+                       reply_status, lang, review)
+
+
+def _foreign_region(ctx: IngestContext, phone: str) -> str | None:
+    """The sender's country when it is outside gateway.accepted_regions (empty: all accepted)."""
+    accepted = ctx.settings.gateway.accepted_regions
+    if not accepted:
+        return None
+    region = region_of(phone) or "unknown"
+    return None if region in accepted else region
 
 
 def _queue_reply(ctx: IngestContext, phone: str, message_id: int, body: str | None,

@@ -78,7 +78,8 @@ def _field(form: Mapping[str, str], name: str, required: bool = True) -> str | N
     return value
 
 
-def _phone(form: Mapping[str, str], name: str, default_region: str, regions: Sequence[str]) -> str:
+def _phone(form: Mapping[str, str], name: str, default_region: str, regions: Sequence[str] = ()) -> str:
+    """The field as E.164; `regions` empty: a valid number of any country."""
     try:
         return normalise_phone(_field(form, name) or "", default_region, tuple(regions))
     except PhoneError as exc:
@@ -95,17 +96,20 @@ def parse_provider_date(value: str) -> datetime:
             pass
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset that moves year 1 or 9999 out of range
         raise FormError("date", f"is not a date: {text[:40]!r}") from None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def parse_inbound_sms(form: Mapping[str, str], default_region: str, regions: Sequence[str]) -> InboundSms:
+def parse_inbound_sms(form: Mapping[str, str], default_region: str) -> InboundSms:
+    """A valid sender of any country is accepted: one outside the accepted regions is still a
+    message to keep (gateway.ingest stores it for review); only a value that is no phone number
+    is refused."""
     for name in SMS_REQUIRED:
         _field(form, name)
     return InboundSms(
         external_id=_field(form, "id").strip(),
-        sender=_phone(form, "from", default_region, regions),
+        sender=_phone(form, "from", default_region),
         short_code=_field(form, "to").strip(),
         text=_field(form, "text"),
         received_at=parse_provider_date(_field(form, "date")),

@@ -1,17 +1,22 @@
 """Africa's Talking callbacks: inbound SMS and delivery reports.
 
 200 only once the message is committed; a provider retry of a stored id is answered
-200 and changes nothing; a database outage is answered 503 so the provider retries.
+200 and changes nothing; a database outage is answered 503 so the provider retries. A message
+that cannot be understood (an exception while handling it) is still stored, for review, and
+answered 200; an error the database raises for that message alone is a 400, not a 503 that
+every retry would meet again.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import traceback
 
 from aiohttp import web
 
-from gateway.phones import mask_phone
+from gateway.batching import ShuttingDown
+from gateway.messages import InboundSms
 from gateway.provider.africastalking import (
     FormError,
     parse_delivery_report,
@@ -20,7 +25,9 @@ from gateway.provider.africastalking import (
 )
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.delivery import record_delivery
-from gateway.views.common import DATABASE_DOWN, plain, read_form, tokens_match
+from gateway.storage.errors import database_unavailable
+from gateway.storage.models import Message
+from gateway.views.common import plain, read_form, tokens_match
 
 log = logging.getLogger(__name__)
 
@@ -46,28 +53,48 @@ async def inbound_sms(request: web.Request) -> web.Response:
     form = await read_form(request)
     gw = runtime.settings.gateway
     try:
-        sms = parse_inbound_sms(form, gw.default_region, gw.accepted_regions)
+        sms = parse_inbound_sms(form, gw.default_region)
     except FormError as exc:
         runtime.metrics.callbacks.labels("sms", "bad_request").inc()
         return plain(400, str(exc))
     try:
         outcome = await runtime.ingest.submit(sms)
-    except DATABASE_DOWN as exc:
-        runtime.metrics.callbacks.labels("sms", "unavailable").inc()
-        log.error("SMS %s from %s not stored, database unavailable: %s", sms.external_id,
-                  mask_phone(sms.sender), type(exc).__name__)
-        return plain(503, "storage unavailable, retry later")
+    except Exception as exc:  # noqa: BLE001 - what ingest could not even keep for review
+        if database_unavailable(exc) or isinstance(exc, ShuttingDown):
+            runtime.metrics.callbacks.labels("sms", "unavailable").inc()
+            log.error("SMS %s not stored, database unavailable: %s", sms.external_id, type(exc).__name__)
+            return plain(503, "storage unavailable, retry later")
+        runtime.metrics.callbacks.labels("sms", "bad_request").inc()
+        log.error("SMS %s refused, the database would not store it: %s", sms.external_id, type(exc).__name__)
+        return plain(400, f"{unstorable_field(sms)} could not be stored ({type(exc).__name__})")
     runtime.metrics.ingest_latency.observe(time.perf_counter() - started)
     if outcome.duplicate:
         runtime.metrics.callbacks.labels("sms", "duplicate").inc()
         return plain(200, "duplicate: already stored")
-    runtime.metrics.callbacks.labels("sms", "stored").inc()
+    runtime.metrics.callbacks.labels("sms", "review" if outcome.review else "stored").inc()
     runtime.metrics.parsed.labels(outcome.kind, outcome.lang or "fr").inc()
     if outcome.reply_status == "rate_limited":
         runtime.metrics.replies_withheld.inc()
     runtime.after_commit(reports_stored=outcome.report_id is not None or outcome.kind == "command",
                          sms_queued=outcome.reply_status == "queued" or outcome.kind == "command")
-    return plain(200, f"stored: {outcome.kind}")
+    return plain(200, "stored: kept for review" if outcome.review else f"stored: {outcome.kind}")
+
+
+# The form field filling each message column (InboundSms names its attributes like the columns).
+_FIELD_COLUMNS = {"id": "external_id", "from": "sender", "to": "short_code", "text": "text", "linkId": "link_id",
+                  "networkCode": "network_code"}
+
+
+def unstorable_field(sms: InboundSms) -> str:
+    """The form field that a database refusing the raw message most likely refused: one longer
+    than its column, or holding a NUL (PostgreSQL text cannot)."""
+    columns = Message.__table__.c
+    for field_name, column in _FIELD_COLUMNS.items():
+        value = getattr(sms, column)
+        limit = getattr(columns[column].type, "length", None)
+        if value is not None and ((limit and len(value) > limit) or "\x00" in value):
+            return f"field '{field_name}'"
+    return "the message"
 
 
 async def delivery_report(request: web.Request) -> web.Response:
@@ -84,9 +111,14 @@ async def delivery_report(request: web.Request) -> web.Response:
     try:
         async with runtime.sessions() as session, session.begin():
             await record_delivery(session, report, runtime.clock())
-    except DATABASE_DOWN:
-        runtime.metrics.callbacks.labels("delivery", "unavailable").inc()
-        return plain(503, "storage unavailable, retry later")
+    except Exception as exc:  # noqa: BLE001
+        if database_unavailable(exc):
+            runtime.metrics.callbacks.labels("delivery", "unavailable").inc()
+            return plain(503, "storage unavailable, retry later")
+        runtime.metrics.callbacks.labels("delivery", "bad_request").inc()
+        log.error("delivery report for %s not stored: %s\n%s", report.provider_message_id, type(exc).__name__,
+                  frames(exc))
+        return plain(400, f"delivery report could not be stored ({type(exc).__name__})")
     runtime.metrics.callbacks.labels("delivery", "stored").inc()
     runtime.metrics.delivery.labels(report.status if report.state.value != "unknown" else "unknown").inc()
     return plain(200, "ok")
@@ -113,8 +145,12 @@ async def ussd(request: web.Request) -> web.Response:
         return plain(200, render_ussd(Screen("Service code not in use.", final=True)))
     try:
         answer = await runtime.answer_hop(hop)
-    except DATABASE_DOWN:
-        runtime.metrics.ussd_hops.labels("unavailable").inc()
+    except Exception as exc:  # noqa: BLE001 - the phone shows a screen, never an HTTP error
+        if database_unavailable(exc) or isinstance(exc, ShuttingDown):
+            runtime.metrics.ussd_hops.labels("unavailable").inc()
+        else:
+            runtime.metrics.ussd_hops.labels("error").inc()
+            log.error("USSD hop of session %s failed: %s\n%s", hop.session_id, type(exc).__name__, frames(exc))
         return plain(200, render_ussd(Screen("Service temporarily unavailable. Please try again later.", True)))
     runtime.metrics.ussd_hops.labels("duplicate" if answer.duplicate else "ok").inc()
     runtime.metrics.ussd_latency.observe(time.perf_counter() - started)
@@ -141,6 +177,14 @@ async def ussd_event(request: web.Request) -> web.Response:
             ended = await record_session_end(session, event, runtime.clock())
         if ended is not None and runtime.ussd_live is not None:
             runtime.ussd_live.ended(event.session_id, *ended)
-    except DATABASE_DOWN:
-        return plain(503, "storage unavailable, retry later")
+    except Exception as exc:  # noqa: BLE001
+        if database_unavailable(exc):
+            return plain(503, "storage unavailable, retry later")
+        log.error("USSD end of session %s not stored: %s\n%s", event.session_id, type(exc).__name__, frames(exc))
+        return plain(400, f"session end could not be stored ({type(exc).__name__})")
     return plain(200, "ok")
+
+
+def frames(exc: BaseException) -> str:
+    """Where an exception was raised, without its text: that may quote a message or a number."""
+    return "".join(traceback.format_tb(exc.__traceback__)).rstrip()
