@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import codecs
 import hmac
 import logging
 
@@ -23,34 +22,6 @@ def plain(status: int, text: str) -> web.Response:
 def tokens_match(given: str | None, expected: str) -> bool:
     """Constant-time comparison, so a token cannot be guessed byte by byte from timings."""
     return hmac.compare_digest((given or "").encode(), expected.encode())
-
-
-# A form is read as UTF-8 or Latin-1 (ASCII is both). Another charset turns the body into text
-# nobody sent, or, like unicode_escape, into lone surrogates that no database can store.
-FORM_CHARSETS = frozenset({"utf-8", "iso8859-1", "ascii"})  # codecs' canonical names
-MAX_FORM_FIELDS = 100  # a callback form has at most a dozen
-
-
-def _bad_form(reason: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=reason, content_type="text/plain")
-
-
-def _too_large(request: web.Request) -> web.HTTPRequestEntityTooLarge:
-    return web.HTTPRequestEntityTooLarge(
-        max_size=request.app._client_max_size, actual_size=request.content_length or 0,
-        text=f"body larger than {request.app._client_max_size} bytes", content_type="text/plain")
-
-
-def check_charset(charset: str | None, where: str = "body") -> None:
-    """A 400 naming the charset unless it is UTF-8 or Latin-1 (or none, which means UTF-8)."""
-    if charset is None:
-        return
-    try:
-        name = codecs.lookup(charset).name
-    except (LookupError, ValueError, TypeError):
-        name = None
-    if name not in FORM_CHARSETS:
-        raise _bad_form(f"{where} charset {charset[:40]!r} is not accepted: send UTF-8 or Latin-1")
 
 
 # A form is read as UTF-8 or Latin-1 (ASCII is both). Another charset turns the body into text
