@@ -4,7 +4,7 @@ Needs `Authorization: Bearer <api.token>` (never `?token=`). Reporters appear on
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiohttp import web
 from sqlalchemy import select
@@ -12,7 +12,15 @@ from sqlalchemy import select
 from gateway.runtime import RUNTIME
 from gateway.storage.exports import alert_rows, report_rows
 from gateway.storage.models import AdminUnit
-from gateway.views.common import DATABASE_DOWN, bearer_token, plain, tokens_match
+from gateway.views.common import (
+    DATABASE_DOWN,
+    bearer_token,
+    date_parameter,
+    int_parameter,
+    plain,
+    text_parameter,
+    tokens_match,
+)
 
 MAX_ROWS = 5000
 
@@ -31,33 +39,22 @@ def require_api_token(request: web.Request, query_token_allowed: bool = False) -
 
 
 def _since(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"parameter '{name}' is not a date: {raw[:40]!r}",
-                                 content_type="text/plain") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return date_parameter(request, name)
 
 
 def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit", str(MAX_ROWS))
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ROWS:
-        raise web.HTTPBadRequest(text=f"parameter 'limit' must be 1..{MAX_ROWS}", content_type="text/plain")
-    return int(raw)
+    return int_parameter(request, "limit", MAX_ROWS, 1, MAX_ROWS)
 
 
 async def reports(request: web.Request) -> web.Response:
     require_api_token(request)
     runtime = request.app[RUNTIME]
-    q = request.query
+    q = {name: text_parameter(request, name) for name in ("commune", "region", "incident", "status")}
     try:
         async with runtime.sessions() as session:
             rows = await report_rows(session, since=_since(request, "since"), until=_since(request, "until"),
-                                     commune=q.get("commune"), region=q.get("region"), incident=q.get("incident"),
-                                     status=q.get("status"), limit=_limit(request))
+                                     commune=q["commune"], region=q["region"], incident=q["incident"],
+                                     status=q["status"], limit=_limit(request))
     except DATABASE_DOWN:
         return plain(503, "storage unavailable")
     return web.json_response({"reports": rows})
@@ -66,11 +63,11 @@ async def reports(request: web.Request) -> web.Response:
 async def alerts(request: web.Request) -> web.Response:
     require_api_token(request)
     runtime = request.app[RUNTIME]
-    q = request.query
+    q = {name: text_parameter(request, name) for name in ("commune", "region", "incident", "status")}
     try:
         async with runtime.sessions() as session:
-            rows = await alert_rows(session, status=q.get("status"), commune=q.get("commune"), region=q.get("region"),
-                                    incident=q.get("incident"), since=_since(request, "since"), limit=_limit(request))
+            rows = await alert_rows(session, status=q["status"], commune=q["commune"], region=q["region"],
+                                    incident=q["incident"], since=_since(request, "since"), limit=_limit(request))
     except DATABASE_DOWN:
         return plain(503, "storage unavailable")
     return web.json_response({"alerts": rows})
@@ -80,10 +77,11 @@ async def communes(request: web.Request) -> web.Response:
     require_api_token(request)
     runtime = request.app[RUNTIME]
     query = select(AdminUnit).where(AdminUnit.level == 3).order_by(AdminUnit.pcode)
-    if request.query.get("region"):
-        query = query.where(AdminUnit.pcode.startswith(request.query["region"]))
-    if request.query.get("commune"):
-        query = query.where(AdminUnit.pcode == request.query["commune"])
+    region, commune = text_parameter(request, "region"), text_parameter(request, "commune")
+    if region:
+        query = query.where(AdminUnit.pcode.startswith(region))
+    if commune:
+        query = query.where(AdminUnit.pcode == commune)
     try:
         async with runtime.sessions() as session:
             units = (await session.execute(query)).scalars().all()

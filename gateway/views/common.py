@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import hmac
 import logging
+from datetime import UTC, datetime
 
 from aiohttp import BodyPartReader, hdrs, web
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -21,7 +22,8 @@ def plain(status: int, text: str) -> web.Response:
 
 def tokens_match(given: str | None, expected: str) -> bool:
     """Constant-time comparison, so a token cannot be guessed byte by byte from timings."""
-    return hmac.compare_digest((given or "").encode(), expected.encode())
+    # surrogatepass: a header holding bytes that are not UTF-8 reaches us as lone surrogates
+    return hmac.compare_digest((given or "").encode(errors="surrogatepass"), expected.encode())
 
 
 # A form is read as UTF-8 or Latin-1 (ASCII is both). Another charset turns the body into text
@@ -118,3 +120,70 @@ def bearer_token(request: web.Request) -> str | None:
         return header[7:].strip()
     return None
 
+
+# --- query parameters, path ids and cookies: hostile input is a 400 or a 404, never a database error
+
+MAX_ID = 2**63 - 1  # BIGINT: a larger id matches no row, and the database drivers refuse to bind it
+EARLIEST_DATE, LATEST_DATE = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+MAX_TEXT_PARAMETER = 100  # codes and names (pcodes, incidents, statuses); no query needs more
+
+
+def bad_parameter(name: str, reason: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=f"parameter '{name}' {reason}", content_type="text/plain")
+
+
+def _ascii_digits(raw: str) -> bool:
+    """Only 0-9: str.isdigit() and int() also accept other scripts' digits, which the database refuses."""
+    return raw.isascii() and raw.isdigit()
+
+
+def int_parameter(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not _ascii_digits(raw) or len(raw) > len(str(high)) or not low <= int(raw) <= high:
+        raise bad_parameter(name, f"must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def date_parameter(request: web.Request, name: str) -> datetime | None:
+    """An ISO 8601 date or time (UTC when it names no zone), or None when absent or empty."""
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    reason = f"must be an ISO 8601 date between {EARLIEST_DATE:%Y} and {LATEST_DATE:%Y}"
+    if not raw.isascii() or len(raw) > 40:
+        raise bad_parameter(name, reason)
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # OverflowError: a zone offset that moves year 1 or 9999 out of range
+        raise bad_parameter(name, reason) from None
+    if not EARLIEST_DATE <= value < LATEST_DATE:
+        raise bad_parameter(name, reason)
+    return value
+
+
+def text_parameter(request: web.Request, name: str) -> str | None:
+    """A short printable value, or None when absent or empty (PostgreSQL refuses NUL in text)."""
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    if len(raw) > MAX_TEXT_PARAMETER or not raw.isprintable():
+        raise bad_parameter(name, f"must be at most {MAX_TEXT_PARAMETER} printable characters")
+    return raw
+
+
+def path_id(request: web.Request, name: str, what: str) -> int:
+    """A row id from the path; one that no row can have is a 404, like an id that has no row."""
+    raw = request.match_info[name]
+    if not _ascii_digits(raw) or len(raw) > len(str(MAX_ID)) or not 0 < int(raw) <= MAX_ID:
+        raise web.HTTPNotFound(text=f"no {what} {raw[:30]}", content_type="text/plain")
+    return int(raw)
+
+
+def cookie(request: web.Request, name: str) -> str | None:
+    """A cookie's value when it is printable ASCII, which every cookie the gateway sets is; another
+    value (bytes that are not UTF-8 arrive as lone surrogates) is treated as absent."""
+    value = request.cookies.get(name)
+    return value if value and value.isascii() and value.isprintable() else None

@@ -15,7 +15,15 @@ from gateway.dashboard import auth, pages, queries, users
 from gateway.dashboard.layout import Texts, page
 from gateway.dashboard.suggestions import Suggestion, SuggestionError, append_suggestion, checked_word
 from gateway.runtime import RUNTIME, Runtime
-from gateway.views.common import DATABASE_DOWN, plain, read_form
+from gateway.views.common import (
+    DATABASE_DOWN,
+    cookie,
+    int_parameter,
+    path_id,
+    plain,
+    read_form,
+    text_parameter,
+)
 from gateway.views.proxies import client_address, is_https
 
 log = logging.getLogger(__name__)
@@ -30,7 +38,7 @@ Page = Callable[[web.Request, Runtime, Texts, auth.Session], Awaitable[str]]
 
 
 def _texts(request: web.Request) -> Texts:
-    return Texts(request.query.get("lang") or request.cookies.get(LANG_COOKIE) or "fr")
+    return Texts(request.query.get("lang") or cookie(request, LANG_COOKIE) or "fr")
 
 
 def _html(request: web.Request, body: str, status: int = 200) -> web.Response:
@@ -47,7 +55,7 @@ def _html(request: web.Request, body: str, status: int = 200) -> web.Response:
 async def _session(request: web.Request) -> auth.Session | None:
     """The request's session: a signed, unexpired cookie whose user still holds the same epoch."""
     runtime = request.app[RUNTIME]
-    claim = auth.read_session_cookie(runtime.settings, request.cookies.get(SESSION_COOKIE), runtime.clock())
+    claim = auth.read_session_cookie(runtime.settings, cookie(request, SESSION_COOKIE), runtime.clock())
     if claim is None:
         return None
     async with runtime.sessions() as db:
@@ -142,9 +150,8 @@ async def _situation(request: web.Request, runtime: Runtime, t: Texts, session: 
 
 
 async def _reports(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
-    raw_days = request.query.get("days", "14")
-    days = min(max(int(raw_days), 1), 90) if raw_days.isdigit() else 14
-    region = request.query.get("region") or None
+    days = int_parameter(request, "days", 14, 1, 90)
+    region = text_parameter(request, "region")
     first_day = (runtime.clock() - timedelta(days=days - 1)).date()
     async with runtime.sessions() as db:
         known = await queries.places(db)
@@ -202,7 +209,7 @@ async def label(request: web.Request) -> web.Response:
     label_value = str(form.get("label", ""))
     if label_value not in runtime.taxonomy.ids | {"noise", "other"}:
         return plain(400, f"unknown label {label_value[:40]!r}")
-    message_id = int(request.match_info["message_id"])
+    message_id = path_id(request, "message_id", "unreviewed text")
     word, word_lang = str(form.get("word", "")).strip(), str(form.get("word_lang", "fr"))
     if word_lang not in ("fr", "ha", "dje"):
         return plain(400, f"unknown language {word_lang[:8]!r}")

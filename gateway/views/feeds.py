@@ -10,7 +10,7 @@ from gateway.cap import CAP_MIME, CapAlert, atom_feed, cap_xml
 from gateway.runtime import RUNTIME
 from gateway.storage.models import AdminUnit, Alert, AlertReport, Report
 from gateway.views.api import require_api_token
-from gateway.views.common import DATABASE_DOWN, plain
+from gateway.views.common import DATABASE_DOWN, path_id, plain
 
 FEED_ENTRIES = 200
 
@@ -50,7 +50,7 @@ async def cap_feed(request: web.Request) -> web.Response:
 async def cap_alert(request: web.Request) -> web.Response:
     require_api_token(request, query_token_allowed=True)  # feed readers follow the feed's links
     runtime = request.app[RUNTIME]
-    alert_id = int(request.match_info["alert_id"])
+    alert_id = path_id(request, "alert_id", "alert")
     try:
         async with runtime.sessions() as session:
             alerts = await cap_alerts(session, alert_id)
