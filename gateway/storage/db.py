@@ -44,7 +44,8 @@ def is_sqlite_in_memory(url: str) -> bool:
 
 def create_engine(url: str, echo: bool = False, read_only: bool = False) -> AsyncEngine:
     """`read_only`: a SQLite connection of its own for reads that must not queue behind the
-    writer (WAL lets it read while the writer writes); PostgreSQL pools many connections anyway."""
+    writer (WAL lets it read while the writer writes); PostgreSQL pools many connections anyway.
+    Statement parameters (numbers, message texts) never appear in a database error or echo."""
     if is_sqlite(url):
         path = make_url(url).database
         in_memory = is_sqlite_in_memory(url)
@@ -55,7 +56,7 @@ def create_engine(url: str, echo: bool = False, read_only: bool = False) -> Asyn
         # back-off made the tail latency of callbacks (measured in BENCHMARKS.md). In memory
         # SQLAlchemy already shares one connection (StaticPool).
         one_writer = {} if in_memory else {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
-        engine = create_async_engine(url, echo=echo, async_creator=partial(
+        engine = create_async_engine(url, echo=echo, hide_parameters=True, async_creator=partial(
             sqlite_driver.connect, path or ":memory:", timeout=30, uri=bool(path and path.startswith("file:"))),
             **one_writer)
 
@@ -73,7 +74,8 @@ def create_engine(url: str, echo: bool = False, read_only: bool = False) -> Asyn
             cursor.close()
 
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=10,
+                               pool_pre_ping=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
