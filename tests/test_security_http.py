@@ -147,3 +147,24 @@ async def test_tokens_are_compared_in_constant_time(gateway, clock, monkeypatch)
     await gateway.post("/callbacks/at/sms", params={"token": "guess"}, data=CALLBACKS["/callbacks/at/sms"](clock))
     await gateway.get("/api/reports", headers={"Authorization": "Bearer api-guess"})
     assert compared == [(b"guess", b"s3cret"), (b"api-guess", b"api-token")]
+
+
+@pytest.mark.parametrize("endpoint", list(CALLBACKS))
+async def test_a_rotation_accepts_the_previous_token_until_it_is_removed(settings, clock, endpoint) -> None:  # noqa: ANN001
+    rotating = replace(settings, callbacks=replace(settings.callbacks, token="new-token", previous_token="s3cret"))
+    async with running_gateway(rotating, clock) as client:
+        for token, status in (("s3cret", 200), ("new-token", 200), ("older", 403)):
+            response = await client.post(endpoint, params={"token": token}, data=CALLBACKS[endpoint](clock))
+            assert response.status == status, token
+    done = replace(settings, callbacks=replace(settings.callbacks, token="new-token"))
+    async with running_gateway(done, clock) as client:
+        response = await client.post(endpoint, params={"token": "s3cret"}, data=CALLBACKS[endpoint](clock))
+        assert response.status == 403
+
+
+async def test_a_rotation_of_the_api_token_accepts_both(settings, clock) -> None:  # noqa: ANN001
+    rotating = replace(settings, api=replace(settings.api, token="new-api-token", previous_token="api-token"))
+    async with running_gateway(rotating, clock) as client:
+        for token, status in (("api-token", 200), ("new-api-token", 200), ("older", 401)):
+            response = await client.get("/api/reports", headers={"Authorization": f"Bearer {token}"})
+            assert response.status == status, token

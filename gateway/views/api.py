@@ -33,7 +33,7 @@ def require_api_token(request: web.Request, query_token_allowed: bool = False) -
     given = bearer_token(request)
     if given is None and query_token_allowed:
         given = request.query.get("token")
-    if not tokens_match(given, expected):
+    if not tokens_match(given, expected, request.app[RUNTIME].settings.api.previous_token):
         raise web.HTTPUnauthorized(text="wrong or missing API token", content_type="text/plain",
                                    headers={"WWW-Authenticate": "Bearer"})
 

@@ -36,7 +36,7 @@ def refuse_if_not_provider(request: web.Request, endpoint: str) -> None:
     """Token and source checks come before the body is read: a refused call leaves no trace."""
     runtime = request.app[RUNTIME]
     callbacks = runtime.settings.callbacks
-    if callbacks.token and not tokens_match(request.query.get("token"), callbacks.token):
+    if callbacks.token and not tokens_match(request.query.get("token"), callbacks.token, callbacks.previous_token):
         runtime.metrics.callbacks.labels(endpoint, "forbidden").inc()
         log.warning("%s callback refused: wrong or missing token (from %s)", endpoint, request.remote)
         raise web.HTTPForbidden(text="wrong or missing token", content_type="text/plain")

@@ -20,10 +20,13 @@ def plain(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text, content_type="text/plain")
 
 
-def tokens_match(given: str | None, expected: str) -> bool:
-    """Constant-time comparison, so a token cannot be guessed byte by byte from timings."""
+def tokens_match(given: str | None, expected: str, previous: str = "") -> bool:
+    """Constant-time comparison, so a token cannot be guessed byte by byte from timings. A previous
+    token, when set, is accepted too: a rotation must not refuse what providers retry for hours."""
     # surrogatepass: a header holding bytes that are not UTF-8 reaches us as lone surrogates
-    return hmac.compare_digest((given or "").encode(errors="surrogatepass"), expected.encode())
+    given_bytes = (given or "").encode(errors="surrogatepass")
+    current = hmac.compare_digest(given_bytes, expected.encode())
+    return current | (bool(previous) and hmac.compare_digest(given_bytes, previous.encode()))
 
 
 # A form is read as UTF-8 or Latin-1 (ASCII is both). Another charset turns the body into text
@@ -142,7 +145,7 @@ def int_parameter(request: web.Request, name: str, default: int, low: int, high:
     if raw is None:
         return default
     if not _ascii_digits(raw) or len(raw) > len(str(high)) or not low <= int(raw) <= high:
-        raise bad_parameter(name, f"must be a whole number from {low} to {high}")
+        raise bad_parameter(name, f"must be {low}..{high}")
     return int(raw)
 
 
@@ -151,7 +154,7 @@ def date_parameter(request: web.Request, name: str) -> datetime | None:
     raw = request.query.get(name)
     if not raw:
         return None
-    reason = f"must be an ISO 8601 date between {EARLIEST_DATE:%Y} and {LATEST_DATE:%Y}"
+    reason = f"is not a date (ISO 8601, between {EARLIEST_DATE:%Y} and {LATEST_DATE:%Y})"
     if not raw.isascii() or len(raw) > 40:
         raise bad_parameter(name, reason)
     try:
