@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway.config import OutboxSettings
+from gateway.dashboard.queries import failed_sms
 from gateway.devtools.fake_africastalking import FAKE_API_KEY, FAKE_USERNAME
 from gateway.metrics import Metrics
 from gateway.provider.africastalking import AfricasTalkingSender
@@ -82,3 +83,13 @@ async def test_a_number_the_sdk_refuses_fails_alone_and_is_named_nowhere(session
     assert (rows[refused].status, rows[PLAIN].status) == ("failed", "sent")
     assert not DIGITS.search(rows[refused].last_error or ""), rows[refused].last_error
     assert "90123456" not in caplog.text, caplog.text
+
+
+async def test_the_delivery_page_masks_a_number_in_an_error_stored_before_masking(sessions, clock) -> None:  # noqa: ANN001
+    await queue_replies(sessions, clock, [PLAIN])
+    async with sessions() as session, session.begin():
+        await session.execute(Outbox.__table__.update().values(
+            status="failed", last_error="Invalid phone number: +22790123457"))
+    async with sessions() as session:
+        [row] = await failed_sms(session, clock() - timedelta(days=1))
+    assert row.error == "Invalid phone number: +********457"
