@@ -21,6 +21,7 @@ from tests.conftest import FakeClock, make_settings, running_gateway
 
 FOCAL_POINT, BLOCKED = "+22790000101", "+22790000102"  # demo: approved focal points of Gabi (Hausa)
 NEWCOMER, CHATTY, STRANGER = "+22791110001", "+22791110002", "+22791110003"
+LATECOMER, UNLUCKY, KENYAN = "+22791110004", "+22791110005", "+254791541111"
 RECEIVED = datetime(2026, 11, 24, 11, 59, tzinfo=UTC)
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -43,6 +44,13 @@ def second_batch() -> list[tuple[str, str, str]]:
             ("b-11", NEWCOMER, "LANGUE dje"), ("b-12", NEWCOMER, "attaque Guidan Sori 4")]
 
 
+def third_batch() -> list[tuple[str, str, str]]:
+    """A message whose understanding raises and one from abroad among ordinary ones: both kept for
+    review, the others stored as if alone."""
+    return [("b-13", LATECOMER, "attaque gabi 2"), ("b-14", UNLUCKY, "PANNE"), ("b-15", KENYAN, "ATTAQUE GABI 12"),
+            ("b-16", LATECOMER, "AIDE")]
+
+
 async def submit_together(client, messages: list[tuple[str, str, str]]) -> list:  # noqa: ANN001
     """Queued before the group committer wakes, so they are one batch."""
     runtime = client.server.app[RUNTIME]
@@ -50,13 +58,22 @@ async def submit_together(client, messages: list[tuple[str, str, str]]) -> list:
                                   for external_id, sender, body in messages))
 
 
-async def run_batches(client) -> tuple[list, list]:  # noqa: ANN001
+async def run_batches(client) -> tuple[list, list, list]:  # noqa: ANN001
     runtime = client.server.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():
         (await session.execute(select(Reporter).where(Reporter.phone == BLOCKED))).scalar_one().status = "blocked"
     first = await submit_together(client, FIRST_BATCH)
     second = await submit_together(client, second_batch())
-    return first, second
+    parse = runtime.ingest_ctx.parse
+
+    def parse_or_raise(text: str, lang: str | None, home: str | None):  # noqa: ANN202
+        if text == "PANNE":
+            raise RuntimeError("a parser bug")
+        return parse(text, lang, home)
+
+    runtime.ingest_ctx.parse = parse_or_raise
+    third = await submit_together(client, third_batch())
+    return first, second, third
 
 
 async def stored(client) -> dict[str, list[tuple]]:  # noqa: ANN001
@@ -64,7 +81,7 @@ async def stored(client) -> dict[str, list[tuple]]:  # noqa: ANN001
     people's seeding time left out)."""
     queries = {
         "messages": "SELECT id, channel, external_id, sender, short_code, text, received_at, stored_at, link_id, "
-                    "network_code, kind, command, lang, parse, reply_status FROM messages ORDER BY id",
+                    "network_code, kind, command, lang, parse, reply_status, error FROM messages ORDER BY id",
         "reports": "SELECT id, ref, message_id, channel, reporter_id, sender_key, trust, incident, secondary, "
                    "commune_pcode, village, count, free_text, lang, status, received_at FROM reports ORDER BY id",
         "replies": "SELECT dedup_key, kind, priority, recipient, body, segments, status, attempts, next_attempt_at, "
@@ -77,7 +94,7 @@ async def stored(client) -> dict[str, list[tuple]]:  # noqa: ANN001
 
 
 async def test_a_batch_gives_each_message_its_own_outcome_in_order(gateway) -> None:  # noqa: ANN001
-    first, second = await run_batches(gateway)
+    first, second, third = await run_batches(gateway)
     assert [(o.duplicate, o.kind, o.reply_status) for o in first] == [
         (False, "report", "queued"), (True, "duplicate", None), (False, "command", "queued"),
         (False, "report", "queued"), (False, "command", "queued"), (False, "report", "rate_limited"),
@@ -89,8 +106,15 @@ async def test_a_batch_gives_each_message_its_own_outcome_in_order(gateway) -> N
     assert second[0].reply.startswith(f"An soke rahoto {encode_ref(1)}")
     assert second[3].lang == "dje"
 
+    assert [(o.kind, o.reply_status, o.review) for o in third] == [
+        ("report", "queued", None), ("unknown", "none", "not understood: RuntimeError raised while handling it"),
+        ("unknown", "none", "sender's country (KE) is outside gateway.accepted_regions"), ("command", "queued", None)]
+    assert third[0].report_id is not None and third[1].report_id is None and third[2].report_id is None
+
     tables = await stored(gateway)
-    assert len(tables["messages"]) == 17  # the retry stored once
+    assert len(tables["messages"]) == 21  # the retry stored once
+    kept = [(row[2], row[10], row[14], row[15]) for row in tables["messages"] if row[15]]  # id, kind, reply, error
+    assert kept == [("b-14", "unknown", "none", third[1].review), ("b-15", "unknown", "none", third[2].review)]
     trust = {(row[2], row[6]) for row in tables["reports"]}  # (message id, trust)
     assert {t for _, t in trust} == {"approved", "unknown", "pending"}
     newcomer = next(row for row in tables["reporters"] if row[1] == NEWCOMER)

@@ -367,13 +367,20 @@ DELIVERY_CASES = [
     Case("negative retryCount", delivery(retryCount="-1"), 400, "field 'retryCount' is not a number"),
     Case("huge retryCount", delivery(retryCount="2200000000"), 400, "field 'retryCount' is out of range"),
     Case("missing token", delivery(), 403, "wrong or missing token", query=""),
+    Case("charset unicode_escape with a lone surrogate", delivery(failureReason="\\ud800"), 400,
+         "body charset 'unicode_escape' is not accepted: send UTF-8 or Latin-1",
+         headers={"Content-Type": "application/x-www-form-urlencoded; charset=unicode_escape"}),
+    Case("charset utf-16", delivery(), 400, "body charset 'utf-16' is not accepted",
+         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-16"}),
+    Case("charset latin-1", delivery(), 200, "ok", messages=1,
+         headers={"Content-Type": "application/x-www-form-urlencoded; charset=latin-1"}),
 ]
 
 
 @pytest.mark.parametrize("case", DELIVERY_CASES, ids=lambda c: c.label)
 async def test_delivery_report_wire(gateway, case: Case) -> None:  # noqa: ANN001
     response = await gateway.post("/callbacks/at/delivery" + case.query, data=case.body,
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+                                  headers={"Content-Type": "application/x-www-form-urlencoded", **case.headers})
     assert response.status == case.status
     assert case.fragment in await response.text()
     runtime = gateway.server.app[RUNTIME]

@@ -3,7 +3,7 @@ menu over HTTP, stored once and scored like an SMS report."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import pytest
@@ -45,6 +45,11 @@ class Case:
     starts: str  # the answer's beginning
     sessions: int
     query: str = TOKEN
+    headers: dict = field(default_factory=dict)
+
+
+def charset(name: str) -> dict:
+    return {"Content-Type": f"application/x-www-form-urlencoded; charset={name}"}
 
 
 USSD_CASES = [
@@ -59,12 +64,16 @@ USSD_CASES = [
     Case("bad phoneNumber", hop(phoneNumber="12"), 400, "field 'phoneNumber' is not a usable phone number", 0),
     Case("missing token", hop(), 403, "wrong or missing token", 0, query=""),
     Case("wrong token", hop(), 403, "wrong or missing token", 0, query="?token=nope"),
+    Case("charset unicode_escape with a lone surrogate", hop(text="1*\\ud800"), 400,
+         "body charset 'unicode_escape' is not accepted: send UTF-8 or Latin-1", 0, headers=charset("unicode_escape")),
+    Case("charset utf-16", hop(), 400, "body charset 'utf-16' is not accepted", 0, headers=charset("utf-16")),
+    Case("charset latin-1", hop(), 200, "CON Gargadi da wuri", 1, headers=charset("latin-1")),
 ]
 
 
 @pytest.mark.parametrize("case", USSD_CASES, ids=lambda c: c.label)
 async def test_ussd_wire(gateway, case: Case) -> None:  # noqa: ANN001
-    response = await gateway.post("/callbacks/at/ussd" + case.query, data=case.body, headers=FORM)
+    response = await gateway.post("/callbacks/at/ussd" + case.query, data=case.body, headers={**FORM, **case.headers})
     assert response.status == case.status
     assert response.content_type == "text/plain"
     assert (await response.text()).startswith(case.starts)
@@ -152,6 +161,40 @@ async def test_session_end_event_is_recorded(gateway) -> None:  # noqa: ANN001
         row = (await session.execute(select(UssdSession))).scalar_one()
     assert (row.end_reason, row.state["step"]) == ("Incomplete", "incident")
     assert row.ended_at is not None
+
+
+def session_end(**fields: str) -> str:
+    return urlencode({"sessionId": "ATUid_gone", "phoneNumber": FOCAL_POINT, "status": "Incomplete",
+                      "durationInMillis": "40000", "input": "1", **fields})
+
+
+@pytest.mark.parametrize(("body", "headers", "status", "answer"), [
+    (session_end(), FORM, 200, "ok"),
+    (session_end(errorMessage="\\ud800"), charset("unicode_escape"), 400,
+     "body charset 'unicode_escape' is not accepted: send UTF-8 or Latin-1"),
+    (session_end(), charset("utf-16"), 400, "body charset 'utf-16' is not accepted: send UTF-8 or Latin-1"),
+    (session_end(), charset("iso-8859-1"), 200, "ok"),
+], ids=["plain", "unicode_escape", "utf-16", "latin-1"])
+async def test_session_end_event_charsets(gateway, body: str, headers: dict, status: int, answer: str) -> None:  # noqa: ANN001
+    await walk(gateway, ["1"], session_id="ATUid_gone")
+    response = await gateway.post("/callbacks/at/ussd/events" + TOKEN, headers=headers, data=body)
+    assert (response.status, await response.text()) == (status, answer)
+
+
+async def test_a_hop_holding_a_lone_surrogate_leaves_the_session_store_working(gateway) -> None:  # noqa: ANN001
+    """A unicode_escape hop once put a lone surrogate in the sessions written behind: every flush
+    failed, and the session-end callback and the funnel answered 500 until a restart."""
+    await walk(gateway, ["1"], session_id="ATUid_ok")
+    poisoned = await gateway.post("/callbacks/at/ussd" + TOKEN, headers=charset("unicode_escape"),
+                                  data=hop(sessionId="ATUid_bad", text="1*\\ud800"))
+    assert poisoned.status == 400
+    runtime = gateway.server.app[RUNTIME]
+    await written(runtime)
+    ended = await gateway.post("/callbacks/at/ussd/events" + TOKEN, headers=FORM,
+                               data=session_end(sessionId="ATUid_ok"))
+    assert (ended.status, await ended.text()) == (200, "ok")
+    funnel = await gateway.get("/api/ussd/funnel", headers={"Authorization": "Bearer api-token"})
+    assert funnel.status == 200 and (await funnel.json())["sessions"] == 1
 
 
 async def test_abandoned_sessions_are_visible_to_analysts(gateway, clock) -> None:  # noqa: ANN001
