@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.batching import GroupCommitter
 from gateway.messages import UssdHop
+from gateway.storage.errors import database_unavailable
 from gateway.storage.models import UssdSession
 from gateway.ussd.session import HopResult, StoredSession
 
@@ -117,6 +118,14 @@ async def save_session_rows(session: AsyncSession, rows: list[dict]) -> None:
     await session.execute(_upsert_sessions(dialect_of(session)), rows)
 
 
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class LiveSessions:
     """The sessions of this process, written behind to the database."""
 
@@ -171,22 +180,45 @@ class LiveSessions:
 
     async def flush(self) -> int:
         """Write every changed session, in transactions of FLUSH_ROWS rows so that a hop waiting
-        for the writer never waits long; on failure the sessions stay to be written."""
+        for the writer never waits long. When the database is unavailable the sessions stay to be
+        written. A row the database refuses is left out, so that one session cannot stop every
+        other from being written (and then evicted)."""
         async with self._flushing:
             changed = [live for live in self._live.values() if live.dirty and live.loaded]
             for start in range(0, len(changed), FLUSH_ROWS):
                 chunk = changed[start:start + FLUSH_ROWS]
                 for live in chunk:
                     live.dirty = False
-                rows = [live.row() for live in chunk]
+                rows = [live.row() for live in chunk]  # before any await: a hop may change a session meanwhile
                 try:
-                    async with self._sessions() as session, session.begin():
-                        await save_session_rows(session, rows)
-                except BaseException:
-                    for live in changed[start:]:
-                        live.dirty = True
-                    raise
+                    await self._write(rows)
+                except BaseException as exc:
+                    if not isinstance(exc, Exception) or database_unavailable(exc):
+                        for live in changed[start:]:
+                            live.dirty = True
+                        raise
+                    await self._write_one_by_one(chunk, rows, later=changed[start + FLUSH_ROWS:])
             return len(changed)
+
+    async def _write(self, rows: list[dict]) -> None:
+        async with self._sessions() as session, session.begin():
+            await save_session_rows(session, rows)
+
+    async def _write_one_by_one(self, chunk: list[LiveSession], rows: list[dict], later: list[LiveSession]) -> None:
+        """A chunk the database refused: each row alone, to find and leave out the bad ones."""
+        for index, (live, row) in enumerate(zip(chunk, rows, strict=True)):
+            try:
+                await self._write([row])
+            except BaseException as exc:
+                if not isinstance(exc, Exception) or database_unavailable(exc):
+                    for unwritten in chunk[index:] + later:
+                        unwritten.dirty = True
+                    raise
+                # Field names only: a value may be the caller's number, and the error may quote it.
+                unusable = sorted(name for name, value in row.items() if isinstance(value, str) and not _encodes(value))
+                log.warning("writing USSD sessions failed for session %s: the database refused its row (%s%s); "
+                            "it is left out, the others are written", ascii(live.session_id[:40]),
+                            type(exc).__name__, f"; not valid UTF-8: {', '.join(unusable)}" if unusable else "")
 
     def evict_idle(self) -> int:
         """Forget sessions idle longer than `idle` once written (their rows stay), and the least

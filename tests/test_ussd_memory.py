@@ -99,3 +99,58 @@ def test_idle_and_excess_sessions_leave_memory_once_written(monkeypatch) -> None
     # s0 is idle; two of the rest must go to keep two: the least recent written ones (s2, s3).
     assert store.evict_idle() == 3
     assert sorted(store._live) == ["s1", "s4"]
+
+
+BAD_PHONE = "+22790123456"
+
+
+@pytest.mark.parametrize("where", ["phone", "text"])
+async def test_a_row_the_database_refuses_is_left_out_and_the_rest_flush(memory_settings, clock, caplog,
+                                                                         monkeypatch, where: str) -> None:  # noqa: ANN001
+    """A session holding a lone surrogate (which no database driver encodes) put straight into the
+    store: it is logged without its number and left out; the other sessions are written, the USSD
+    end callback and the funnel keep answering, and the memory cap still holds."""
+    from gateway import ussd_memory
+    from gateway.messages import UssdHop
+    from gateway.ussd.session import StoredSession
+
+    async with running_gateway(memory_settings, clock) as client:
+        runtime = client.server.app[RUNTIME]
+        live = runtime.ussd_live
+        await post(client, "", "good-1")
+        await post(client, "1", "good-1")
+        await post(client, "", "good-2")
+        bad = live.entry(UssdHop("bad-1", "*384*3737#", BAD_PHONE + ("\ud800" if where == "phone" else ""), None, ""),
+                         clock())
+        bad.stored = StoredSession.from_row("1*\ud800" if where == "text" else "1", {"step": "incident"}, "CON ?")
+        bad.loaded, bad.dirty, bad.hops = True, True, 2
+        await post(client, "1*1", "good-2")  # dirty again beside the bad one
+
+        await live.flush()  # the write-behind's own call; raised on every call before
+        async with runtime.sessions() as session:
+            rows = {row.session_id: row for row in (await session.execute(select(UssdSession))).scalars()}
+        assert set(rows) == {"good-1", "good-2"} and (rows["good-1"].hops, rows["good-2"].hops) == (2, 2)
+        assert not bad.dirty  # left out: nothing keeps it from eviction
+
+        end = {"sessionId": "good-1", "phoneNumber": "+22790000101", "status": "Success", "input": "1",
+               "durationInMillis": "1000", "date": "2026-11-24 12:00:00"}
+        response = await client.post("/callbacks/at/ussd/events" + TOKEN, data=end)
+        assert response.status == 200, await response.text()
+        response = await client.get("/api/ussd/funnel",
+                                    headers={"Authorization": f"Bearer {memory_settings.api.token}"})
+        assert response.status == 200, await response.text()
+        assert (await response.json())["sessions"] == 2
+
+        # The background write-behind goes on too, and evicts down to the cap with the bad session present.
+        monkeypatch.setattr(ussd_memory, "MAX_LIVE", 1)
+        await post(client, "", "good-3")
+        for _ in range(200):  # flush_seconds is 0.05 here
+            if len(live._live) <= 1:
+                break
+            await asyncio.sleep(0.02)
+        assert len(live._live) <= 1, sorted(live._live)
+
+    refused = [r for r in caplog.records if "bad-1" in r.getMessage()]
+    assert refused and all(r.levelname == "WARNING" for r in refused), [r.getMessage() for r in caplog.records]
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert BAD_PHONE[4:] not in logged and "\ud800" not in logged
