@@ -6,7 +6,7 @@ session; an SMS answered "stored" is stored verbatim."""
 from __future__ import annotations
 
 import string
-from urllib.parse import quote_from_bytes
+from urllib.parse import quote_from_bytes, urlencode
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -94,8 +94,37 @@ def raw_bodies(draw) -> tuple[bytes, str]:
         "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=latin-1",
         "application/x-www-form-urlencoded; charset=utf-16", "application/x-www-form-urlencoded; charset=bogus",
         "multipart/form-data; boundary=zzz", "text/plain", "application/json",
+        *(f"application/x-www-form-urlencoded; charset={name}" for name in REFUSED_CHARSETS),
     ]))
     return body, content_type
+
+
+# Charsets a provider might declare: only UTF-8 and Latin-1 (ASCII is both) are read. The escape
+# codecs turn "\ud800" into a lone surrogate, which no database stores (it was a 500).
+ACCEPTED_CHARSETS = ["utf-8", "UTF-8", "utf8", "iso-8859-1", "ISO-8859-1", "latin-1", "latin1", "us-ascii"]
+REFUSED_CHARSETS = ["unicode_escape", "raw_unicode_escape", "utf-16", "utf-16-le", "utf-32", "utf-7", "cp1252",
+                    "koi8-r", "shift_jis", "idna", "rot13", "bogus"]
+lone_surrogate = st.integers(0xD800, 0xDFFF).map(lambda code: f"\\u{code:04x}")  # as unicode_escape writes it
+latin1_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=40)
+
+
+@st.composite
+def escaped_forms(draw, endpoint: str) -> str:
+    """A form with a lone surrogate, escaped, in one of its fields (or all of it)."""
+    form = draw(forms(endpoint))
+    name = draw(st.sampled_from(FIELDS[endpoint]))
+    form[name] = draw(st.sampled_from(["", form.get(name, "")])) + draw(lone_surrogate)
+    return urlencode(form)
+
+
+def multipart_body(form: dict[str, str], charset: str, encoding: str) -> bytes:
+    """`form` as multipart/form-data (boundary zzz), each part declaring `charset`, encoded in `encoding`."""
+    body = b""
+    for name, value in form.items():
+        body += (f'--zzz\r\nContent-Disposition: form-data; name="{name}"\r\n'
+                 f"Content-Type: text/plain; charset={charset}\r\n\r\n").encode("ascii", "replace")
+        body += value.encode(encoding, "replace") + b"\r\n"
+    return body + b"--zzz--\r\n"
 
 
 async def assert_nothing_half_stored(client: TestClient) -> None:
@@ -153,4 +182,43 @@ async def test_raw_bodies_in_any_encoding_never_500(gateway, endpoint, raw) -> N
     response = await gateway.post(endpoint, params={"token": "s3cret"}, data=body,
                                   headers={"Content-Type": content_type})
     assert response.status in ALLOWED[endpoint], (response.status, await response.text(), body, content_type)
+    await assert_nothing_half_stored(gateway)
+
+
+@pytest.mark.parametrize("endpoint", list(FIELDS))
+@FUZZ
+@given(data=st.data())
+async def test_other_charsets_and_lone_surrogates_are_a_400_naming_the_charset(gateway, endpoint, data) -> None:  # noqa: ANN001
+    charset = data.draw(st.sampled_from(REFUSED_CHARSETS))
+    if data.draw(st.booleans()):
+        body = data.draw(escaped_forms(endpoint)).encode()
+        content_type, where = f"application/x-www-form-urlencoded; charset={charset}", "body"
+    else:
+        body = multipart_body(dict(VALID[endpoint], text=data.draw(lone_surrogate)), charset, "ascii")
+        content_type, where = "multipart/form-data; boundary=zzz", "a field's"
+    response = await gateway.post(endpoint, params={"token": "s3cret"}, data=body, headers={"Content-Type": content_type})
+    assert (response.status, await response.text()) == (
+        400, f"{where} charset {charset!r} is not accepted: send UTF-8 or Latin-1"), (body, content_type)
+    await assert_nothing_half_stored(gateway)
+
+
+@pytest.mark.parametrize("endpoint", list(FIELDS))
+@FUZZ
+@given(data=st.data())
+async def test_utf8_and_latin1_forms_are_read_as_sent(gateway, endpoint, data) -> None:  # noqa: ANN001
+    charset = data.draw(st.sampled_from(ACCEPTED_CHARSETS))
+    encoding = "ascii" if charset == "us-ascii" else charset
+    form = data.draw(forms(endpoint))
+    field = ALWAYS_FUZZED.get(endpoint, "status")
+    form[field] = data.draw(st.text(string.printable, max_size=40) if encoding == "ascii" else latin1_text)
+    form = {name: value.encode(encoding, "replace").decode(encoding) for name, value in form.items()}
+    if data.draw(st.booleans()):
+        body, content_type = urlencode(form, encoding=encoding).encode(), f"application/x-www-form-urlencoded; charset={charset}"
+    else:
+        body, content_type = multipart_body(form, charset, encoding), "multipart/form-data; boundary=zzz"
+    response = await gateway.post(endpoint, params={"token": "s3cret"}, data=body, headers={"Content-Type": content_type})
+    answer = await response.text()
+    assert response.status in ALLOWED[endpoint] and "charset" not in answer, (response.status, answer, body)
+    if endpoint == "/callbacks/at/sms" and answer.startswith("stored"):
+        assert await stored_text(gateway, form["id"].strip()) == form["text"], "text not stored as sent"
     await assert_nothing_half_stored(gateway)
