@@ -192,7 +192,7 @@ class ServedGateway:
         return int(answer.split(b" ", 2)[1]), answer
 
 
-def get_routes(app: web.Application) -> list[tuple[str, list[str]]]:
+def get_routes(app: web.Application) -> list[tuple[str, tuple[str, ...]]]:
     """Every GET route of the router: its path template and the names of its path parts."""
     routes = []
     for route in app.router.routes():
@@ -201,8 +201,8 @@ def get_routes(app: web.Application) -> list[tuple[str, list[str]]]:
         info = route.resource.get_info()
         template = info.get("path") or info.get("formatter")
         if template is not None:
-            routes.append((template, re.findall(r"{(\w+)}", template)))
-    return sorted(set((template, tuple(names)) for template, names in routes))
+            routes.append((template, tuple(re.findall(r"{(\w+)}", template))))
+    return sorted(set(routes))
 
 
 def parameter_names() -> list[str]:
