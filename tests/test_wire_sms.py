@@ -389,6 +389,18 @@ async def test_delivery_report_wire(gateway, case: Case) -> None:  # noqa: ANN00
     assert stored == case.messages
 
 
+async def test_a_delivery_report_the_database_refuses_for_itself_is_a_400_not_a_503(gateway, monkeypatch) -> None:  # noqa: ANN001
+    from gateway.views import callbacks
+
+    async def refuse(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise DataError("INSERT INTO delivery_events ...", None, Exception("value too long"))
+
+    monkeypatch.setattr(callbacks, "record_delivery", refuse)
+    response = await gateway.post("/callbacks/at/delivery" + TOKEN, data=delivery(),
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert (response.status, await response.text()) == (400, "delivery report could not be stored (DataError)")
+
+
 async def test_delivery_report_updates_the_outbox_row_once(gateway) -> None:  # noqa: ANN001
     runtime = gateway.server.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():

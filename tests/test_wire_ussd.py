@@ -197,6 +197,29 @@ async def test_a_hop_holding_a_lone_surrogate_leaves_the_session_store_working(g
     assert funnel.status == 200 and (await funnel.json())["sessions"] == 1
 
 
+async def test_a_hop_that_raises_ends_the_session_politely_not_a_500(gateway, caplog) -> None:  # noqa: ANN001
+    async def broken(_hop):  # noqa: ANN001, ANN202
+        raise RuntimeError(f"a bug handling {FOCAL_POINT}")
+
+    gateway.server.app[RUNTIME].answer_hop = broken
+    response = await gateway.post("/callbacks/at/ussd" + TOKEN, headers=FORM, data=hop(sessionId="ATUid_bug"))
+    assert (response.status, await response.text()) == (200, "END Service temporarily unavailable. Please try again later.")
+    assert "ATUid_bug" in caplog.text and FOCAL_POINT[4:] not in caplog.text
+
+
+async def test_a_session_end_the_database_refuses_for_itself_is_a_400_not_a_503(gateway, monkeypatch) -> None:  # noqa: ANN001
+    from sqlalchemy.exc import IntegrityError
+
+    from gateway import ussd_flow
+
+    async def refuse(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise IntegrityError("UPDATE ussd_sessions ...", None, Exception("refused"))
+
+    monkeypatch.setattr(ussd_flow, "record_session_end", refuse)
+    response = await gateway.post("/callbacks/at/ussd/events" + TOKEN, headers=FORM, data=session_end())
+    assert (response.status, await response.text()) == (400, "session end could not be stored (IntegrityError)")
+
+
 async def test_abandoned_sessions_are_visible_to_analysts(gateway, clock) -> None:  # noqa: ANN001
     await walk(gateway, ["1", "1"], session_id="ATUid_a")  # stops at the place question
     await walk(gateway, ["1", "1", "1", "5", "1"], session_id="ATUid_b")  # completes
