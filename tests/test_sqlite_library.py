@@ -9,6 +9,7 @@ import pytest
 from gateway.cli import main
 from gateway.storage import db
 from gateway.storage.db import UnsupportedDatabase, check_sqlite_library
+from tests.support.gateway_process import PRODUCTION_SECRETS
 
 
 def test_this_library_has_what_the_gateway_needs() -> None:
@@ -40,6 +41,8 @@ def test_a_library_without_json_functions_is_refused(monkeypatch) -> None:  # no
 
 def test_serve_says_so_in_one_line_without_a_traceback(monkeypatch, tmp_path, capsys) -> None:  # noqa: ANN001
     monkeypatch.setenv("EWG_DATABASE__URL", f"sqlite+aiosqlite:///{tmp_path / 'ewg.db'}")
+    for name, value in PRODUCTION_SECRETS.items():  # a start that gets as far as the database
+        monkeypatch.setenv(name, value)
     try:
         import uvloop
     except ImportError:
