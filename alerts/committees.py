@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.rules import ROLES
 from alerts.store import insert_ignoring_duplicates
-from gateway.i18n import LANGUAGES
-from gateway.phones import PhoneError, normalise_phone
+from gateway.kernel.i18n import LANGUAGES
+from gateway.kernel.phones import PhoneError, normalise_phone
 from gateway.storage.models import AdminUnit, CommitteeMember
 
 COLUMNS = ("phone", "name", "area", "role", "lang")

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.i18n import render
-from gateway.segments import to_gsm7
+from gateway.kernel.i18n import render
+from gateway.kernel.segments import to_gsm7
+from gateway.kernel.taxonomy import Taxonomy, load_taxonomy
 from gateway.storage.models import Alert, CommitteeMember, Report
 from gateway.storage.outbox import PRIORITY_NOTICE, OutboundSms, enqueue
-from gateway.taxonomy import Taxonomy, load_taxonomy
 
 DIGEST = "Daily summary {area}: {reports} report(s), {open} open alert(s).{details}"
 DETAILS = " {items}."

@@ -134,7 +134,7 @@ async def expire_stale_outbox(session: AsyncSession, now: datetime) -> ExpiryRes
     """An SMS still waiting at its expires_at is marked expired, never sent late; so is one left
     `sending` by a sender that died (its lease ran out). An open alert whose every SMS expired is
     itself marked expired: nobody was told. The outbox sender runs this in its claim transaction
-    (gateway.sender), the only place outbox expiry happens."""
+    (gateway.outbox.sender), the only place outbox expiry happens."""
     expired = (await session.execute(
         update(Outbox).where(
             Outbox.expires_at.is_not(None), Outbox.expires_at <= now,

@@ -9,9 +9,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
-from alerts.messages import AlertFacts, closing_text
 from alerts.notify import AlertConfig
 from alerts.outcomes import AlertChange, ChangeKind
+from alerts.texts import AlertFacts, closing_text
 from gateway.storage.models import Alert
 from gateway.storage.outbox import PRIORITY_NOTICE, OutboundSms, enqueue
 

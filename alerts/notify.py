@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
 from alerts.areas import Gazetteer
-from alerts.messages import AlertFacts, alert_text
 from alerts.pipeline import Situation, Trigger, decide
 from alerts.routing import route_alert
 from alerts.rules import RuleSet
-from gateway.phones import mask_phone
+from alerts.texts import AlertFacts, alert_text
+from gateway.kernel.phones import mask_phone
+from gateway.kernel.taxonomy import Taxonomy, load_taxonomy
 from gateway.storage.models import Alert, Notification, Outbox
 from gateway.storage.outbox import PRIORITY_ALERT, OutboundSms, enqueue
-from gateway.taxonomy import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from alerts.areas import PCODE_PATTERN, AreaLevel, AreaPath
 from alerts.tomlpos import Locator
-from gateway.taxonomy import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
+from gateway.kernel.taxonomy import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
 
 TAXONOMY_FILE = "incidents.toml"
 TRUST_LEVELS = ("approved", "pending", "unknown")

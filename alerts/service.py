@@ -26,13 +26,13 @@ from alerts.jobs import (
     silent_reporters,
 )
 from alerts.lifecycle import change_of, close_alert
-from alerts.messages import ack_notice_text
 from alerts.notify import AlertConfig, notify
 from alerts.outcomes import AckOutcome, AckResult, AlertChange, ChangeKind, RetractOutcome, RetractResult
 from alerts.pipeline import Trigger
 from alerts.replay import replay
 from alerts.rules import RuleSet
 from alerts.scoring import Score, score_window
+from alerts.texts import ack_notice_text
 from gateway.storage.models import Alert, AlertReport, CommitteeMember, Report
 from gateway.storage.outbox import PRIORITY_NOTICE, OutboundSms, enqueue
 

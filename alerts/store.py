@@ -34,7 +34,7 @@ LINKS_PER_STATEMENT = 500  # alert-report links per INSERT: well under SQLite's 
 
 
 # The statements every scoring pass runs, built once: building a statement and computing its cache
-# key cost more CPU than running it (gateway.ingest; BENCHMARKS.md).
+# key cost more CPU than running it (gateway.sms.ingest; BENCHMARKS.md).
 # One row per sender, trust and count: the newest of them weighs the most (alerts.scoring), so a
 # pass reads a few rows per reporter however many reports the windows hold (a mass event). The
 # pass's (commune, incident, start) triples come as one table (SQLite: a JSON array read by

@@ -16,7 +16,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.provider.africastalking import FormError, parse_inbound_sms  # noqa: E402
+from gateway.providers.africastalking import FormError, parse_inbound_sms  # noqa: E402
 
 
 async def inbound_sms(request: web.Request) -> web.Response:

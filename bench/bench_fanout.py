@@ -26,8 +26,8 @@ from sqlalchemy import func, select  # noqa: E402
 
 from gateway.config import load_settings  # noqa: E402
 from gateway.metrics import Metrics  # noqa: E402
-from gateway.provider.africastalking import AfricasTalkingSender  # noqa: E402
-from gateway.sender import OutboxSender  # noqa: E402
+from gateway.outbox.sender import OutboxSender  # noqa: E402
+from gateway.providers.africastalking import AfricasTalkingSender  # noqa: E402
 from gateway.storage.db import create_engine, session_factory  # noqa: E402
 from gateway.storage.models import Base, Outbox  # noqa: E402
 from gateway.storage.outbox import PRIORITY_ALERT, OutboundSms, enqueue  # noqa: E402

@@ -66,7 +66,7 @@ async def load(url: str, spec: Load, run: str, phones: str, seconds: float | Non
                                        {"BENCH_RUN": run, "BENCH_PHONES": phones, "BENCH_TEXTS": str(spec.texts_file)})
     from datetime import UTC, datetime
 
-    from gateway.devtools.at_forms import inbound_sms_form
+    from gateway.providers.africastalking_forms import inbound_sms_form
 
     now = datetime.now(UTC)
     return await harness.run_python_load(url, spec.connections, seconds, lambda n: inbound_sms_form(

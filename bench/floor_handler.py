@@ -23,10 +23,10 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway import replies  # noqa: E402
-from gateway.provider.africastalking import FormError, parse_inbound_sms  # noqa: E402
-from gateway.refs import encode_ref  # noqa: E402
-from gateway.taxonomy import load_taxonomy  # noqa: E402
+from gateway.kernel.taxonomy import load_taxonomy  # noqa: E402
+from gateway.providers.africastalking import FormError, parse_inbound_sms  # noqa: E402
+from gateway.sms import replies  # noqa: E402
+from gateway.sms.references import encode_ref  # noqa: E402
 
 MAX_BATCH = 64
 SCHEMA = """

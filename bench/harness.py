@@ -235,8 +235,8 @@ def sms_texts(count: int = 5000, full_gazetteer: bool = True, seed: int = 7) -> 
     in three languages, with counts and free text; 1 in 12 is a command or not understood."""
     import random
 
+    from gateway.demo.gazetteer import load_demo_batch
     from gateway.gazetteer import Gazetteer, read_gazetteer_files
-    from gateway.gazetteer.demo import load_demo_batch
 
     paths = shared_gazetteer_paths() if full_gazetteer else None
     batch = read_gazetteer_files(paths) if paths else load_demo_batch()

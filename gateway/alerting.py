@@ -14,10 +14,10 @@ from apscheduler.events import EVENT_JOB_SUBMITTED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select, text
 
-from gateway.places import known_area_codes
+from gateway.gazetteer.places import known_area_codes
+from gateway.kernel.tasks import stop_gracefully
 from gateway.runtime import Runtime
 from gateway.storage.models import Alert, Report
-from gateway.tasks import stop_gracefully
 
 log = logging.getLogger(__name__)
 # Reports per scoring transaction. Passes are small in normal traffic (what arrived within the
@@ -39,7 +39,7 @@ class RulesHolder:
         return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())
 
     def load(self) -> bool:
-        from alerts.rules import RulesError, load_rules
+        from alerts.api import RulesError, load_rules
 
         stamp = self._files_stamp()
         try:
@@ -66,7 +66,7 @@ async def _job_lock(session, name: str) -> bool:  # noqa: ANN001
 
 
 async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
-    from alerts import service
+    from alerts import api as service
 
     holder = RulesHolder(runtime)
     holder.load()
@@ -177,8 +177,8 @@ async def start_alerting(runtime: Runtime) -> Callable[[], Awaitable[None]]:
     schedule("silent_reporters", count_silent, "interval", minutes=30)
     digest = runtime.settings.digest
     if digest.hour >= 0:
-        from alerts.digest import send_daily_digests
-        from gateway.places import area_name
+        from alerts.api import send_daily_digests
+        from gateway.gazetteer.places import area_name
 
         schedule("digest", lambda session, _rules, now, **_: send_daily_digests(
             session, now, lambda pcode: area_name(gazetteer, pcode), only_with_activity=digest.only_with_activity),

@@ -10,13 +10,14 @@ from datetime import datetime
 
 from aiohttp import web
 
-from gateway.batching import GroupCommitter
 from gateway.config import Settings
-from gateway.ingest import IngestContext, IngestOutcome, ingest_sms_batch
-from gateway.messages import InboundSms, UssdHop
+from gateway.gazetteer.places import commune_name, ussd_search
+from gateway.kernel.envelopes import InboundSms, UssdHop
+from gateway.kernel.tasks import stop_gracefully
+from gateway.kernel.taxonomy import load_taxonomy
 from gateway.metrics import Metrics
-from gateway.places import commune_name, ussd_search
 from gateway.runtime import RUNTIME, Runtime, utc_now
+from gateway.sms.ingest import IngestContext, IngestOutcome, ingest_sms_batch
 from gateway.storage.db import (
     check_sqlite_library,
     create_engine,
@@ -24,11 +25,10 @@ from gateway.storage.db import (
     is_sqlite_in_memory,
     session_factory,
 )
+from gateway.storage.group_commit import GroupCommitter
 from gateway.storage.migrate import schema_is_current
 from gateway.storage.secrets import load_pseudonym_secret
-from gateway.tasks import stop_gracefully
-from gateway.taxonomy import load_taxonomy
-from gateway.ussd_flow import (
+from gateway.ussd.flow import (
     ActionDone,
     HopAnswer,
     LiveAction,
@@ -37,7 +37,7 @@ from gateway.ussd_flow import (
     load_callers,
     perform_actions,
 )
-from gateway.ussd_memory import LiveSessions
+from gateway.ussd.memory import LiveSessions
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ async def reference_data_ctx(app: web.Application) -> AsyncIterator[None]:
     """Taxonomy, gazetteer and parser: loaded once, shared by SMS and USSD."""
     runtime = app[RUNTIME]
     runtime.taxonomy = load_taxonomy()
-    from gateway.reference import load_reference_data
+    from gateway.gazetteer.reference import load_reference_data
 
     runtime.gazetteer, runtime.parser = await load_reference_data(runtime.sessions, runtime.settings)
     # Never from the database. Without one, `ewg serve` has already refused to start unless in demo
@@ -165,8 +165,8 @@ async def ussd_sessions(runtime: Runtime) -> AsyncIterator[None]:
 async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
     import asyncio
 
-    from gateway.provider.africastalking import AfricasTalkingSender
-    from gateway.sender import LogProvider, OutboxSender
+    from gateway.outbox.sender import LogProvider, OutboxSender
+    from gateway.providers.africastalking import AfricasTalkingSender
 
     runtime = app[RUNTIME]
     at = runtime.settings.africastalking

@@ -11,10 +11,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from gateway.batching import GroupCommitter
 from gateway.config import Settings
+from gateway.kernel.taxonomy import Taxonomy
 from gateway.metrics import Metrics
-from gateway.taxonomy import Taxonomy
+from gateway.storage.group_commit import GroupCommitter
 
 
 def utc_now() -> datetime:
@@ -36,9 +36,9 @@ class Runtime:
     ingest: GroupCommitter | None = None
     ussd: GroupCommitter | None = None  # USSD hops (or, sessions in memory, their actions), group-committed
     answer_hop: Any = None  # UssdHop -> HopAnswer, through the configured session store
-    ussd_live: Any = None  # gateway.ussd_memory.LiveSessions when sessions are kept in memory
-    ingest_ctx: Any = None  # gateway.ingest.IngestContext
-    sender: Any = None  # gateway.sender.OutboxSender
+    ussd_live: Any = None  # gateway.ussd.memory.LiveSessions when sessions are kept in memory
+    ingest_ctx: Any = None  # gateway.sms.ingest.IngestContext
+    sender: Any = None  # gateway.outbox.sender.OutboxSender
     provider: Any = None  # injected SMS provider (tests); None: from settings
     ussd_search: Any = None  # (typed text, home) -> [(pcode, commune name, village)]
     rules_holder: Any = None  # gateway.alerting.RulesHolder

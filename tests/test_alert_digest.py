@@ -9,11 +9,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from alerts.digest import digest_text, send_daily_digests
-from gateway.i18n import LANGUAGES
+from gateway.kernel.i18n import LANGUAGES
+from gateway.kernel.segments import measure
+from gateway.kernel.taxonomy import load_taxonomy
 from gateway.runtime import RUNTIME
-from gateway.segments import measure
 from gateway.storage.models import Alert, Outbox
-from gateway.taxonomy import load_taxonomy
 from tests.test_sms_commands import send
 
 

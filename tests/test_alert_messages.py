@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from alerts.messages import (
+from alerts.pipeline import Trigger
+from alerts.texts import (
     ACK_NOTICE,
     ALERT_TEMPLATES,
     CANCELLED,
@@ -16,10 +17,9 @@ from alerts.messages import (
     alert_text,
     closing_text,
 )
-from alerts.pipeline import Trigger
-from gateway.i18n import LANGUAGES, has_translation
-from gateway.segments import measure
-from gateway.taxonomy import load_taxonomy
+from gateway.kernel.i18n import LANGUAGES, has_translation
+from gateway.kernel.segments import measure
+from gateway.kernel.taxonomy import load_taxonomy
 
 LONG_NAMES = ["Commune Urbaine de Tillabéri Département", "Birni N'Konni", "Tondikiwindi-Tondikiwindi-Tondi",
               "Kéniéba Koro Djénné Ségou Sikasso Kayes"]

@@ -10,8 +10,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from gateway.cap import ATOM_NS, CAP_NS, CapAlert, atom_feed, cap_level, cap_xml
-from gateway.taxonomy import load_taxonomy
+from gateway.feeds.cap import ATOM_NS, CAP_NS, CapAlert, atom_feed, cap_level, cap_xml
+from gateway.kernel.taxonomy import load_taxonomy
 from tests.test_dashboard import GABI_1, GABI_2, post_sms, scored
 
 CAP_XSD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "CAP-v1.2.xsd"

@@ -16,7 +16,7 @@ from alerts.service import AckOutcome, acknowledge
 from gateway.dashboard import auth
 from gateway.dashboard.svgmap import LEVEL_COLOURS
 from gateway.dashboard.users import ensure_user, set_password
-from gateway.phones import sender_key
+from gateway.kernel.phones import sender_key
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Message, Outbox
 from tests.conftest import make_settings, running_gateway

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from gateway.cli import CliError
-from gateway.commands import users as users_command
+from gateway.cli import users as users_command
+from gateway.cli.errors import CliError
 from tests.conftest import make_settings, running_gateway
 from tests.test_cli import ewg
 from tests.test_dashboard import log_in

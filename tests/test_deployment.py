@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from gateway.config import load_settings
 from gateway.deployment import RefusedStart, check_production
-from gateway.devtools.at_forms import inbound_sms_form
+from gateway.providers.africastalking_forms import inbound_sms_form
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.models import DashboardUser, Reporter
 from tests.support.gateway_process import PRODUCTION_SECRETS, REPO_ROOT, GatewayProcess, GatewayStartError

@@ -8,7 +8,7 @@ import asyncio
 import re
 from datetime import UTC, datetime
 
-from gateway.devtools.at_forms import inbound_sms_form
+from gateway.providers.africastalking_forms import inbound_sms_form
 from tests.test_e2e_sms import (  # noqa: F401 - fixtures
     CALLBACKS_TOKEN,
     fake_provider,

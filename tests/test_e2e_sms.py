@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
-from gateway.devtools.at_forms import inbound_sms_form
+from gateway.providers.africastalking_forms import inbound_sms_form
 from tests.support.fake_provider import FakeProviderProcess
 from tests.support.gateway_process import GatewayProcess
 from tests.support.ports import free_port

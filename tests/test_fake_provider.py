@@ -10,8 +10,8 @@ import pytest
 from africastalking.Service import AfricasTalkingException
 from aiohttp import web
 
-from gateway.devtools.at_forms import delivery_report_form, inbound_sms_form
-from gateway.devtools.fake_africastalking import AUTH_FAILED_TEXT, FAKE_API_KEY, FAKE_USERNAME
+from gateway.providers.africastalking_fake import AUTH_FAILED_TEXT, FAKE_API_KEY, FAKE_USERNAME
+from gateway.providers.africastalking_forms import delivery_report_form, inbound_sms_form
 from tests.support.fake_provider import FakeProviderProcess, FakeProviderServer
 from tests.support.ports import free_port
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from gateway.demo.gazetteer import load_demo_batch
 from gateway.gazetteer import (
     Gazetteer,
     GazetteerFormatError,
     ImportBatch,
     Place,
     Unit,
-    load_demo_batch,
     read_gazetteer_file,
     read_gazetteer_files,
 )

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.gazetteer import Gazetteer, ImportBatch, load_demo_batch, read_gazetteer_files
-from gateway.gazetteer.demo import DEMO_DIR
+from gateway.demo.gazetteer import DEMO_DIR, load_demo_batch
+from gateway.gazetteer import Gazetteer, ImportBatch, read_gazetteer_files
 from gateway.gazetteer.normalise import name_keys
 from gateway.parser import Parser, load_parser
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gateway.batching import GroupCommitter
+from gateway.storage.group_commit import GroupCommitter
 
 
 class Recorder:

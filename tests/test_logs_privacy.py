@@ -17,8 +17,8 @@ from aiohttp import web
 from sqlalchemy import event, select
 
 from gateway.config import LoggingSettings
-from gateway.devtools.at_forms import inbound_sms_form
 from gateway.logs import log_handler, mask_numbers
+from gateway.providers.africastalking_forms import inbound_sms_form
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Reporter
 from tests.conftest import make_settings, running_gateway

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event, func, select, update
 
-from gateway.messages import SendOutcome, SendResult
+from gateway.kernel.envelopes import SendOutcome, SendResult
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Outbox
 from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, enqueue

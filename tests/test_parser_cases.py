@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.gazetteer import Gazetteer, load_demo_batch
+from gateway.demo.gazetteer import load_demo_batch
+from gateway.gazetteer import Gazetteer
 from gateway.parser import Parser, load_parser
 
 CASES_DIR = Path(__file__).resolve().parent / "parser_cases"

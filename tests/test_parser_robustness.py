@@ -10,10 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway import PROJECT_ROOT
-from gateway.gazetteer import Gazetteer, load_demo_batch
+from gateway.demo.gazetteer import load_demo_batch
+from gateway.gazetteer import Gazetteer
+from gateway.kernel.taxonomy import load_taxonomy
 from gateway.parser import LexiconError, load_lexicon, load_parser
 from gateway.parser.result import ParseResult
-from gateway.taxonomy import load_taxonomy
 
 BATCH = load_demo_batch()
 PARSER = load_parser(Gazetteer(BATCH.units, BATCH.places))

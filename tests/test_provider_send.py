@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from gateway.config import OutboxSettings
 from gateway.dashboard.queries import failed_sms
-from gateway.devtools.fake_africastalking import FAKE_API_KEY, FAKE_USERNAME
 from gateway.metrics import Metrics
-from gateway.provider.africastalking import AfricasTalkingSender
-from gateway.sender import OutboxSender
+from gateway.outbox.sender import OutboxSender
+from gateway.providers.africastalking import AfricasTalkingSender
+from gateway.providers.africastalking_fake import FAKE_API_KEY, FAKE_USERNAME
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.models import Outbox
 from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, enqueue

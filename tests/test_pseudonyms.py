@@ -15,7 +15,7 @@ from alembic import command
 from sqlalchemy import MetaData, select
 
 from gateway.config import ConfigError
-from gateway.phones import sender_key
+from gateway.kernel.phones import sender_key
 from gateway.runtime import RUNTIME
 from gateway.storage.migrate import alembic_config, upgrade
 from gateway.storage.models import Report

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from gateway import sender as sender_module
 from gateway.config import OutboxSettings
-from gateway.messages import SendOutcome, SendResult
+from gateway.kernel.envelopes import SendOutcome, SendResult
 from gateway.metrics import Metrics
-from gateway.sender import EXPIRY_SWEEP, LEASE, OutboxSender, backoff_delay
+from gateway.outbox import sender as sender_module
+from gateway.outbox.sender import EXPIRY_SWEEP, LEASE, OutboxSender, backoff_delay
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.models import AdminUnit, Alert, Outbox
 from gateway.storage.outbox import PRIORITY_ALERT, PRIORITY_REPLY, OutboundSms, enqueue

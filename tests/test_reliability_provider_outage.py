@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from gateway.devtools.at_forms import inbound_sms_form
+from gateway.providers.africastalking_forms import inbound_sms_form
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.models import Outbox
 from tests.support.fake_provider import FakeProviderProcess

@@ -16,10 +16,10 @@ import pytest
 
 from gateway.alerting import _job_lock
 from gateway.config import OutboxSettings
-from gateway.devtools.at_forms import inbound_sms_form
-from gateway.messages import SendOutcome, SendResult
+from gateway.kernel.envelopes import SendOutcome, SendResult
 from gateway.metrics import Metrics
-from gateway.sender import OutboxSender
+from gateway.outbox.sender import OutboxSender
+from gateway.providers.africastalking_forms import inbound_sms_form
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.migrate import upgrade
 from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, enqueue

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import replies
-from gateway.i18n import LANGUAGES, has_translation, render
-from gateway.segments import measure, to_gsm7
-from gateway.taxonomy import load_taxonomy
+from gateway.kernel.i18n import LANGUAGES, has_translation, render
+from gateway.kernel.segments import measure, to_gsm7
+from gateway.kernel.taxonomy import load_taxonomy
+from gateway.sms import replies
 
 LONG_VALUES = {"ref": "RZZZZ", "incident": "vol de betail", "place": to_gsm7("Birni N'Konni")[:24],
                "count": " (12345)", "commune": "Tchintabaraden", "code": "K7Q2", "who": "Aissatou Abdoulaye Mahamadou"}

@@ -9,7 +9,7 @@ import re
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from gateway.devtools.at_forms import inbound_sms_form
+from gateway.providers.africastalking_forms import inbound_sms_form
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Alert, Message, Outbox, Report
 from tests.conftest import running_gateway

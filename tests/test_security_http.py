@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select
 
-from gateway.devtools.at_forms import delivery_report_form, inbound_sms_form
+from gateway.providers.africastalking_forms import delivery_report_form, inbound_sms_form
 from gateway.runtime import RUNTIME
 from gateway.storage.models import DeliveryEvent, Message, Outbox, Report, Reporter, UssdSession
 from gateway.views import common

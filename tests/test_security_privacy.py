@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from gateway.config import Settings, load_settings
 from gateway.dashboard import queries
-from gateway.devtools.at_forms import inbound_sms_form
-from gateway.redact import redact
+from gateway.kernel.redact import redact
+from gateway.providers.africastalking_forms import inbound_sms_form
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Alert, Message, Outbox, Report, Reporter, UssdSession
 from gateway.storage.retention import anonymise_old_messages

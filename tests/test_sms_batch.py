@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from gateway.messages import InboundSms
-from gateway.refs import encode_ref
+from gateway.kernel.envelopes import InboundSms
 from gateway.runtime import RUNTIME
+from gateway.sms.references import encode_ref
 from gateway.storage import sqlite_batch
 from gateway.storage.models import Message, Reporter
 from tests.conftest import FakeClock, make_settings, running_gateway

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.storage import db
 from gateway.storage.db import UnsupportedDatabase, check_sqlite_library
 from tests.support.gateway_process import PRODUCTION_SECRETS

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from gateway.devtools.at_forms import inbound_sms_form
+from gateway.providers.africastalking_forms import inbound_sms_form
 from tests.support.fake_provider import FakeProviderServer
 from tests.support.gateway_process import PRODUCTION_SECRETS, GatewayProcess
 from tests.support.ports import free_port

@@ -87,8 +87,8 @@ async def test_an_action_that_fails_to_commit_changes_nothing_and_the_retry_stor
 def test_idle_and_excess_sessions_leave_memory_once_written(monkeypatch) -> None:  # noqa: ANN001
     from datetime import UTC, datetime, timedelta
 
-    from gateway import ussd_memory
-    from gateway.messages import UssdHop
+    from gateway.kernel.envelopes import UssdHop
+    from gateway.ussd import memory as ussd_memory
 
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
     store = ussd_memory.LiveSessions(None, None, None, 1.0, timedelta(minutes=5), clock=lambda: now)
@@ -110,8 +110,8 @@ async def test_a_row_the_database_refuses_is_left_out_and_the_rest_flush(memory_
     """A session holding a lone surrogate (which no database driver encodes) put straight into the
     store: it is logged without its number and left out; the other sessions are written, the USSD
     end callback and the funnel keep answering, and the memory cap still holds."""
-    from gateway import ussd_memory
-    from gateway.messages import UssdHop
+    from gateway.kernel.envelopes import UssdHop
+    from gateway.ussd import memory as ussd_memory
     from gateway.ussd.session import StoredSession
 
     async with running_gateway(memory_settings, clock) as client:

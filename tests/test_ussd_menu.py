@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from gateway.i18n import LANGUAGES, render
-from gateway.segments import measure
-from gateway.taxonomy import Incident, Taxonomy, load_taxonomy
+from gateway.kernel.i18n import LANGUAGES, render
+from gateway.kernel.segments import measure
+from gateway.kernel.taxonomy import Incident, Taxonomy, load_taxonomy
 from gateway.ussd import (
     Acknowledge,
     AckResult,

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
-from gateway import ingest, replies
 from gateway.dashboard.queries import review_queue
 from gateway.parser.result import ParseResult
 from gateway.runtime import RUNTIME
+from gateway.sms import ingest, replies
 from gateway.storage.errors import database_unavailable
 from gateway.storage.models import Alert, DeliveryEvent, Message, Outbox, Report, Reporter
 from gateway.storage.outbox import OutboundSms, enqueue

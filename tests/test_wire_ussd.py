@@ -210,7 +210,7 @@ async def test_a_hop_that_raises_ends_the_session_politely_not_a_500(gateway, ca
 async def test_a_session_end_the_database_refuses_for_itself_is_a_400_not_a_503(gateway, monkeypatch) -> None:  # noqa: ANN001
     from sqlalchemy.exc import IntegrityError
 
-    from gateway import ussd_flow
+    from gateway.ussd import flow as ussd_flow
 
     async def refuse(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
         raise IntegrityError("UPDATE ussd_sessions ...", None, Exception("refused"))

@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 from string import Template
 
-from gateway.i18n import LANGUAGES, render
+from gateway.kernel.i18n import LANGUAGES, render
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGES = (("/dashboard", "Situation"), ("/dashboard/reports", "Reports"), ("/dashboard/review", "Review queue"),

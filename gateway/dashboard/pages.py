@@ -16,7 +16,7 @@ from gateway.dashboard.queries import (
     SilentFocalPoint,
 )
 from gateway.dashboard.svgmap import LEVEL_COLOURS, level_colour, render_map
-from gateway.taxonomy import Taxonomy
+from gateway.kernel.taxonomy import Taxonomy
 
 COUNTRY_NAMES = {"NE": "NIGER", "ML": "MALI"}
 

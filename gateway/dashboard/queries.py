@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.phones import mask_phone, mask_phones_in, sender_key
-from gateway.redact import redact
+from gateway.kernel.phones import mask_phone, mask_phones_in, sender_key
+from gateway.kernel.redact import redact
 from gateway.storage.models import (
     AdminUnit,
     Alert,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.gazetteer.matcher import Gazetteer
+from gateway.kernel.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 from gateway.parser.lexicon import DEFAULT_LOCALES, Lexicon, LexiconError, load_lexicon
 from gateway.parser.parser import Parser
 from gateway.parser.result import COMMAND, REPORT, UNKNOWN, ParseResult
-from gateway.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 
 
 def load_parser(gazetteer: Gazetteer, locales: Path = DEFAULT_LOCALES, taxonomy_path: Path = DEFAULT_TAXONOMY) -> Parser:

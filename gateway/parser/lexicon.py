@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gateway import PROJECT_ROOT
 from gateway.gazetteer.normalise import name_keys
-from gateway.taxonomy import Taxonomy
+from gateway.kernel.taxonomy import Taxonomy
 
 DEFAULT_LOCALES = PROJECT_ROOT / "locales"
 LANGUAGES = ("fr", "ha", "dje")

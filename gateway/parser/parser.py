@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from gateway.gazetteer.matcher import Gazetteer, PlaceMention
 from gateway.gazetteer.normalise import split_words, token_key
+from gateway.kernel.taxonomy import Taxonomy
 from gateway.parser.lexicon import (
     COMMAND,
     CONNECTOR,
@@ -28,7 +29,6 @@ from gateway.parser.lexicon import (
 )
 from gateway.parser.result import COMMAND as COMMAND_KIND
 from gateway.parser.result import REPORT, UNKNOWN, ParseResult
-from gateway.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.messages import DeliveryReport, DeliveryState
+from gateway.kernel.envelopes import DeliveryReport, DeliveryState
 from gateway.storage.models import DeliveryEvent, Outbox
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.redact import redact
+from gateway.kernel.redact import redact
 from gateway.storage.models import AdminUnit, Alert, AlertReport, Message, Report, Reporter
 
 

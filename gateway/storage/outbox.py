@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.segments import segment_count
+from gateway.kernel.segments import segment_count
 from gateway.storage.models import Outbox
 
 PRIORITY_ALERT = 0

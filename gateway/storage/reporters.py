@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.i18n import LANGUAGES, normalise_lang
-from gateway.phones import PhoneError, normalise_phone
+from gateway.kernel.i18n import LANGUAGES, normalise_lang
+from gateway.kernel.phones import PhoneError, normalise_phone
 from gateway.storage.models import Reporter
 
 REPORTER_COLUMNS = ("phone", "name", "commune", "lang")

@@ -6,7 +6,7 @@ each): more than SQLite itself spends (BENCHMARKS.md, stop 14). Here they run in
 connection SQLAlchemy has open, inside its transaction: one stores the messages and reads what
 understanding them needs, one writes what they produced. The writes are compiled once from the
 portable path's own SQLAlchemy statements; the two reads take their phones as one JSON list. Other
-databases, and SQLite under any other driver, keep the portable path (gateway.ingest); a test
+databases, and SQLite under any other driver, keep the portable path (gateway.sms.ingest); a test
 compares what the two store, column by column.
 """
 
@@ -32,7 +32,7 @@ _JSON = frozenset({"parse", "o_parse", "secondary"})
 
 REPORTERS_SQL = ("SELECT id, phone, name, commune_pcode, lang, status FROM reporters "
                  "WHERE phone IN (SELECT value FROM json_each(:phones))")
-# the reply limit's count, as gateway.ingest._REPLIES_SINCE counts it (ix_outbox_recipient_created)
+# the reply limit's count, as gateway.sms.ingest._REPLIES_SINCE counts it (ix_outbox_recipient_created)
 REPLY_COUNTS_SQL = ("SELECT recipient, count(*) FROM outbox WHERE recipient IN (SELECT value FROM json_each(:phones)) "
                     "AND kind = 'reply' AND created_at >= :since GROUP BY recipient")
 TOUCH_REPORTERS_SQL = "UPDATE reporters SET last_report_at = :at WHERE id = :id"

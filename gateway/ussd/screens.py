@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.i18n import render
-from gateway.segments import measure, to_gsm7
-from gateway.taxonomy import Taxonomy
+from gateway.kernel.i18n import render
+from gateway.kernel.segments import measure, to_gsm7
+from gateway.kernel.taxonomy import Taxonomy
 from gateway.ussd.state import MenuContext, MenuState, Place, Step
 
 SCREEN_LIMIT = 160

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from gateway.taxonomy import Taxonomy, load_taxonomy
+from gateway.kernel.taxonomy import Taxonomy, load_taxonomy
 
 
 class Step(StrEnum):

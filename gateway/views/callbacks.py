@@ -15,9 +15,8 @@ import traceback
 
 from aiohttp import web
 
-from gateway.batching import ShuttingDown
-from gateway.messages import InboundSms
-from gateway.provider.africastalking import (
+from gateway.kernel.envelopes import InboundSms
+from gateway.providers.africastalking import (
     FormError,
     parse_delivery_report,
     parse_inbound_sms,
@@ -26,6 +25,7 @@ from gateway.provider.africastalking import (
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.delivery import record_delivery
 from gateway.storage.errors import database_unavailable
+from gateway.storage.group_commit import ShuttingDown
 from gateway.storage.models import Message
 from gateway.views.common import plain, read_form, tokens_match
 
@@ -126,7 +126,7 @@ async def delivery_report(request: web.Request) -> web.Response:
 
 async def ussd(request: web.Request) -> web.Response:
     """USSD hop: always `text/plain` `CON ...` or `END ...` (errors too, so the phone shows them)."""
-    from gateway.provider.africastalking import parse_ussd_hop, render_ussd
+    from gateway.providers.africastalking import parse_ussd_hop, render_ussd
     from gateway.ussd.screens import Screen
 
     runtime: Runtime = request.app[RUNTIME]
@@ -160,8 +160,8 @@ async def ussd(request: web.Request) -> web.Response:
 
 
 async def ussd_event(request: web.Request) -> web.Response:
-    from gateway.provider.africastalking import parse_ussd_end
-    from gateway.ussd_flow import record_session_end
+    from gateway.providers.africastalking import parse_ussd_end
+    from gateway.ussd.flow import record_session_end
 
     runtime: Runtime = request.app[RUNTIME]
     refuse_if_not_provider(request, "ussd_event")

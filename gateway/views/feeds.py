@@ -6,7 +6,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.cap import CAP_MIME, CapAlert, atom_feed, cap_xml
+from gateway.feeds.cap import CAP_MIME, CapAlert, atom_feed, cap_xml
 from gateway.runtime import RUNTIME
 from gateway.storage.models import AdminUnit, Alert, AlertReport, Report
 from gateway.views.api import require_api_token

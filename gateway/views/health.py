@@ -16,10 +16,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
 from gateway.config import ConfigError
+from gateway.kernel.tasks import stop_gracefully
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.migrate import schema_is_current
 from gateway.storage.models import Outbox
-from gateway.tasks import stop_gracefully
 from gateway.views.api import require_api_token
 from gateway.views.common import DATABASE_DOWN
 

@@ -22,7 +22,7 @@ from typing import IO
 import aiohttp
 from aiohttp import web
 
-from gateway.devtools.fake_africastalking import FAKE_API_KEY, FAKE_USERNAME, create_app
+from gateway.providers.africastalking_fake import FAKE_API_KEY, FAKE_USERNAME, create_app
 
 from .ports import free_port
 
@@ -102,7 +102,7 @@ class FakeProviderServer(_FakeControl):
 
 
 class FakeProviderProcess(_FakeControl):
-    """The fake as `python -m gateway.devtools.fake_africastalking` in a child process."""
+    """The fake as `python -m gateway.providers.africastalking_fake` in a child process."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
@@ -112,7 +112,7 @@ class FakeProviderProcess(_FakeControl):
 
     async def __aenter__(self) -> FakeProviderProcess:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.devtools.fake_africastalking", "--port", str(self.port)],
+            [sys.executable, "-m", "gateway.providers.africastalking_fake", "--port", str(self.port)],
             cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=self._stderr,
         )
         await _wait_until_answering(f"{self.root_url}/_fake/stats", self._process, self._stderr, timeout=15)

@@ -27,6 +27,9 @@ from pathlib import Path
 
 import aiohttp
 
+from gateway.demo.gazetteer import DEMO_DIR, DEMO_FILES
+from gateway.demo.install import DEMO_PEOPLE as DEMO_PEOPLE_DIR
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SETTINGS = REPO_ROOT / "settings.toml"
 DEFAULT_LAUNCHER = (sys.executable, "-m", "gateway")
@@ -36,10 +39,8 @@ PRODUCTION_SECRETS = {
     "EWG_GATEWAY__PSEUDONYM_SECRET": "test-pseudonym-secret-0123456789",
     "EWG_DASHBOARD__SESSION_SECRET": "test-session-secret-0123456789",
 }
-DEMO_DATA = REPO_ROOT / "gateway" / "demo_data"
-DEMO_PEOPLE = REPO_ROOT / "gateway" / "demo_people"
-DEMO_GAZETTEER = [DEMO_DATA / name for name in ("ne_communes.csv", "ml_communes.csv", "ne_localities.csv",
-                                                "ml_localities.csv")]
+DEMO_PEOPLE = DEMO_PEOPLE_DIR
+DEMO_GAZETTEER = [DEMO_DIR / name for name in DEMO_FILES]
 
 
 class GatewayStartError(RuntimeError):

@@ -14,7 +14,8 @@ import json  # noqa: E402
 import random  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from gateway.gazetteer import Gazetteer, load_demo_batch, read_gazetteer_files  # noqa: E402
+from gateway.demo.gazetteer import load_demo_batch  # noqa: E402
+from gateway.gazetteer import Gazetteer, read_gazetteer_files  # noqa: E402
 from gateway.parser import load_parser  # noqa: E402
 from gateway.parser import parser as parser_module  # noqa: E402
 

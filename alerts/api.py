@@ -1,0 +1,31 @@
+"""The one face of the alerts package: what the gateway (ingest, the CLI, the timed jobs, the
+sender) calls. Behind it, alerts depends on the shared kernel and on storage only, never on
+aiohttp, a provider or the running application (tests/test_architecture.py holds both rules)."""
+
+from alerts.committees import (
+    CommitteeImportError,
+    add_member,
+    import_committees_csv,
+    list_members,
+    remove_member,
+)
+from alerts.digest import send_daily_digests
+from alerts.jobs import (
+    EXPIRED_TEXT,
+    auto_resolve,
+    expire_alerts_left_unsent,
+    expire_stale_outbox,
+    run_escalations,
+    run_repeats,
+    silent_reporters,
+)
+from alerts.outcomes import AckResult
+from alerts.rules import RulesError, RuleSet, load_rules
+from alerts.service import acknowledge, replay, report_retracted, resolve_alert, score_pending_reports
+
+__all__ = [
+    "EXPIRED_TEXT", "AckResult", "CommitteeImportError", "RuleSet", "RulesError", "acknowledge", "add_member",
+    "auto_resolve", "expire_alerts_left_unsent", "expire_stale_outbox", "import_committees_csv",
+    "list_members", "load_rules", "remove_member", "replay", "report_retracted", "resolve_alert",
+    "run_escalations", "run_repeats", "score_pending_reports", "send_daily_digests", "silent_reporters",
+]

@@ -1,0 +1,19 @@
+"""`ewg alerts --resolve CODE`."""
+
+from __future__ import annotations
+
+from gateway.cli.common import in_transaction
+from gateway.cli.errors import CliError
+from gateway.runtime import utc_now
+
+
+def resolve_alert(settings, code: str) -> int:  # noqa: ANN001
+    from alerts.api import resolve_alert as resolve
+
+    async def work(session):  # noqa: ANN001, ANN202
+        return await resolve(session, code.strip().upper(), "admin", utc_now())
+
+    if not in_transaction(settings, work):
+        raise CliError(f"no open alert with code {code!r}")
+    print(f"alert {code.upper()} resolved")
+    return 0

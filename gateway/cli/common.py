@@ -1,0 +1,75 @@
+"""What several commands share: an engine on a current schema, printing rows."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.cli.errors import CliError, add_config
+from gateway.config import Settings
+from gateway.storage.db import create_engine, session_factory
+from gateway.storage.migrate import schema_is_current
+
+T = TypeVar("T")
+
+
+def run_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(sessions)` on a database at the current schema."""
+
+    async def runner() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            current, detail = await schema_is_current(engine)
+            if not current:
+                raise CliError(detail)
+            return await work(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(runner())
+
+
+def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def with_session(sessions) -> T:  # noqa: ANN001
+        async with sessions() as session, session.begin():
+            return await work(session)
+
+    return run_db(settings, with_session)
+
+
+def existing_file(path: str) -> Path:
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(f"{path}: no such file")
+    return file
+
+
+def write_rows(rows: Iterable[dict], fmt: str, columns: list[str]) -> None:
+    if fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (json.dumps(v) if isinstance(v, list | dict) else v) for k, v in row.items()})
+    elif fmt == "json":
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+    else:
+        for row in rows:
+            print("  ".join(str(row.get(c, "")) for c in columns))
+
+
+def add_format_flags(parser) -> None:  # noqa: ANN001
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--json", dest="fmt", action="store_const", const="json", help="JSON lines")
+    group.add_argument("--csv", dest="fmt", action="store_const", const="csv", help="CSV with a header row")
+    parser.set_defaults(fmt="table")
+
+
+__all__ = ["add_config", "run_db", "in_transaction", "existing_file", "write_rows", "add_format_flags", "CliError"]

@@ -1,0 +1,100 @@
+"""`ewg gazetteer import`, `ewg reports`, `ewg alerts`: reference data in, records out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateway.cli.common import add_config, add_format_flags, existing_file, in_transaction, write_rows
+from gateway.cli.errors import CliError
+
+REPORT_COLUMNS = ["id", "ref", "external_id", "channel", "received_at", "incident", "secondary", "commune",
+                  "village", "count", "status", "trust", "reporter", "lang", "free_text"]
+ALERT_COLUMNS = ["id", "code", "commune", "incident", "level", "status", "opened_at", "acknowledged_at",
+                 "resolved_at", "report_ids"]
+
+
+def register(sub) -> None:  # noqa: ANN001
+    gazetteer = sub.add_parser("gazetteer", help="administrative units and localities")
+    gsub = gazetteer.add_subparsers(dest="gazetteer_command", required=True)
+    imp = gsub.add_parser("import", help="load OCHA commune tables and the locality register")
+    add_config(imp)
+    imp.add_argument("files", nargs="+")
+    imp.set_defaults(handler=import_gazetteer)
+
+    reports = sub.add_parser("reports", help="export stored reports")
+    add_config(reports)
+    add_format_flags(reports)
+    reports.add_argument("--since", type=_date, default=None)
+    reports.add_argument("--commune", default=None)
+    reports.set_defaults(handler=export_reports)
+
+    alerts = sub.add_parser("alerts", help="export alerts (or resolve one)")
+    add_config(alerts)
+    add_format_flags(alerts)
+    alerts.add_argument("--geojson", dest="fmt", action="store_const", const="geojson")
+    alerts.add_argument("--status", default=None)
+    alerts.add_argument("--resolve", metavar="CODE", default=None, help="resolve an alert by its code")
+    alerts.set_defaults(handler=export_alerts)
+
+
+def _date(text: str) -> datetime:
+    from argparse import ArgumentTypeError
+    from datetime import UTC
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ArgumentTypeError(f"not a date: {text!r} (expected YYYY-MM-DD or ISO 8601)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def import_gazetteer(args, settings) -> int:  # noqa: ANN001
+    from gateway.gazetteer.readers import GazetteerFormatError, read_gazetteer_files
+    from gateway.storage.gazetteer import census_to_pcode, import_batch
+
+    paths = [existing_file(path) for path in args.files]
+
+    async def work(session):  # noqa: ANN001, ANN202
+        try:
+            # Stored communes let a locality register imported on its own find its communes.
+            batch = read_gazetteer_files(paths, await census_to_pcode(session))
+        except GazetteerFormatError as exc:
+            raise CliError(str(exc)) from None
+        return await import_batch(session, batch)
+
+    units, localities = in_transaction(settings, work)
+    print(f"imported {units} administrative units and {localities} localities "
+          "(restart the gateway, or it keeps the gazetteer it loaded)")
+    return 0
+
+
+def export_reports(args, settings) -> int:  # noqa: ANN001
+    from gateway.storage.exports import report_rows
+
+    async def work(session):  # noqa: ANN001, ANN202
+        return await report_rows(session, since=args.since, commune=args.commune)
+
+    write_rows(in_transaction(settings, work), args.fmt, REPORT_COLUMNS)
+    return 0
+
+
+def export_alerts(args, settings) -> int:  # noqa: ANN001
+    import json
+
+    from gateway.storage.exports import alert_geojson, alert_rows
+
+    if args.resolve:
+        from gateway.cli.alert_actions import resolve_alert
+
+        return resolve_alert(settings, args.resolve)
+
+    async def work(session):  # noqa: ANN001, ANN202
+        rows = await alert_rows(session, status=args.status)
+        return (await alert_geojson(session, rows)) if args.fmt == "geojson" else rows
+
+    result = in_transaction(settings, work)
+    if args.fmt == "geojson":
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        write_rows(result, args.fmt, ALERT_COLUMNS)
+    return 0

@@ -1,0 +1,46 @@
+"""`ewg`: the operator's command line. Bad input ends with one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from gateway.cli import data, db, parse, people, rules, secrets, serve, simulate, users
+from gateway.cli.errors import CliError
+from gateway.config import ConfigError, load_settings
+from gateway.parser.lexicon import LexiconError
+from gateway.storage.errors import database_unavailable
+
+COMMANDS = (serve, db, parse, rules, simulate, data, people, secrets, users)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ewg", description="SMS/USSD early-warning gateway")
+    parser.add_argument("--config", default=None, help="settings file (default: settings.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    # --config is accepted before or after the sub-command.
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(args.config)
+        return int(args.handler(args, settings) or 0)
+    except (ConfigError, CliError, LexiconError) as exc:
+        print(f"ewg: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+        if database_unavailable(exc):
+            print(f"ewg: database unavailable: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+                  file=sys.stderr)
+        else:
+            print(f"ewg: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

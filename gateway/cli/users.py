@@ -1,0 +1,117 @@
+"""`ewg users ...`: the people who log in to the dashboard (table dashboard_users)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+from gateway.cli.common import add_config, add_format_flags, in_transaction, write_rows
+from gateway.cli.errors import CliError
+from gateway.dashboard.users import (
+    MIN_PASSWORD_LENGTH,
+    ROLES,
+    UserError,
+    add_user,
+    checked_name,
+    list_users,
+    remove_user,
+    set_password,
+)
+
+
+def register(sub) -> None:  # noqa: ANN001
+    users = sub.add_parser("users", help="dashboard users")
+    usub = users.add_subparsers(dest="users_command", required=True)
+    add = usub.add_parser("add", help="add a dashboard user (asks the password twice, or --password-stdin)")
+    add_config(add)
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, default="viewer",
+                     help="viewer: reads; operator: also labels the review queue; admin: everything")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.set_defaults(handler=add_command)
+    passwd = usub.add_parser("passwd", help="set a user's password (ends all of the user's sessions)")
+    add_config(passwd)
+    passwd.add_argument("name")
+    passwd.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    passwd.set_defaults(handler=passwd_command)
+    listing = usub.add_parser("list", help="list dashboard users")
+    add_config(listing)
+    add_format_flags(listing)
+    listing.set_defaults(handler=list_command)
+    remove = usub.add_parser("remove", help="remove a dashboard user (their sessions end)")
+    add_config(remove)
+    remove.add_argument("name")
+    remove.set_defaults(handler=remove_command)
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        try:
+            password = getpass.getpass("password: ")
+            if getpass.getpass("password again: ") != password:
+                raise CliError("the two passwords differ; nothing changed")
+        except EOFError:
+            raise CliError("no password given; nothing changed") from None
+    else:
+        raise CliError("no terminal to ask the password on: give it on stdin with --password-stdin")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise CliError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters; nothing changed")
+    return password
+
+
+def _name(raw: str) -> str:
+    try:
+        return checked_name(raw)
+    except UserError as exc:
+        raise CliError(str(exc)) from None
+
+
+def add_command(args, settings) -> int:  # noqa: ANN001
+    name = _name(args.name)
+    password = read_password(args.password_stdin)
+
+    async def work(session):  # noqa: ANN001, ANN202
+        return await add_user(session, name, password, args.role)
+
+    try:
+        user = in_transaction(settings, work)
+    except UserError as exc:
+        raise CliError(str(exc)) from None
+    print(f"dashboard user {user.name} added ({user.role})")
+    return 0
+
+
+def passwd_command(args, settings) -> int:  # noqa: ANN001
+    name = _name(args.name)
+    password = read_password(args.password_stdin)
+
+    async def work(session):  # noqa: ANN001, ANN202
+        return await set_password(session, name, password)
+
+    try:
+        in_transaction(settings, work)
+    except UserError as exc:
+        raise CliError(str(exc)) from None
+    print(f"password of {name} changed; the user's sessions have ended")
+    return 0
+
+
+def list_command(args, settings) -> int:  # noqa: ANN001
+    rows = [{"name": u.name, "role": u.role, "created_at": u.created_at.isoformat() if u.created_at else None}
+            for u in in_transaction(settings, list_users)]
+    write_rows(rows, args.fmt, ["name", "role", "created_at"])
+    return 0
+
+
+def remove_command(args, settings) -> int:  # noqa: ANN001
+    name = _name(args.name)
+
+    async def work(session):  # noqa: ANN001, ANN202
+        return await remove_user(session, name)
+
+    if not in_transaction(settings, work):
+        raise CliError(f"no dashboard user {name!r}")
+    print(f"dashboard user {name} removed")
+    return 0

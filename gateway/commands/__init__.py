@@ -1,1 +1,0 @@
-"""`ewg` sub-commands, one small module per group."""

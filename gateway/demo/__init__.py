@@ -1,0 +1,2 @@
+"""Demo data for demo mode: the seed communes (places/), five focal points and a few committees
+(people/), all fictitious."""

@@ -1,0 +1,159 @@
+"""Alerts as CAP 1.2 documents (OASIS Common Alerting Protocol) and an Atom feed of them.
+
+Scope Restricted (security committees and partner early-warning systems), one <info> per
+language, category Security, urgency/severity/certainty from the alert level, the commune as
+the area with its P-code and a circle around its centre. Reporters never appear."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from xml.etree import ElementTree as ET
+
+from gateway.kernel.i18n import LANGUAGES, render
+from gateway.kernel.taxonomy import Taxonomy
+
+CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+CAP_MIME = "application/cap+xml"
+AREA_RADIUS_KM = 15.0  # communes have no polygons in the gazetteer: a circle around the centre
+RESTRICTION = "Security committees and partner early-warning systems only"
+
+
+@dataclass(frozen=True)
+class CapLevel:
+    urgency: str
+    severity: str
+    certainty: str
+
+
+# One approved report raises level 1 (possible); corroboration or a large count raises level 2 and more.
+LEVELS = {1: CapLevel("Immediate", "Moderate", "Possible"), 2: CapLevel("Immediate", "Severe", "Likely"),
+          3: CapLevel("Immediate", "Extreme", "Likely")}
+
+
+def cap_level(level: int) -> CapLevel:
+    return LEVELS[max(1, min(level, 3))]
+
+
+@dataclass(frozen=True)
+class CapAlert:
+    id: int
+    code: str
+    incident: str
+    level: int
+    status: str  # the alert's: open, acknowledged, escalated, resolved, expired
+    escalation_step: int
+    opened_at: datetime
+    updated_at: datetime
+    commune_pcode: str
+    commune_name: str
+    lat: float | None
+    lon: float | None
+    reports: int  # valid reports behind the alert
+    count: int | None  # largest count any report gave
+
+
+def cap_time(value: datetime) -> str:
+    """CAP's dateTime form: seconds, an explicit offset, never "Z" nor fractions."""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def identifier(sender: str, alert: CapAlert) -> str:
+    """A new identifier for each state of the alert, as CAP wants for updates."""
+    return f"{sender}.alert.{alert.id}.{int(alert.updated_at.timestamp())}"
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _info(root: ET.Element, alert: CapAlert, taxonomy: Taxonomy, lang: str, closed: bool) -> None:
+    level = cap_level(alert.level)
+    incident = taxonomy.by_id(alert.incident).label(lang) if alert.incident in taxonomy.ids else alert.incident
+    info = _sub(root, "info")
+    _sub(info, "language", lang)
+    _sub(info, "category", "Security")
+    _sub(info, "event", incident)
+    _sub(info, "responseType", "AllClear" if closed else "Monitor")
+    for tag, value in (("urgency", level.urgency), ("severity", level.severity), ("certainty", level.certainty)):
+        _sub(info, tag, value)
+    _sub(info, "audience", render(lang, "Commune, department and region security committees"))
+    _sub(info, "effective", cap_time(alert.opened_at))
+    _sub(info, "senderName", render(lang, "Early warning gateway"))
+    _sub(info, "headline", render(lang, "{incident} in {commune}: level {level} alert {code}", incident=incident,
+                                  commune=alert.commune_name, level=alert.level, code=alert.code))
+    description = render(lang, "{reports} independent report(s).", reports=alert.reports)
+    if alert.count:
+        description += " " + render(lang, "Largest count reported: {count}.", count=alert.count)
+    _sub(info, "description", description)
+    if not closed:
+        _sub(info, "instruction", render(lang, "Committee members: reply OK {code} by SMS to take charge.",
+                                         code=alert.code))
+    for name, value in (("ewg:alert_code", alert.code), ("ewg:level", str(alert.level)),
+                        ("ewg:status", alert.status), ("ewg:escalation_step", str(alert.escalation_step))):
+        parameter = _sub(info, "parameter")
+        _sub(parameter, "valueName", name)
+        _sub(parameter, "value", value)
+    area = _sub(info, "area")
+    _sub(area, "areaDesc", alert.commune_name)
+    if alert.lat is not None and alert.lon is not None:
+        _sub(area, "circle", f"{alert.lat:.5f},{alert.lon:.5f} {AREA_RADIUS_KM:g}")
+    geocode = _sub(area, "geocode")
+    _sub(geocode, "valueName", "OCHA_PCODE")
+    _sub(geocode, "value", alert.commune_pcode)
+
+
+def cap_document(alert: CapAlert, taxonomy: Taxonomy, sender: str) -> ET.Element:
+    ET.register_namespace("", CAP_NS)
+    closed = alert.status in ("resolved", "expired")
+    root = ET.Element(f"{{{CAP_NS}}}alert")
+    _sub(root, "identifier", identifier(sender, alert))
+    _sub(root, "sender", sender)
+    _sub(root, "sent", cap_time(alert.updated_at))
+    _sub(root, "status", "Actual")
+    _sub(root, "msgType", "Alert")
+    _sub(root, "scope", "Restricted")
+    _sub(root, "restriction", RESTRICTION)
+    _sub(root, "incidents", f"{sender}.alert.{alert.id}")
+    for lang in LANGUAGES:
+        _info(root, alert, taxonomy, lang, closed)
+    return root
+
+
+def cap_xml(alert: CapAlert, taxonomy: Taxonomy, sender: str) -> bytes:
+    return ET.tostring(cap_document(alert, taxonomy, sender), encoding="utf-8", xml_declaration=True)
+
+
+def atom_feed(alerts: list[CapAlert], taxonomy: Taxonomy, sender: str, base_url: str, now: datetime) -> bytes:
+    """An Atom feed with one entry per alert, each linking to its CAP document."""
+    ET.register_namespace("", ATOM_NS)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        if text is not None:
+            element.text = text
+        return element
+
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    sub(feed, "id", f"urn:ewg:{sender}:cap")
+    sub(feed, "title", render("fr", "Early warning gateway") + " — CAP")
+    sub(feed, "updated", cap_time(max((a.updated_at for a in alerts), default=now)))
+    author = sub(feed, "author")
+    sub(author, "name", sender)
+    sub(feed, "link", rel="self", type="application/atom+xml", href=f"{base_url}/feeds/cap.atom")
+    for alert in alerts:
+        entry = sub(feed, "entry")
+        sub(entry, "id", f"urn:ewg:{identifier(sender, alert)}")
+        incident = taxonomy.by_id(alert.incident).label("fr") if alert.incident in taxonomy.ids else alert.incident
+        sub(entry, "title", render("fr", "{incident} in {commune}: level {level} alert {code}", incident=incident,
+                                   commune=alert.commune_name, level=alert.level, code=alert.code))
+        sub(entry, "updated", cap_time(alert.updated_at))
+        sub(entry, "published", cap_time(alert.opened_at))
+        sub(entry, "link", rel="alternate", type=CAP_MIME, href=f"{base_url}/feeds/cap/{alert.id}.xml")
+        sub(entry, "category", term=alert.incident)
+        sub(entry, "summary", f"{alert.status}, {render('fr', '{reports} independent report(s).', reports=alert.reports)}")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

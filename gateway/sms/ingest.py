@@ -1,0 +1,448 @@
+"""From an inbound SMS to a durable, understood, confirmed record — in one transaction.
+
+The message row (unique on the provider's id), the report, any reporter change and the
+reply in the outbox are written together: either all of it is committed or none, and a
+provider retry of the same id finds the message and does nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.api import AckResult
+from gateway.config import Settings
+from gateway.kernel.envelopes import InboundSms
+from gateway.kernel.phones import mask_phone, region_of, sender_key
+from gateway.kernel.redact import redact
+from gateway.kernel.segments import segment_count
+from gateway.kernel.taxonomy import Taxonomy
+from gateway.parser.result import ParseResult
+from gateway.sms import replies
+from gateway.sms.references import encode_ref, normalise_ref
+from gateway.storage import sqlite_batch
+from gateway.storage.errors import database_unavailable
+from gateway.storage.models import Message, Outbox, Report, Reporter
+from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, expiry
+from gateway.storage.sqlite_driver import OneHandOffConnection
+
+log = logging.getLogger(__name__)
+
+NAME_CHARS = 120  # Reporter.name
+ERROR_CHARS = 200  # Message.error
+TRUST_BY_STATUS = {"approved": "approved", "pending": "pending", "blocked": "blocked"}
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    message_id: int | None
+    duplicate: bool
+    kind: str
+    report_id: int | None = None
+    report_ref: str | None = None
+    reply: str | None = None  # None when nothing is sent back (duplicate, flood)
+    reply_status: str | None = None
+    lang: str | None = None  # the language the message was understood and answered in
+    review: str | None = None  # why the message waits for review instead of being acted on (messages.error)
+
+
+@dataclass
+class IngestContext:
+    """Everything the ingest path needs, built once by the application."""
+
+    settings: Settings
+    taxonomy: Taxonomy
+    parse: Callable[[str, str | None, str | None], ParseResult]  # (text, lang, home) -> result
+    commune_name: Callable[[str], str | None]
+    acknowledge: Callable[[AsyncSession, str, str, datetime], Awaitable[AckResult]] | None = None
+    rescore: Callable[[AsyncSession, int, datetime], Awaitable[None]] | None = None
+    key_secret: str = ""
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+# The hot paths' statements are built once (module level, or once per dialect): building one
+# and computing its cache key cost more CPU than executing it (BENCHMARKS.md, statement costs).
+_MESSAGES, _REPORTS, _OUTBOX = Message.__table__, Report.__table__, Outbox.__table__
+INSERT_REPORTS = insert(_REPORTS).returning(_REPORTS.c.id, _REPORTS.c.message_id)
+UPDATE_OUTCOMES = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id")).values(
+    kind=bindparam("o_kind"), command=bindparam("o_command"), lang=bindparam("o_lang"),
+    parse=bindparam("o_parse"), reply_status=bindparam("o_reply_status"), error=bindparam("o_error"))
+_REPORTERS_BY_PHONE = select(Reporter).where(Reporter.phone.in_(bindparam("phones", expanding=True)))
+_REPORTER_BY_PHONE = select(Reporter).where(Reporter.phone == bindparam("phone"))
+_REPLIES_SINCE = select(Outbox.recipient, func.count()).where(
+    Outbox.recipient.in_(bindparam("phones", expanding=True)), Outbox.kind == "reply",
+    Outbox.created_at >= bindparam("since")).group_by(Outbox.recipient)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind else "sqlite"
+
+
+@cache
+def _insert_messages(dialect: str):  # noqa: ANN202
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_for(_MESSAGES).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(
+        _MESSAGES.c.id, _MESSAGES.c.external_id)
+
+
+@cache
+def _insert_replies(dialect: str):  # noqa: ANN202
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_for(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
+
+
+def message_rows(channel: str, batch: Sequence[InboundSms], now: datetime,
+                 understood: Sequence[dict] | None = None) -> list[dict]:
+    """The messages' columns. `understood`: per message, columns already known (a USSD report's
+    kind and language), the same keys for every message."""
+    return [{
+        "channel": channel, "external_id": sms.external_id, "sender": sms.sender, "short_code": sms.short_code,
+        "text": sms.text, "received_at": sms.received_at, "stored_at": now, "link_id": sms.link_id,
+        "network_code": sms.network_code, "kind": "unknown", "parse": {}, **(understood[n] if understood else {}),
+    } for n, sms in enumerate(batch)]
+
+
+async def store_messages(session: AsyncSession, channel: str, batch: Sequence[InboundSms], now: datetime,
+                         understood: Sequence[dict] | None = None) -> list[int | None]:
+    """Insert the raw messages in one statement; None for a provider id already stored (a retry),
+    including a second copy within the batch."""
+    rows = message_rows(channel, batch, now, understood)
+    # executemany form: sent as multi-row INSERTs by SQLAlchemy ("insertmanyvalues")
+    stored = {external_id: message_id for message_id, external_id
+              in await session.execute(_insert_messages(dialect_of(session)), rows)}
+    return [stored.pop(sms.external_id, None) for sms in batch]
+
+
+@dataclass(slots=True)
+class KnownReporter:
+    """A stored reporter as the SQLite batch reads it: what understanding a message needs. A command
+    that changes the reporter loads the ORM object instead (_stored_reporter)."""
+
+    id: int
+    phone: str
+    name: str | None
+    commune_pcode: str | None
+    lang: str
+    status: str
+    last_report_at: datetime | None = None  # set by report_row; written with the batch's reports
+
+
+Reporters = dict[str, Reporter | KnownReporter]  # by phone: what a batch knows of its senders
+
+
+async def _store_and_look_up_on_sqlite(driver: OneHandOffConnection, batch: Sequence[InboundSms], now: datetime,
+                                       since: datetime) -> tuple[list[int | None], Reporters, dict[str, int]]:
+    """store_messages, find_reporters and recent_reply_counts in one hand-off to SQLite."""
+    message_ids, found, counted = await sqlite_batch.store_and_look_up(
+        driver, _insert_messages("sqlite"), message_rows("sms", batch, now), sorted({sms.sender for sms in batch}),
+        since)
+    reporters = {row[1]: KnownReporter(*row) for row in found}
+    return message_ids, reporters, {recipient: int(count) for recipient, count in counted}
+
+
+async def find_reporter(session: AsyncSession, phone: str) -> Reporter | None:
+    return (await session.execute(_REPORTER_BY_PHONE, {"phone": phone})).scalar_one_or_none()
+
+
+async def find_reporters(session: AsyncSession, phones: set[str]) -> dict[str, Reporter]:
+    found = await session.execute(_REPORTERS_BY_PHONE, {"phones": list(phones)})
+    return {reporter.phone: reporter for reporter in found.scalars()}
+
+
+def report_trust(reporter: Reporter | KnownReporter | None) -> str:
+    return TRUST_BY_STATUS.get(reporter.status, "unknown") if reporter else "unknown"
+
+
+def report_row(ctx: IngestContext, *, message_id: int, channel: str, phone: str, reporter: Reporter | KnownReporter | None,
+                incident: str, commune: str | None, village: str | None, count: int | None,
+                secondary: list[str], free_text: str | None, lang: str, received_at: datetime) -> dict:
+    """A report's column values, the same record for SMS and USSD (scored the same way); the
+    reporter's last report time is set on the way (written with the batch's reports on SQLite)."""
+    if reporter is not None:
+        reporter.last_report_at = received_at
+    return dict(
+        ref=encode_ref(message_id), message_id=message_id, channel=channel,
+        reporter_id=reporter.id if reporter else None, sender_key=sender_key(phone, ctx.key_secret),
+        trust=report_trust(reporter), incident=incident, secondary=secondary, commune_pcode=commune,
+        village=village, count=count, free_text=redact(free_text, reporter.name if reporter else None), lang=lang,
+        status="valid", received_at=received_at,
+    )
+
+
+def outbox_row(sms: OutboundSms, now: datetime) -> dict:
+    """The outbox columns of a queued SMS (as gateway.storage.outbox.enqueue writes them), for a
+    plain executemany: the statement is compiled once, whatever the batch size."""
+    return {
+        "dedup_key": sms.dedup_key, "kind": sms.kind, "priority": sms.priority, "recipient": sms.recipient,
+        "body": sms.body, "segments": segment_count(sms.body), "status": "queued", "attempts": 0,
+        "next_attempt_at": now, "expires_at": sms.expires_at, "alert_id": sms.alert_id, "created_at": now,
+    }
+
+
+@dataclass
+class _BatchWrites:
+    """Rows of one batch written with one statement per table: reports, replies, message outcomes.
+    Written before any command runs, so a command sees everything earlier in the batch. With a
+    `driver` (SQLite), all of them in one hand-off, with the reporters' last report times."""
+
+    driver: OneHandOffConnection | None = None
+    reports: list[dict] = field(default_factory=list)
+    replies: list[dict] = field(default_factory=list)  # outbox rows
+    outcomes: list[dict] = field(default_factory=list)
+    report_ids: dict[int, int] = field(default_factory=dict)  # message id -> report id, once written
+
+    async def write(self, session: AsyncSession) -> None:
+        if not (self.reports or self.replies or self.outcomes):
+            return  # a command first in its batch, or a batch of retries only: no hand-off for nothing
+        if self.driver is not None:
+            touched = [{"id": row["reporter_id"], "at": row["received_at"]} for row in self.reports if row["reporter_id"]]
+            inserted = await sqlite_batch.write_batch(self.driver, _SQLITE_WRITES, self.reports, self.replies,
+                                                      self.outcomes, touched)
+        else:
+            inserted = await self._write_portably(session)
+        self.report_ids.update({message_id: report_id for report_id, message_id in inserted})
+        self.reports, self.replies, self.outcomes = [], [], []
+
+    async def _write_portably(self, session: AsyncSession) -> list:
+        """Through SQLAlchemy; the reporters' last report times are flushed with their ORM objects."""
+        inserted = list(await session.execute(INSERT_REPORTS, self.reports)) if self.reports else []
+        if self.replies:
+            await session.execute(_insert_replies(dialect_of(session)), self.replies)
+        if self.outcomes:
+            await session.execute(UPDATE_OUTCOMES, self.outcomes)
+        return inserted
+
+
+_SQLITE_WRITES = {"reports": INSERT_REPORTS, "replies": _insert_replies("sqlite"), "outcomes": UPDATE_OUTCOMES}
+
+
+@dataclass(frozen=True)
+class _Understood:
+    message_id: int
+    kind: str
+    report_ref: str | None
+    reply: str | None
+    reply_status: str
+    lang: str
+    review: str | None = None
+
+
+async def handle_sms_batch(session: AsyncSession, ctx: IngestContext, batch: Sequence[InboundSms],
+                           now: datetime) -> list[IngestOutcome]:
+    """The SMS of one group commit, in arrival order, each with the same outcome as if handled alone,
+    with a few statements for the whole batch instead of a few per message."""
+    since = now - timedelta(minutes=ctx.settings.gateway.reply_window_minutes)
+    driver = await sqlite_batch.driver_of(session)
+    if driver is not None:
+        message_ids, reporters, replies_sent = await _store_and_look_up_on_sqlite(driver, batch, now, since)
+    else:
+        message_ids = await store_messages(session, "sms", batch, now)
+        phones = {sms.sender for sms, message_id in zip(batch, message_ids, strict=True) if message_id}
+        reporters = await find_reporters(session, phones) if phones else {}
+        replies_sent = await recent_reply_counts(session, phones, since) if phones else {}
+    fresh = [(sms, message_id) for sms, message_id in zip(batch, message_ids, strict=True) if message_id]
+    writes = _BatchWrites(driver)
+    understood = {message_id: await _understand(session, ctx, sms, message_id, reporters, replies_sent, writes, now)
+                  for sms, message_id in fresh}
+    await writes.write(session)
+    outcomes = []
+    for message_id in message_ids:
+        done = understood.get(message_id) if message_id else None
+        if done is None:
+            outcomes.append(IngestOutcome(None, True, "duplicate"))
+            continue
+        outcomes.append(IngestOutcome(message_id, False, done.kind, writes.report_ids.get(message_id),
+                                      done.report_ref, done.reply, done.reply_status, done.lang, done.review))
+    return outcomes
+
+
+async def ingest_sms_batch(sessions: Callable[[], AsyncSession], ctx: IngestContext, batch: Sequence[InboundSms],
+                           now: datetime) -> list[IngestOutcome]:
+    """handle_sms_batch in a transaction of its own. A message whose handling raises anything but
+    a database outage is still stored, raw, with the error and waits for review: the provider
+    would otherwise retry it for hours and then give up, and the report would be lost. A batch that
+    raises is retried one message at a time by the group committer, so only the message that
+    raises alone is kept this way and the others get their usual outcome."""
+    try:
+        async with sessions() as session, session.begin():
+            return await handle_sms_batch(session, ctx, batch, now)
+    except Exception as exc:
+        if len(batch) > 1 or database_unavailable(exc):
+            raise
+        sms, error = batch[0], f"not understood: {type(exc).__name__} raised while handling it"
+        # The frames only: an exception's text may quote the message or its number.
+        log.error("SMS %s kept for review, %s:\n%s", sms.external_id, error,
+                  "".join(traceback.format_tb(exc.__traceback__)).rstrip())
+    async with sessions() as session, session.begin():
+        return [await keep_for_review(session, sms, now, error)]
+
+
+async def keep_for_review(session: AsyncSession, sms: InboundSms, now: datetime, error: str) -> IngestOutcome:
+    """The raw message stored with why it is not understood (in the review queue: kind unknown,
+    no label), no report and no reply; a duplicate if the provider id is already stored."""
+    [message_id] = await store_messages(session, "sms", [sms], now, [
+        {"kind": "unknown", "reply_status": "none", "error": error[:ERROR_CHARS]}])
+    if message_id is None:
+        return IngestOutcome(None, True, "duplicate")
+    return IngestOutcome(message_id, False, "unknown", reply_status="none", review=error[:ERROR_CHARS])
+
+
+async def recent_reply_counts(session: AsyncSession, phones: set[str], since: datetime) -> dict[str, int]:
+    """Replies queued to each number since `since` (the reply rate limit), for a whole batch at once."""
+    counted = await session.execute(_REPLIES_SINCE, {"phones": list(phones), "since": since})
+    return {recipient: int(count) for recipient, count in counted}
+
+
+async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms, message_id: int,
+                      reporters: Reporters, replies_sent: dict[str, int], writes: _BatchWrites,
+                      now: datetime) -> _Understood:
+    foreign = _foreign_region(ctx, sms.sender)
+    reporter = None if foreign else reporters.get(sms.sender)
+    lang_hint = reporter.lang if reporter else None
+    parsed = ctx.parse(sms.text, lang_hint, reporter.commune_pcode if reporter else None)
+    lang = (reporter.lang if reporter and reporter.lang else None) or parsed.lang or "fr"
+
+    outcome_kind = parsed.kind
+    report_ref: str | None = None
+    review: str | None = None
+    reply_text: str | None
+    if foreign:
+        # Kept, never acted on: no report to score (so it cannot alert) and no command run; a
+        # person reviews it. A reply abroad costs more, so it is sent only when configured.
+        outcome_kind = "unknown"
+        review = f"sender's country ({foreign}) is outside gateway.accepted_regions"
+        reply_text = replies.text(lang, replies.HELP) if ctx.settings.gateway.reply_to_foreign else None
+    elif parsed.kind == "report" and parsed.incident:
+        if reporter is not None and reporter.status == "blocked":
+            reply_text = replies.text(lang, replies.BLOCKED)
+        else:
+            row = report_row(
+                ctx, message_id=message_id, channel="sms", phone=sms.sender, reporter=reporter,
+                incident=parsed.incident, commune=parsed.commune, village=parsed.village,
+                count=parsed.count, secondary=list(parsed.secondary),
+                free_text=parsed.free_text or None, lang=lang, received_at=sms.received_at,
+            )
+            writes.reports.append(row)
+            report_ref = row["ref"]
+            place = parsed.commune_name or (ctx.commune_name(parsed.commune) if parsed.commune else None)
+            reply_text = replies.confirmation(lang, ctx.taxonomy, report_ref, parsed.incident, place,
+                                              parsed.count, verified=row["trust"] == "approved")
+    elif parsed.kind == "command":
+        await writes.write(session)
+        reply_text = await _run_command(session, ctx, sms, reporters, parsed, lang, now)
+    else:
+        outcome_kind = "unknown"
+        reply_text = replies.text(lang, replies.HELP)
+
+    reply_status = _queue_reply(ctx, sms.sender, message_id, reply_text, replies_sent, writes, now)
+    writes.outcomes.append({
+        "message_id": message_id, "o_kind": outcome_kind,
+        "o_command": parsed.command if outcome_kind == "command" else None, "o_lang": lang,
+        "o_parse": parsed.to_dict(), "o_reply_status": reply_status, "o_error": review,
+    })
+    return _Understood(message_id, outcome_kind, report_ref, reply_text if reply_status == "queued" else None,
+                       reply_status, lang, review)
+
+
+def _foreign_region(ctx: IngestContext, phone: str) -> str | None:
+    """The sender's country when it is outside gateway.accepted_regions (empty: all accepted)."""
+    accepted = ctx.settings.gateway.accepted_regions
+    if not accepted:
+        return None
+    region = region_of(phone) or "unknown"
+    return None if region in accepted else region
+
+
+def _queue_reply(ctx: IngestContext, phone: str, message_id: int, body: str | None,
+                 replies_sent: dict[str, int], writes: _BatchWrites, now: datetime) -> str:
+    if not body:
+        return "none"
+    settings = ctx.settings.gateway
+    if replies_sent.get(phone, 0) >= settings.reply_limit:
+        log.info("reply to %s withheld: more than %d in %d min", mask_phone(phone),
+                 settings.reply_limit, settings.reply_window_minutes)
+        return "rate_limited"
+    replies_sent[phone] = replies_sent.get(phone, 0) + 1
+    writes.replies.append(outbox_row(OutboundSms(
+        dedup_key=f"reply:{message_id}", kind="reply", recipient=phone, body=body, priority=PRIORITY_REPLY,
+        expires_at=expiry(now, ctx.settings.outbox.reply_expiry_minutes),
+    ), now))
+    return "queued"
+
+
+async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSms,
+                       reporters: Reporters, parsed: ParseResult, lang: str, now: datetime) -> str:
+    command = parsed.command
+    reporter = reporters.get(sms.sender)
+    if command == "help":
+        return replies.text(lang, replies.HELP)
+    if command == "language":
+        new_lang = parsed.language or lang
+        reporter = await _stored_reporter(session, reporters, sms.sender, now)
+        reporter.lang = new_lang
+        return replies.text(new_lang, replies.LANGUAGE_SET)
+    if command == "register":
+        commune = parsed.commune
+        if not commune:
+            return replies.text(lang, replies.REGISTER_NEEDS_COMMUNE)
+        reporter = await _stored_reporter(session, reporters, sms.sender, now)
+        reporter.commune_pcode = commune
+        reporter.name = (parsed.name or "")[:NAME_CHARS] or reporter.name
+        reporter.lang = lang
+        if reporter.status != "approved" and reporter.status != "blocked":
+            reporter.status = "pending"
+        return replies.text(lang, replies.REGISTER_PENDING, commune=ctx.commune_name(commune) or commune)
+    if command == "retract":
+        ref = normalise_ref(parsed.report_ref or "")
+        return await _retract(session, ctx, sms.sender, ref, lang, now)
+    if command == "acknowledge" and ctx.acknowledge is not None:
+        code = (parsed.alert_code or "").strip().upper()
+        result = await ctx.acknowledge(session, sms.sender, code, now)
+        return replies.acknowledgement(lang, result.outcome, code, result.who)
+    return replies.text(lang, replies.HELP)
+
+
+async def _stored_reporter(session: AsyncSession, reporters: Reporters, phone: str, now: datetime) -> Reporter:
+    """The number's reporter as an ORM object for a command to change (a new contact if unknown);
+    it replaces the batch's KnownReporter so the messages after the command see the change."""
+    known = reporters.get(phone)
+    if isinstance(known, Reporter):
+        return known
+    reporter = await find_reporter(session, phone) if known is not None else None
+    if reporter is None:
+        return await _new_contact(session, reporters, phone, now)
+    reporters[phone] = reporter
+    return reporter
+
+
+async def _new_contact(session: AsyncSession, reporters: Reporters, phone: str,
+                       now: datetime) -> Reporter:
+    """A number that set its language or asked to register: remembered, not approved."""
+    reporter = Reporter(phone=phone, status="unregistered", lang="fr", created_at=now)
+    session.add(reporter)
+    await session.flush()
+    reporters[phone] = reporter
+    return reporter
+
+
+async def _retract(session: AsyncSession, ctx: IngestContext, phone: str, ref: str, lang: str,
+                   now: datetime) -> str:
+    key = sender_key(phone, ctx.key_secret)
+    report = (await session.execute(
+        select(Report).where(Report.ref == ref, Report.sender_key == key)
+    )).scalar_one_or_none()
+    if report is None:
+        return replies.text(lang, replies.RETRACT_UNKNOWN, ref=ref or "?")
+    if report.status != "retracted":
+        report.status = "retracted"
+        if ctx.rescore is not None:
+            await ctx.rescore(session, report.id, now)
+    return replies.text(lang, replies.RETRACTED, ref=ref)
