@@ -16,6 +16,9 @@ COMMANDS = ("help", "language", "register", "acknowledge", "retract")
 
 # What a lexicon phrase is.
 INCIDENT, THEFT, LIVESTOCK, COMMAND, NUMBER, CONNECTOR = "incident", "theft", "livestock", "command", "number", "connector"
+COUNTED, NEGATION, ALL_CLEAR, TIME = "counted", "negation", "all_clear", "time"
+# Sense values of the sections that say on which side of another word a phrase acts.
+BEFORE, AFTER, OPEN, CLOSE = "before", "after", "open", "close"
 
 
 class LexiconError(ValueError):
@@ -35,9 +38,12 @@ class Sense:
 class Lexicon:
     phrases: dict[str, tuple[Sense, ...]]  # phrase key (joined token keys) -> senses
     spans: dict[str, int]  # first token key of a multi-word phrase -> most words such a phrase has
-    false_friends: dict[str, frozenset[str]]  # lang -> phrase keys that are not keywords in it
+    false_friends: dict[str, frozenset[str]]  # lang -> phrase keys that mean something else in it
     not_places: frozenset[str]  # token keys never read as a place alone
     language_names: dict[str, str]  # token key -> fr/ha/dje
+    weak: frozenset[str]  # incident phrase keys that are also everyday words (wuta: electricity too)
+    weak_numbers: frozenset[str]  # number keys that are also articles or verbs (une, tara)
+    multipliers: dict[str, str]  # number key -> BEFORE ("deux cents") or AFTER ("dari biyu")
 
 
 def load_lexicon(taxonomy: Taxonomy, locales: Path = DEFAULT_LOCALES,
@@ -47,15 +53,20 @@ def load_lexicon(taxonomy: Taxonomy, locales: Path = DEFAULT_LOCALES,
     false_friends: dict[str, frozenset[str]] = {}
     not_places: set[str] = set()
     language_names: dict[str, str] = {}
+    weak: set[str] = set()
+    weak_numbers: set[str] = set()
+    multipliers: dict[str, str] = {}
 
-    def add(text: str, sense: Sense, path: Path) -> None:
+    def add(text: str, sense: Sense, path: Path) -> str:
         keys = name_keys(text)
         if not keys:
             raise LexiconError(f"{path}: {text!r} has no letters or digits")
         spans[keys[0]] = max(spans.get(keys[0], 1), len(keys))
-        senses = phrases.setdefault("".join(keys), [])
+        key = "".join(keys)
+        senses = phrases.setdefault(key, [])
         if sense not in senses:
             senses.append(sense)
+        return key
 
     for lang in languages:
         path = locales / lang / "keywords.toml"
@@ -81,6 +92,33 @@ def load_lexicon(taxonomy: Taxonomy, locales: Path = DEFAULT_LOCALES,
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise LexiconError(f"{path}: numbers.{word} must be a whole number, not {value!r}")
             add(word, Sense(NUMBER, value, lang), path)
+        numbers = {"".join(name_keys(word)) for word in data.get("numbers", {})}
+        for side in (BEFORE, AFTER):
+            for word in _words(data.get("multipliers", {}).get(side, []), path, f"multipliers.{side}"):
+                multipliers[_number_key(word, numbers, path, "multipliers")] = side
+        for word in _words(data.get("weak_numbers", {}).get("words", []), path, "weak_numbers"):
+            weak_numbers.add(_number_key(word, numbers, path, "weak_numbers"))
+        counted = data.get("counted", {})
+        side = counted.get("side", BEFORE)
+        if side not in (BEFORE, AFTER):
+            raise LexiconError(f"{path}: counted.side must be {BEFORE!r} or {AFTER!r}, not {side!r}")
+        for word in _words(counted.get("words", []), path, "counted"):
+            add(word, Sense(COUNTED, side, lang), path)
+        negation = data.get("negation", {})
+        for section, value in ((BEFORE, BEFORE), ("bracket_open", OPEN), ("bracket_close", CLOSE)):
+            for word in _words(negation.get(section, []), path, f"negation.{section}"):
+                add(word, Sense(NEGATION, value, lang), path)
+        for word in _words(negation.get("all_clear", []), path, "negation.all_clear"):
+            add(word, Sense(ALL_CLEAR, ALL_CLEAR, lang), path)
+        for side in (BEFORE, AFTER):
+            for word in _words(data.get("time", {}).get(side, []), path, f"time.{side}"):
+                add(word, Sense(TIME, side, lang), path)
+        incident_keys = {key for key, senses in phrases.items() if any(s.category == INCIDENT for s in senses)}
+        for word in _words(data.get("weak", {}).get("words", []), path, "weak"):
+            key = "".join(name_keys(word))
+            if key not in incident_keys:
+                raise LexiconError(f"{path}: weak.{word} is not an incident word of any language read so far")
+            weak.add(key)
         for target, words in data.get("languages", {}).items():
             if target not in LANGUAGES:
                 raise LexiconError(f"{path}: unknown language {target!r} in [languages]")
@@ -91,7 +129,14 @@ def load_lexicon(taxonomy: Taxonomy, locales: Path = DEFAULT_LOCALES,
         false_friends[lang] = frozenset("".join(name_keys(word)) for word in _words(
             data.get("false_friends", {}).get("words", []), path, "false_friends"))
     return Lexicon({key: tuple(senses) for key, senses in phrases.items()}, spans, false_friends,
-                   frozenset(not_places), language_names)
+                   frozenset(not_places), language_names, frozenset(weak), frozenset(weak_numbers), multipliers)
+
+
+def _number_key(word: str, numbers: set[str], path: Path, section: str) -> str:
+    key = "".join(name_keys(word))
+    if key not in numbers:
+        raise LexiconError(f"{path}: {section}: {word!r} is not in this file's [numbers]")
+    return key
 
 
 def _words(value: object, path: Path, where: str) -> list[str]:
