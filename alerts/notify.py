@@ -10,9 +10,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
-from alerts.areas import Gazetteer
-from alerts.pipeline import Situation, Trigger, decide
-from alerts.routing import route_alert
+from alerts.areas import AreaPath, Gazetteer
+from alerts.pipeline import Decision, OtherAlert, Situation, Trigger, decide
+from alerts.routing import Member, Recipient, route_alert
 from alerts.rules import RuleSet
 from alerts.texts import AlertFacts, alert_text
 from gateway.kernel.phones import mask_phone
@@ -52,17 +52,15 @@ async def notify(session: AsyncSession, config: AlertConfig, alert: Alert, trigg
     once; its decisions are then recorded with the pass's (PassReads.write)."""
     path = config.gazetteer.area_path(alert.commune_pcode)
     rule = config.rules.rule_for(path, alert.incident)
-    members = reads.members_for(path) if reads else await store.members_for(session, path)
-    recipients = route_alert(config.rules.routes, path, members, level=alert.level, corroborated=corroborated,
+    state = await read_alert_state(session, alert, path, reads)
+    recipients = route_alert(config.rules.routes, path, state.members, level=alert.level, corroborated=corroborated,
                              escalation_step=alert.escalation_step)
     situation = Situation(
         code=alert.code, incident=alert.incident, level=alert.level, trigger=trigger, path=path, now=now,
         acknowledged=alert.status == "acknowledged", last_notified_at=store.as_utc(alert.notified_at),
-        others_open=reads.others_open(alert) if reads else await store.others_open(session, alert),
-        escalation_step=alert.escalation_step,
+        others_open=state.others_open, escalation_step=alert.escalation_step,
     )
-    sent_levels = reads.sent_levels(alert.id) if reads else await store.sent_levels(session, alert.id)
-    decisions = decide(situation, config.rules, rule, recipients, sent_levels)
+    decisions = decide(situation, config.rules, rule, recipients, state.sent_levels)
     if not decisions:
         await _record(session, reads, [{
             "alert_id": alert.id, "member_id": None, "level": alert.level, "decision": "withheld",
@@ -70,16 +68,51 @@ async def notify(session: AsyncSession, config: AlertConfig, alert: Alert, trigg
         log.warning("alert %s L%d: no committee member to notify in %s", alert.code, alert.level, path.commune)
         return NotifyOutcome(0, 1)
 
-    facts = None
-    if any(decision.send for _, decision in decisions):  # the evidence query grows with the alert's reports
-        if reads:
-            await reads.write_links(session)  # the evidence counts the reports linked in this pass
-        evidence = await store.alert_evidence(session, alert.id)
-        facts = AlertFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode),
-                           evidence.reporters, evidence.max_count,
-                           store.minutes_between(store.as_utc(alert.opened_at), now))
+    messages = await _messages(session, config, alert, trigger, now, decisions, reads)
+    outbox_ids = await _enqueue(session, list(messages.values()), now)
+    rows = _decision_rows(alert, trigger, now, decisions, messages, outbox_ids)
+    await _record(session, reads, rows)
+    sent = sum(row["decision"] == "sent" for row in rows)
+    if sent:
+        alert.notified_at = now
+        if alert.status != "acknowledged" and alert.escalation_step < config.rules.max_escalation_step:
+            alert.escalation_due_at = now + rule.escalate_after
+    return NotifyOutcome(sent, len(rows) - sent)
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """What an alert's notifications are decided from: its areas' committee members, the other
+    alerts standing in its commune, and the highest level each member has already been sent."""
+
+    members: list[Member]
+    others_open: tuple[OtherAlert, ...]
+    sent_levels: dict[int, int]
+
+
+async def read_alert_state(session: AsyncSession, alert: Alert, path: AreaPath,
+                           reads: store.PassReads | None) -> AlertState:
+    """From the scoring pass's reads when there are some, else three queries of this alert's own."""
+    if reads:
+        return AlertState(reads.members_for(path), reads.others_open(alert), reads.sent_levels(alert.id))
+    return AlertState(await store.members_for(session, path), await store.others_open(session, alert),
+                      await store.sent_levels(session, alert.id))
+
+
+async def _messages(session: AsyncSession, config: AlertConfig, alert: Alert, trigger: Trigger, now: datetime,
+                    decisions: list[tuple[Recipient, Decision]],
+                    reads: store.PassReads | None) -> dict[int, OutboundSms]:
+    """The SMS of each member to be sent one (by member id), one text per language."""
+    if not any(decision.send for _, decision in decisions):
+        return {}  # the evidence query grows with the alert's reports: only read for a text to send
+    if reads:
+        await reads.write_links(session)  # the evidence counts the reports linked in this pass
+    evidence = await store.alert_evidence(session, alert.id)
+    facts = AlertFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode),
+                       evidence.reporters, evidence.max_count,
+                       store.minutes_between(store.as_utc(alert.opened_at), now))
     texts: dict[str, str] = {}
-    messages = {}
+    messages: dict[int, OutboundSms] = {}
     for recipient, decision in decisions:
         if decision.send:
             lang = recipient.member.lang
@@ -89,9 +122,13 @@ async def notify(session: AsyncSession, config: AlertConfig, alert: Alert, trigg
             messages[recipient.member.id] = OutboundSms(
                 dedup_key=key, kind="alert", recipient=recipient.member.phone, body=texts[lang],
                 priority=PRIORITY_ALERT, alert_id=alert.id, expires_at=now + config.alert_expiry)
-    outbox_ids = await _enqueue(session, list(messages.values()), now)
+    return messages
 
-    rows, sent = [], 0
+
+def _decision_rows(alert: Alert, trigger: Trigger, now: datetime, decisions: list[tuple[Recipient, Decision]],
+                   messages: dict[int, OutboundSms], outbox_ids: dict[str, int]) -> list[dict]:
+    """One notifications row per recipient, with its reason; a message already queued is withheld."""
+    rows = []
     for recipient, decision in decisions:
         message = messages.get(recipient.member.id)
         outbox_id = outbox_ids.get(message.dedup_key) if message else None
@@ -101,17 +138,11 @@ async def notify(session: AsyncSession, config: AlertConfig, alert: Alert, trigg
             decision_text, reason = "sent", f"{decision.reason}; {recipient.reason}"
         else:
             decision_text, reason = "withheld", decision.reason
-        sent += decision_text == "sent"
         rows.append({"alert_id": alert.id, "member_id": recipient.member.id, "level": alert.level,
                      "decision": decision_text, "reason": reason[:60], "outbox_id": outbox_id, "created_at": now})
         log.info("alert %s L%d %s %s -> %s: %s", alert.code, alert.level, trigger.value,
                  mask_phone(recipient.member.phone), decision_text, reason)
-    await _record(session, reads, rows)
-    if sent:
-        alert.notified_at = now
-        if alert.status != "acknowledged" and alert.escalation_step < config.rules.max_escalation_step:
-            alert.escalation_due_at = now + rule.escalate_after
-    return NotifyOutcome(sent, len(rows) - sent)
+    return rows
 
 
 async def _record(session: AsyncSession, reads: store.PassReads | None, rows: list[dict]) -> None:
