@@ -19,7 +19,10 @@ from gateway.parser.result import ParseResult
 BATCH = load_demo_batch()
 PARSER = load_parser(Gazetteer(BATCH.units, BATCH.places))
 WORDS = st.sampled_from(["attaque", "gabi", "3", "#3", "niamey", "III", "sace", "shanu", "hari", "uku", "OK",
-                         "NE004006003", "takoude", "vingt", "cent", "ɗ", "’", "-", "*", "", "0", "999999999999"])
+                         "NE004006003", "takoude", "vingt", "cent", "ɗ", "’", "-", "*", "", "0", "999999999999",
+                         "mille", "dubu", "dari", "zangu", "zambar", "hinka", "une", "tara", "sha", "da", "cindi",
+                         "pas", "babu", "ba", "RAS", "wuta", "3/11", "18:30", "6h", "karfe", "a5morts", "d'attaque",
+                         "personnes", "quatre-vingts", "une dizaine"])
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -95,3 +98,47 @@ def test_shipped_lexicons_cover_the_protocol_minimum_set() -> None:
         for word in words:
             assert PARSER.parse(word).incident == incident, word
     assert "hari" in lexicon.false_friends["dje"]
+
+
+@pytest.mark.parametrize(("section", "entry", "message"), [
+    ("[weak]\nwords = [\"gobara\", \"kaza\"]\n", "weak", r"ha/keywords.toml: weak.kaza is not an incident word"),
+    ("[weak_numbers]\nwords = [\"tara\", \"kaza\"]\n", "weak_numbers",
+     r"ha/keywords.toml: weak_numbers: 'kaza' is not in this file's \[numbers\]"),
+    ("[multipliers]\nafter = [\"kaza\"]\n", "multipliers",
+     r"ha/keywords.toml: multipliers: 'kaza' is not in this file's \[numbers\]"),
+    ("[counted]\nside = \"left\"\nwords = [\"mutane\"]\n", "counted", r"ha/keywords.toml: counted.side must be"),
+])
+def test_a_section_naming_words_it_cannot_use_is_refused(tmp_path: Path, section: str, entry: str,
+                                                         message: str) -> None:
+    locales = _locales_copy(tmp_path)
+    path = locales / "ha" / "keywords.toml"
+    text = path.read_text()
+    start = text.index(f"[{entry}]")
+    end = text.find("\n[", start + 1)
+    path.write_text(text[:start] + section + (text[end + 1:] if end >= 0 else ""))
+    with pytest.raises(LexiconError, match=message):
+        load_lexicon(load_taxonomy(), locales)
+
+
+def test_a_weak_word_is_a_one_line_edit(tmp_path: Path) -> None:
+    locales = _locales_copy(tmp_path)
+    path = locales / "ha" / "keywords.toml"
+    path.write_text(path.read_text().replace('words = ["wuta", "fada"]', 'words = ["wuta", "fada", "gobara"]'))
+    parser = load_parser(Gazetteer(BATCH.units, BATCH.places), locales=locales)
+    assert (parser.parse("gobara gabi 5").incident, parser.parse("gobara ta tashi a gabi").kind) == ("arson", "unknown")
+    assert PARSER.parse("gobara ta tashi a gabi").incident == "arson"
+
+
+def test_a_number_word_and_its_multiplier_are_one_line_edits(tmp_path: Path) -> None:
+    locales = _locales_copy(tmp_path)
+    path = locales / "ha" / "keywords.toml"
+    text = path.read_text().replace("dubu = 1000", "dubu = 1000\ngomiya = 10")  # omniglot: gomiya uku = 30
+    path.write_text(text.replace('after = ["dari", "dubu"]', 'after = ["dari", "dubu", "gomiya"]'))
+    parser = load_parser(Gazetteer(BATCH.units, BATCH.places), locales=locales)
+    assert parser.parse("hari gabi gomiya uku").count == 30
+    assert PARSER.parse("hari gabi gomiya uku").count == 3
+
+
+def test_number_words_beyond_what_a_count_can_be_are_not_a_count() -> None:
+    assert PARSER.parse("hari gabi dubu goma").count == 10_000
+    assert PARSER.parse("hari gabi dubu dari").count is None
