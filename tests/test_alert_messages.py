@@ -47,10 +47,10 @@ def test_alert_texts_fit_two_gsm7_segments(lang, trigger):
 def test_french_alert_reads_as_expected():
     facts = AlertFacts("K7Q2", 1, "attack", "Gabi", reports=1, count=None)
     assert alert_text("fr", Trigger.OPENED, facts) == (
-        "ALERTE K7Q2 N1: attaque a Gabi. 1 signalement(s) independant(s). Repondez OK K7Q2 pour prendre en charge.")
+        "ALERTE K7Q2 niveau 1: attaque à Gabi. 1 signalement(s) indépendant(s). Répondez OK K7Q2 pour prendre en charge.")
     raised = AlertFacts("K7Q2", 2, "attack", "Gabi", reports=2, count=12)
     assert alert_text("ha", Trigger.RAISED, raised) == (
-        "GARGADI K7Q2 ya kai M2: hari a Gabi. Rahotanni 2 daban-daban. Adadi: 12. Amsa TO K7Q2 don daukar nauyi.")
+        "GARGADI K7Q2 ya kai mataki 2: hari a Gabi. Rahotanni 2 daban-daban. Adadi: 12. Ku amsa TO K7Q2 don daukar nauyi.")
     assert measure(alert_text("fr", Trigger.OPENED, facts)).segments == 1
 
 
@@ -62,7 +62,7 @@ def test_notices_fit_and_name_the_member_not_a_reporter(lang):
     for cancelled in (True, False):
         text = closing_text(lang, AlertFacts("K7Q2", 1, "kidnapping", LONG_NAMES[0], 0), cancelled)
         assert measure(text).segments == 1 and measure(text).encoding == "GSM-7"
-    assert ack_notice_text("fr", "K7Q2", "Aissa") == "K7Q2 pris en charge par Aissa."
+    assert ack_notice_text("fr", "K7Q2", "Aissa") == "Alerte K7Q2 prise en charge par Aissa."
 
 
 def test_no_template_has_room_for_a_phone_number():

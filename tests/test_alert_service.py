@@ -115,9 +115,9 @@ async def test_two_focal_points_reach_the_commune_then_department_and_region(ses
     first = await outbox(sessions)
     assert [m.priority for m in first] == [0, 0]
     assert first[0].dedup_key == f"alert:{opened.alert_id}:L1:+22796000001"
-    assert first[0].body == (f"ALERTE {opened.code} N1: attaque a Gabi. 1 signalement(s) independant(s). "
-                             f"Repondez OK {opened.code} pour prendre en charge.")
-    assert first[1].body.startswith(f"GARGADI {opened.code} M1: hari a Gabi.")
+    assert first[0].body == (f"ALERTE {opened.code} niveau 1: attaque à Gabi. 1 signalement(s) indépendant(s). "
+                             f"Répondez OK {opened.code} pour prendre en charge.")
+    assert first[1].body.startswith(f"GARGADI {opened.code} mataki 1: hari a Gabi.")
     assert first[0].expires_at.replace(tzinfo=UTC) == at(0.1) + timedelta(minutes=240)
 
     await report(sessions, REPORTER_PHONES[1], 5, trust="pending")
@@ -176,7 +176,7 @@ async def test_escalation_widens_until_someone_acknowledges(sessions):
     [step1] = await run(sessions, service.run_escalations, 30)
     assert (step1.kind, step1.sent, step1.withheld) == (ChangeKind.ESCALATED, 1, 2)
     assert (await recipients(sessions))[-1] == PREFET
-    assert (await outbox(sessions))[-1].body.startswith(f"ESCALADE {opened.code} N1: attaque a Gabi, pas pris en "
+    assert (await outbox(sessions))[-1].body.startswith(f"ESCALADE {opened.code} niveau 1: attaque à Gabi, pas prise en "
                                                         "charge depuis 30 min.")
     assert (await the_alert(sessions)).status == "escalated"
     assert await run(sessions, service.run_escalations, 59) == []
@@ -193,7 +193,7 @@ async def test_ok_code_acknowledges_stops_escalation_and_tells_the_others(sessio
     assert (result.outcome, result.who, result.lang, result.notified) == (AckOutcome.ACKNOWLEDGED, "Membre 2", "ha", 1)
     notices = [m for m in await outbox(sessions) if m.kind == "ack_notice"]
     assert [(m.recipient, m.body, m.priority) for m in notices] == [
-        ("+22796000001", f"{opened.code} pris en charge par Membre 2.", 1)]
+        ("+22796000001", f"Alerte {opened.code} prise en charge par Membre 2.", 1)]
     assert await run(sessions, service.run_escalations, 31) == []
     assert await run(sessions, service.run_repeats, 600) == []
     async with sessions() as session, session.begin():
@@ -261,7 +261,7 @@ async def test_retracting_the_only_report_cancels_the_alert(sessions):
     alert = await the_alert(sessions)
     assert (alert.status, alert.resolution) == ("resolved", "cancelled: report retracted")
     closing = [m.body for m in await outbox(sessions) if m.kind == "ack_notice"]
-    assert closing[0] == f"ALERTE {opened.code} annulee: le signalement de attaque a Gabi a ete retire."
+    assert closing[0] == f"ALERTE {opened.code} annulée: signalement retiré (attaque à Gabi)."
 
 
 async def test_admin_resolution_tells_the_members(sessions):

@@ -72,7 +72,7 @@ async def test_report_in_confirmation_out(served_gateway, fake_provider) -> None
     assert len(replies) == 1, served_gateway.logs_tail()
     text = replies[0]["message"]
     # Hausa, the reporter's language: reference, incident, place, count, and how to retract.
-    assert re.fullmatch(r"An karba (R[2-9A-Z]{3,}): garkuwa Guidan Sori \(3\)\. Mun gode\. Kuskure\? Aika KARYA \1",
+    assert re.fullmatch(r"An karba (R[2-9A-Z]{3,}): garkuwa Guidan Sori \(3\)\. Mun gode\. Kuskure\? Ku aika KARYA \1",
                         text), text
 
     # The provider retries the same callback: stored once, confirmed once.

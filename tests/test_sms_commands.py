@@ -44,8 +44,8 @@ async def test_register_creates_a_pending_focal_point_in_their_language(gateway)
     found = await reporter(gateway, newcomer)
     assert (found.status, found.commune_pcode, found.name, found.lang) == ("pending", "NE004005003", "Awa Moussa", "ha")
     assert await replies_to(gateway, newcomer) == [
-        "Harshe: Hausa. Aika TAIMAKO don neman taimako.",
-        "An karbi bukatarka don Guidan Sori. Mai gudanarwa zai tabbatar da kai a matsayin wakili.",
+        "Harshe: Hausa. Don neman taimako, ku aika TAIMAKO.",
+        "An karbi bukatarku don Guidan Sori. Za a tabbatar da ku a matsayin wakili bayan dubawa.",
     ]
     # A pending reporter's report counts with trust "pending".
     await send(gateway, newcomer, "sata shanu 12")
@@ -65,7 +65,7 @@ async def test_retract_only_your_own_report(gateway) -> None:  # noqa: ANN001
     await send(gateway, FOCAL_POINT, "ATTAQUE GABI 4")
     ref = (await replies_to(gateway, FOCAL_POINT))[0].split()[2].rstrip(":")
     await send(gateway, "+22791112235", f"FAUX {ref}")
-    assert await replies_to(gateway, "+22791112235") == [f"Aucun rapport {ref} de votre numero. Verifiez la reference."]
+    assert await replies_to(gateway, "+22791112235") == [f"Aucun signalement {ref} de votre numéro. Vérifiez la référence."]
     await send(gateway, FOCAL_POINT, f"KARYA {ref.lower()}")
     assert (await replies_to(gateway, FOCAL_POINT))[-1] == f"An soke rahoto {ref}. Mun gode."
     runtime = gateway.server.app[RUNTIME]
@@ -109,4 +109,4 @@ async def test_a_flood_is_stored_in_full_but_answered_only_up_to_the_limit(gatew
 
 async def test_help_in_the_reporters_language(gateway) -> None:  # noqa: ANN001
     assert await send(gateway, FOCAL_POINT, "TAIMAKO") == "stored: command"
-    assert (await replies_to(gateway, FOCAL_POINT))[0].startswith("Aika: LAMARI WURI ADADI. Misali: HARI GABI 12.")
+    assert (await replies_to(gateway, FOCAL_POINT))[0].startswith("Ku aika: LAMARI WURI ADADI. Misali: HARI GABI 12.")

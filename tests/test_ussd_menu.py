@@ -286,7 +286,7 @@ def test_acknowledge_is_not_offered_to_non_members():
     results = walk(context("fr", member=False), "2")
     assert "2 " + render("fr", "Acknowledge an alert") not in results[0].screen.text
     assert results[1].state.step is Step.MAIN
-    assert results[1].screen.text.startswith("Choix invalide.\nAlerte precoce\n1 Signaler")
+    assert results[1].screen.text.startswith("Choix invalide.\nAlerte précoce\n1 Signaler")
 
 
 def test_invalid_alert_code_reprompts():
@@ -345,7 +345,7 @@ def test_a_valid_answer_resets_the_invalid_count():
 
 def test_empty_answer_is_refused_with_its_reason():
     results = walk(context("fr"), "  ")
-    assert results[1].screen.text.startswith("Reponse vide.\nAlerte precoce")
+    assert results[1].screen.text.startswith("Réponse vide.\nAlerte précoce")
 
 
 def test_count_of_more_than_five_digits_is_refused():
@@ -398,7 +398,7 @@ def test_action_failure_ends_with_an_apology():
     submitted = walk(ctx, "1", "1", "1", "0", "1")[-1]
     end = finish(submitted.state, ctx, ActionFailed())
     assert end.state.step is Step.FAILED and end.screen.final
-    assert end.screen.text == "Yi hakuri, an sami matsala. Sake gwadawa anjima."
+    assert end.screen.text == "Ku yi hakuri, an sami matsala. Ku sake gwadawa anjima."
 
 
 def test_finish_refuses_an_outcome_that_does_not_match_the_step():

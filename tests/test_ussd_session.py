@@ -195,7 +195,7 @@ def test_complete_with_a_failure_ends_with_an_apology_and_is_not_repeated():
     results = hops(ctx, "", "1", "1*1", "1*1*1", "1*1*1*0", "1*1*1*0*1")
     failed = complete(results[-1], ctx, ActionFailed())
     assert failed.stored.state.step is Step.FAILED and failed.screen.final
-    assert failed.screen.text == "Desole, un probleme est survenu. Reessayez plus tard."
+    assert failed.screen.text == "Désolé, un problème est survenu. Réessayez plus tard."
     again = advance(failed.stored, "1*1*1*0*1", ctx)
     assert again.duplicate and again.action is None and again.screen == failed.screen
 

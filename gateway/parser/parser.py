@@ -146,8 +146,10 @@ class _Marks:
                 if category == COUNTED:
                     self.counted_starts[hit.start] = str(sense.value)
                     self.counted_ends[hit.end] = str(sense.value)
+                elif category == TIME and sense.value == AFTER:
+                    self.time_after.add(hit.start)
                 elif category == TIME:
-                    (self.time_after.add(hit.start) if sense.value == AFTER else self.time_before.add(hit.end))
+                    self.time_before.add(hit.end)
                 elif category == NEGATION:
                     self.negators.append((hit, str(sense.value)))
                 elif category == ALL_CLEAR:
