@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_parser_cases import demo_parser
+from tests.support.parsers import demo_parser
 
 PRECEDENCE = [
     # (text, incident, secondary)
@@ -66,6 +66,7 @@ def test_all_is_calm_is_not_a_report(text: str) -> None:
     ("attaque a gabi, pas de morts", "attack", ()),
     ("pas de vol mais attaque a gabi", "attack", ()),
     ("pas de problème, attaque a gabi", "attack", ()),  # a negation does not reach across a comma
+    ("an kai mana hari a Gabi", "attack", ()),  # mana: 'to us' in Hausa, not a negation
 ])
 def test_a_negation_cancels_only_the_incident_it_governs(text: str, incident: str, secondary: tuple) -> None:
     result = demo_parser().parse(text)
