@@ -67,6 +67,7 @@ def test_all_is_calm_is_not_a_report(text: str) -> None:
     ("pas de vol mais attaque a gabi", "attack", ()),
     ("pas de problème, attaque a gabi", "attack", ()),  # a negation does not reach across a comma
     ("an kai mana hari a Gabi", "attack", ()),  # mana: 'to us' in Hausa, not a negation
+    ("ni na ga an kai hari a Gabi", "attack", ()),  # ni: 'I' in Hausa
 ])
 def test_a_negation_cancels_only_the_incident_it_governs(text: str, incident: str, secondary: tuple) -> None:
     result = demo_parser().parse(text)
