@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import csv
 import tomllib
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
-from gateway.demo.gazetteer import load_demo_batch
-from gateway.gazetteer import Gazetteer
-from gateway.parser import Parser, load_parser
+from tests.support.parsers import demo_parser
 
 CASES_DIR = Path(__file__).resolve().parent / "parser_cases"
 ARGUMENT_FIELD = {"acknowledge": "alert_code", "retract": "report_ref", "language": "language", "register": "name"}
-
-
-@lru_cache(maxsize=1)
-def demo_parser() -> Parser:
-    batch = load_demo_batch()
-    return load_parser(Gazetteer(batch.units, batch.places))
 
 
 def _cases() -> list:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_parser_cases import demo_parser
+from tests.support.parsers import demo_parser
 
 # (text, count): the incident and the place are there so that only the count is at stake.
 HAUSA = [
