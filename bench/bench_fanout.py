@@ -4,7 +4,7 @@
 
 1,000 alert SMS (one alert, rendered in French, Hausa and Zarma: three texts) are queued in the
 outbox of a SQLite file database, then the gateway's own OutboxSender, with the real
-AfricasTalkingSender (the africastalking SDK, in threads) against the fake Africa's Talking in a
+AfricasTalkingSender (aiohttp, posting the provider's form) against the fake Africa's Talking in a
 child process, claims and sends them in batches. The clock runs from the first claim until the fake
 provider has accepted every SMS and every outbox row is marked sent. Rendering and queueing the alert
 for 1,000 committee members is measured by bench_scoring.py.
@@ -70,7 +70,7 @@ async def main() -> None:
                 passes += 1
             elapsed = time.perf_counter() - started
             accepted = (await fake.stats())["accepted"]
-            provider.close()
+            await provider.close()
         async with sessions() as session:
             sent = (await session.execute(select(func.count()).select_from(Outbox).where(
                 Outbox.status == "sent"))).scalar_one()

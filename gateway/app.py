@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,9 @@ from gateway.kernel.envelopes import InboundSms, UssdHop
 from gateway.kernel.tasks import stop_gracefully
 from gateway.kernel.taxonomy import load_taxonomy
 from gateway.metrics import Metrics
+from gateway.outbox.sender import OutboxSender
+from gateway.providers.africastalking import AfricasTalkingSender
+from gateway.providers.log import LogProvider
 from gateway.runtime import RUNTIME, Runtime, utc_now
 from gateway.sms.ingest import IngestContext, IngestOutcome, ingest_sms_batch
 from gateway.storage.db import (
@@ -163,11 +167,6 @@ async def ussd_sessions(runtime: Runtime) -> AsyncIterator[None]:
 
 
 async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
-    import asyncio
-
-    from gateway.outbox.sender import LogProvider, OutboxSender
-    from gateway.providers.africastalking import AfricasTalkingSender
-
     runtime = app[RUNTIME]
     at = runtime.settings.africastalking
     provider = runtime.provider
@@ -180,9 +179,9 @@ async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
     log.info("outbound SMS: %s", "Africa's Talking at " + at.base_url if at.sends_for_real else "log only")
     yield
     await stop_gracefully([task], runtime.sender.request_stop)
-    close = getattr(provider, "close", None)
+    close = getattr(provider, "close", None)  # a stand-in provider a test injects may hold nothing
     if close:
-        close()
+        await close()
 
 
 async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -14,9 +14,8 @@ import asyncio
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from prometheus_client import Counter
 from sqlalchemy import and_, bindparam, or_, select, update
@@ -27,6 +26,7 @@ from gateway.config import OutboxSettings
 from gateway.kernel.envelopes import SendOutcome, SendResult
 from gateway.kernel.phones import mask_phone, mask_phones_in
 from gateway.metrics import Metrics
+from gateway.providers.base import SmsProvider
 from gateway.storage.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -36,21 +36,6 @@ LEASE = timedelta(seconds=30)
 # Rows past their expiry are never claimed; marking them `expired` can wait this long, so that
 # a pass (one per batch of SMS queued) is not also a sweep of the outbox on SQLite's one writer.
 EXPIRY_SWEEP = timedelta(seconds=10)
-
-
-class SmsProvider(Protocol):
-    async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]: ...
-
-
-class LogProvider:
-    """No credentials: every SMS is written to the log and kept in the outbox as `logged`."""
-
-    mode = "log"
-
-    async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]:
-        for recipient in recipients:
-            log.info("SMS (not sent, no provider credentials) to %s: %s", mask_phone(recipient), text)
-        return [SendResult(r, SendOutcome.SENT) for r in recipients]
 
 
 _JITTER = random.Random()

@@ -1,4 +1,4 @@
-"""Africa's Talking: inbound SMS, delivery reports and USSD forms; outbound SMS via the SDK.
+"""Africa's Talking: inbound SMS, delivery reports and USSD forms; outbound SMS over its HTTP API.
 
 Nothing else in the code base knows Africa's Talking's field names. Forms become
 neutral messages (gateway.kernel.envelopes); a FormError names the offending field.
@@ -6,15 +6,13 @@ neutral messages (gateway.kernel.envelopes); a FormError names the offending fie
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
+import json
+import re
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-import requests
-from africastalking.Service import validate_phone
-from africastalking.SMS import SMSService
+import aiohttp
 
 from gateway.kernel.envelopes import (
     DeliveryReport,
@@ -188,70 +186,74 @@ def source_allowed(remote: str | None, allow_from: Sequence[str]) -> bool:
 # Per-recipient statusCode in the send answer: 100-102 accepted, the rest refused.
 ACCEPTED_CODES = {100, 101, 102}
 RETRYABLE_CODES = {405, 500, 501, 502}  # insufficient balance and provider-side faults
+# The API wants +<country code><number>, digits only, and refuses the whole request otherwise.
+SENDABLE_NUMBER = re.compile(r"\+\d{4,}")
+CONNECT_TIMEOUT_SECONDS = 3.05
 
 
 class ProviderHttpError(Exception):
+    """The send request was answered, but not with the provider's JSON (any status, the body kept)."""
+
     def __init__(self, status: int, body: str):
         super().__init__(f"HTTP {status}: {body[:120]}")
         self.status = status
-
-
-class _PooledSmsService(SMSService):
-    """The SDK's SMS service with our base URL, a keep-alive session and the HTTP status kept."""
-
-    def __init__(self, username: str, api_key: str, base_url: str, timeout: float):
-        super().__init__(username, api_key)
-        self._baseUrl = base_url.rstrip("/")
-        self._http = requests.Session()
-        self._timeout = timeout
-
-    def _make_request(self, url, method, headers, data, params, callback=None, timeout=None):  # noqa: ANN001
-        response = self._http.request(method, url, headers=headers, data=data, params=params,
-                                      timeout=(3.05, self._timeout))
-        if not 200 <= response.status_code < 300:
-            raise ProviderHttpError(response.status_code, response.text)
-        if response.headers.get("content-type", "").startswith("application/json"):
-            return response.json()
-        raise ProviderHttpError(response.status_code, "unexpected answer: " + response.text[:80])
+        self.body = body
 
 
 class AfricasTalkingSender:
-    """Sends one text to many recipients in one request (the SDK's bulk mode), in a thread
-    so the requests-based SDK never blocks the event loop."""
+    """Sends one text to many recipients in one request (bulk mode): the documented form posted to
+    `<base_url>/messaging` with aiohttp, on the event loop. Made inside the running loop (it opens
+    its connection pool there); `connections` bounds the requests in flight to the provider."""
 
     def __init__(self, username: str, api_key: str, base_url: str, sender_id: str = "",
-                 timeout: float = 10, threads: int = 4):
-        self._service = _PooledSmsService(username, api_key, base_url, timeout)
-        self._sender_id = sender_id or None
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="at-send")
+                 timeout: float = 10, connections: int = 4):
+        self._url = base_url.rstrip("/") + "/messaging"
+        self._username = username
+        self._sender_id = sender_id
+        # `timeout` bounds the wait for each read of the answer, not the whole request: a request
+        # queued for a free connection, or a large answer still arriving, is not cut short.
+        self._http = aiohttp.ClientSession(
+            headers={"apiKey": api_key, "Accept": "application/json"},
+            connector=aiohttp.TCPConnector(limit=connections),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS, sock_read=timeout),
+        )
 
     async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._send_blocking, text, list(recipients))
+        # One number the provider does not accept would refuse the whole request: that one fails alone.
+        refused = [r for r in recipients if not SENDABLE_NUMBER.fullmatch(r)]
+        sendable = [r for r in recipients if r not in refused] if refused else list(recipients)
+        sent = await self._send_sendable(text, sendable) if sendable else []
+        return sent + _all(refused, SendOutcome.FAILED, "not a number the provider accepts")
 
-    def _send_blocking(self, text: str, recipients: list[str]) -> list[SendResult]:
-        # The SDK refuses the whole request for one number it does not accept: that one fails alone.
-        refused = [r for r in recipients if not validate_phone(r)]
-        if refused:
-            sendable = [r for r in recipients if r not in refused]
-            sent = self._send_blocking(text, sendable) if sendable else []
-            return sent + _all(refused, SendOutcome.FAILED, "not a number the provider accepts")
+    async def _send_sendable(self, text: str, recipients: list[str]) -> list[SendResult]:
         try:
-            answer = self._service.send(text, recipients, sender_id=self._sender_id)
+            answer = await self.post_messaging(text, recipients)
         except ProviderHttpError as exc:
             retry = exc.status >= 500 or exc.status in (401, 429)
             return _all(recipients, SendOutcome.RETRY if retry else SendOutcome.FAILED, f"http_{exc.status}")
-        except requests.Timeout:
+        except TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors
             return _all(recipients, SendOutcome.RETRY, "timeout")
-        except requests.RequestException as exc:
+        except aiohttp.ClientError as exc:
             return _all(recipients, SendOutcome.RETRY, f"connection: {type(exc).__name__}")
-        except ValueError as exc:  # the SDK refuses a malformed number before sending, naming it
-            return _all(recipients, SendOutcome.FAILED, mask_phones_in(str(exc))[:80])
+        except ValueError:  # a JSON answer that does not parse
+            return _all(recipients, SendOutcome.RETRY, "malformed answer")
         return interpret_send_answer(answer, recipients)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._service._http.close()
+    async def post_messaging(self, text: str, recipients: Sequence[str]) -> object:
+        """The provider's parsed JSON answer to one bulk send; ProviderHttpError for any other answer."""
+        form = {"username": self._username, "to": ",".join(recipients), "message": text, "bulkSMSMode": "1"}
+        if self._sender_id:
+            form["from"] = self._sender_id
+        async with self._http.post(self._url, data=form) as response:
+            body = await response.read()
+            if not 200 <= response.status < 300:
+                raise ProviderHttpError(response.status, body.decode(errors="replace"))
+            if not response.headers.get("Content-Type", "").startswith("application/json"):
+                raise ProviderHttpError(response.status, "unexpected answer: " + body[:80].decode(errors="replace"))
+        return json.loads(body)
+
+    async def close(self) -> None:
+        await self._http.close()
 
 
 def interpret_send_answer(answer: object, recipients: list[str]) -> list[SendResult]:

@@ -1,7 +1,8 @@
 """A local stand-in for Africa's Talking's SMS API, for tests, benchmarks and demos.
 
-It answers `POST /version1/messaging` exactly as the provider does (so the real `africastalking`
-SDK works against it), records what it accepted, and can be steered over HTTP:
+It answers `POST /version1/messaging` exactly as the provider's documented API does (the form
+gateway.providers.africastalking posts, the JSON it reads), records what it accepted, and can be
+steered over HTTP:
 
     GET  /_fake/messages   JSON list of {to, message, from, messageId, at} accepted so far
     GET  /_fake/stats      {"requests": N, "accepted": M} (requests counts refused and hung ones too)
@@ -135,7 +136,7 @@ HTTP_CLIENT = web.AppKey("fake_at_http_client", aiohttp.ClientSession)
 
 
 def _json(data: object, status: int = 200) -> web.Response:
-    # The SDK parses the body only when Content-Type is exactly "application/json" (no charset).
+    # The provider answers "application/json" with no charset (its own SDK reads nothing else).
     return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
 
 
