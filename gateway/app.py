@@ -7,12 +7,15 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from gateway.alerting.rules_reload import RulesHolder
+from gateway.alerting.start import Alerting
 from gateway.config import Settings
 from gateway.gazetteer.places import commune_name, ussd_search
+from gateway.gazetteer.reference import load_reference_data
 from gateway.kernel.envelopes import InboundSms, UssdHop
 from gateway.kernel.tasks import stop_gracefully
 from gateway.kernel.taxonomy import load_taxonomy
@@ -21,6 +24,7 @@ from gateway.outbox.sender import OutboxSender
 from gateway.providers.africastalking import AfricasTalkingSender
 from gateway.providers.log import LogProvider
 from gateway.runtime import RUNTIME, Runtime, utc_now
+from gateway.sms.alert_commands import AlertCommands
 from gateway.sms.ingest import IngestContext, IngestOutcome, ingest_sms_batch
 from gateway.storage.db import (
     check_sqlite_library,
@@ -42,6 +46,7 @@ from gateway.ussd.flow import (
     perform_actions,
 )
 from gateway.ussd.memory import LiveSessions
+from gateway.views import routes
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +72,6 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now, prov
     runtime = Runtime(settings=settings, metrics=Metrics(), clock=clock, provider=provider)
     app[RUNTIME] = runtime
     app.cleanup_ctx.extend([database_ctx, reference_data_ctx, ingest_ctx, sender_ctx, alerts_ctx])
-    from gateway.views import routes
-
     routes.setup(app)
     return app
 
@@ -88,12 +91,13 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def reference_data_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Taxonomy, gazetteer and parser: loaded once, shared by SMS and USSD."""
+    """Taxonomy, gazetteer, parser and the rules (checked against the gazetteer's areas): loaded
+    once, shared by SMS and USSD."""
     runtime = app[RUNTIME]
     runtime.taxonomy = load_taxonomy()
-    from gateway.gazetteer.reference import load_reference_data
-
     runtime.gazetteer, runtime.parser = await load_reference_data(runtime.sessions, runtime.settings)
+    runtime.rules_holder = RulesHolder(runtime.settings.rules_path, runtime.gazetteer)
+    runtime.rules_holder.load()
     # Never from the database. Without one, `ewg serve` has already refused to start unless in demo
     # mode, whose pseudonyms may be throw-away.
     runtime.pseudonym_secret = load_pseudonym_secret(runtime.settings) or secrets.token_hex(32)
@@ -108,6 +112,12 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         taxonomy=runtime.taxonomy,
         parse=lambda text, lang, home: runtime.parser.parse(text, lang=lang, home=home),
         commune_name=lambda pcode: commune_name(gazetteer, pcode),
+        alerts=AlertCommands(
+            rules_in_force=runtime.rules_holder,
+            gazetteer=gazetteer,
+            alert_expiry=timedelta(minutes=runtime.settings.outbox.alert_expiry_minutes),
+            observe_time_to_ack=runtime.metrics.time_to_ack.observe,
+        ),
         key_secret=runtime.pseudonym_secret,
     )
 
@@ -126,9 +136,6 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
 async def ussd_sessions(runtime: Runtime) -> AsyncIterator[None]:
     """USSD hops: sessions in memory, only hops with an action committed (one process), or every
     hop committed with its session row (replicas sharing a database); see settings.toml [ussd]."""
-    import asyncio
-    from datetime import timedelta
-
     settings = runtime.settings.ussd
     if not settings.uses_memory(runtime.dialect):
         async def process_hops(batch: list[UssdHop]) -> list[HopAnswer]:
@@ -185,9 +192,12 @@ async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
-    from gateway.alerting import start_alerting
-
+    """The scorer loop, the timed jobs and rule reloading; `OK <code>` and retractions reach the
+    alert service through the ingest context (AlertCommands), whatever this context's place."""
     runtime = app[RUNTIME]
-    stop = await start_alerting(runtime)
+    alerting = Alerting(runtime, runtime.rules_holder)
+    alerting.start()
+    runtime.score_once = alerting.scorer.score_once
+    runtime.scheduler = alerting.scheduler
     yield
-    await stop()
+    await alerting.stop()

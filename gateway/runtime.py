@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from alerts.api import RuleSet
+from gateway.alerting.rules_reload import RulesHolder
 from gateway.config import Settings
+from gateway.gazetteer.matcher import Gazetteer
+from gateway.kernel.envelopes import UssdHop
 from gateway.kernel.taxonomy import Taxonomy
 from gateway.metrics import Metrics
+from gateway.outbox.sender import OutboxSender
+from gateway.parser import Parser
+from gateway.providers.base import SmsProvider
+from gateway.sms.ingest import IngestContext
 from gateway.storage.group_commit import GroupCommitter
+from gateway.ussd.flow import HopAnswer
+from gateway.ussd.memory import LiveSessions
+
+PlaceSearch = Callable[[str, str | None], list[tuple[str, str, str | None]]]  # (typed text, home) -> places
 
 
 def utc_now() -> datetime:
@@ -29,22 +41,26 @@ class Runtime:
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker | None = None
     taxonomy: Taxonomy | None = None
-    gazetteer: Any = None  # gateway.gazetteer.matcher.Gazetteer
-    parser: Any = None  # gateway.parser.Parser
-    rules: Any = None  # alerts.rules.RuleSet (last good)
+    gazetteer: Gazetteer | None = None
+    parser: Parser | None = None
+    rules_holder: RulesHolder | None = None  # the rules in force, reloaded while the gateway runs
     pseudonym_secret: str = ""  # keys reporters' pseudonyms: a setting or a file, never the database
     ingest: GroupCommitter | None = None
     ussd: GroupCommitter | None = None  # USSD hops (or, sessions in memory, their actions), group-committed
-    answer_hop: Any = None  # UssdHop -> HopAnswer, through the configured session store
-    ussd_live: Any = None  # gateway.ussd.memory.LiveSessions when sessions are kept in memory
-    ingest_ctx: Any = None  # gateway.sms.ingest.IngestContext
-    sender: Any = None  # gateway.outbox.sender.OutboxSender
-    provider: Any = None  # injected SMS provider (tests); None: from settings
-    ussd_search: Any = None  # (typed text, home) -> [(pcode, commune name, village)]
-    rules_holder: Any = None  # gateway.alerting.RulesHolder
-    scheduler: Any = None  # APScheduler running the timed jobs
-    score_once: Any = None  # one scoring pass (tests and tools call it directly)
+    answer_hop: Callable[[UssdHop], Awaitable[HopAnswer]] | None = None  # through the configured session store
+    ussd_live: LiveSessions | None = None  # when USSD sessions are kept in memory
+    ingest_ctx: IngestContext | None = None
+    sender: OutboxSender | None = None
+    provider: SmsProvider | None = None  # injected SMS provider (tests); None: from settings
+    ussd_search: PlaceSearch | None = None
+    scheduler: AsyncIOScheduler | None = None  # runs the timed jobs
+    score_once: Callable[[], Awaitable[int]] | None = None  # one scoring pass (tests and tools call it directly)
     wake_scorer: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def rules(self) -> RuleSet | None:
+        """The last good rules."""
+        return self.rules_holder.rules if self.rules_holder else None
 
     @property
     def dialect(self) -> str:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from gateway.alerting import _job_lock
+from gateway.alerting.jobs import job_lock as _job_lock
 from gateway.config import OutboxSettings
 from gateway.kernel.envelopes import SendOutcome, SendResult
 from gateway.metrics import Metrics

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -18,7 +18,6 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.api import AckResult
 from gateway.config import Settings
 from gateway.kernel.envelopes import InboundSms
 from gateway.kernel.phones import mask_phone, region_of, sender_key
@@ -27,6 +26,7 @@ from gateway.kernel.segments import segment_count
 from gateway.kernel.taxonomy import Taxonomy
 from gateway.parser.result import ParseResult
 from gateway.sms import replies
+from gateway.sms.alert_commands import AlertCommands
 from gateway.sms.references import encode_ref, normalise_ref
 from gateway.storage import sqlite_batch
 from gateway.storage.errors import database_unavailable
@@ -62,8 +62,7 @@ class IngestContext:
     taxonomy: Taxonomy
     parse: Callable[[str, str | None, str | None], ParseResult]  # (text, lang, home) -> result
     commune_name: Callable[[str], str | None]
-    acknowledge: Callable[[AsyncSession, str, str, datetime], Awaitable[AckResult]] | None = None
-    rescore: Callable[[AsyncSession, int, datetime], Awaitable[None]] | None = None
+    alerts: AlertCommands  # `OK <code>` and the rescoring after a retraction
     key_secret: str = ""
     counters: dict[str, int] = field(default_factory=dict)
 
@@ -403,9 +402,9 @@ async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSm
     if command == "retract":
         ref = normalise_ref(parsed.report_ref or "")
         return await _retract(session, ctx, sms.sender, ref, lang, now)
-    if command == "acknowledge" and ctx.acknowledge is not None:
+    if command == "acknowledge":
         code = (parsed.alert_code or "").strip().upper()
-        result = await ctx.acknowledge(session, sms.sender, code, now)
+        result = await ctx.alerts.acknowledge(session, sms.sender, code, now)
         return replies.acknowledgement(lang, result.outcome, code, result.who)
     return replies.text(lang, replies.HELP)
 
@@ -443,6 +442,5 @@ async def _retract(session: AsyncSession, ctx: IngestContext, phone: str, ref: s
         return replies.text(lang, replies.RETRACT_UNKNOWN, ref=ref or "?")
     if report.status != "retracted":
         report.status = "retracted"
-        if ctx.rescore is not None:
-            await ctx.rescore(session, report.id, now)
+        await ctx.alerts.report_retracted(session, report.id, now)
     return replies.text(lang, replies.RETRACTED, ref=ref)

@@ -281,9 +281,7 @@ async def _perform(session: AsyncSession, ctx: IngestContext, hop: UssdHop, repo
     if isinstance(action, Acknowledge):
         from gateway.sms import replies
 
-        if ctx.acknowledge is None:
-            return ActionFailed(), None
-        result = await ctx.acknowledge(session, hop.phone, action.code, now)
+        result = await ctx.alerts.acknowledge(session, hop.phone, action.code, now)
         return AckResult(replies.acknowledgement(action.lang, result.outcome, action.code, result.who)), None
     return None, None
 
