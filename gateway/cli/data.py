@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from argparse import ArgumentTypeError
+from datetime import UTC, datetime
 
+from gateway.cli.alert_actions import resolve_alert
 from gateway.cli.common import add_config, add_format_flags, existing_file, in_transaction, write_rows
 from gateway.cli.errors import CliError
+from gateway.gazetteer.readers import GazetteerFormatError, read_gazetteer_files
+from gateway.storage.exports import alert_geojson, alert_rows, report_rows
+from gateway.storage.gazetteer import census_to_pcode, import_batch
 
 REPORT_COLUMNS = ["id", "ref", "external_id", "channel", "received_at", "incident", "secondary", "commune",
                   "village", "count", "status", "trust", "reporter", "lang", "free_text"]
@@ -38,9 +44,6 @@ def register(sub) -> None:  # noqa: ANN001
 
 
 def _date(text: str) -> datetime:
-    from argparse import ArgumentTypeError
-    from datetime import UTC
-
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -49,9 +52,6 @@ def _date(text: str) -> datetime:
 
 
 def import_gazetteer(args, settings) -> int:  # noqa: ANN001
-    from gateway.gazetteer.readers import GazetteerFormatError, read_gazetteer_files
-    from gateway.storage.gazetteer import census_to_pcode, import_batch
-
     paths = [existing_file(path) for path in args.files]
 
     async def work(session):  # noqa: ANN001, ANN202
@@ -69,8 +69,6 @@ def import_gazetteer(args, settings) -> int:  # noqa: ANN001
 
 
 def export_reports(args, settings) -> int:  # noqa: ANN001
-    from gateway.storage.exports import report_rows
-
     async def work(session):  # noqa: ANN001, ANN202
         return await report_rows(session, since=args.since, commune=args.commune)
 
@@ -79,13 +77,7 @@ def export_reports(args, settings) -> int:  # noqa: ANN001
 
 
 def export_alerts(args, settings) -> int:  # noqa: ANN001
-    import json
-
-    from gateway.storage.exports import alert_geojson, alert_rows
-
     if args.resolve:
-        from gateway.cli.alert_actions import resolve_alert
-
         return resolve_alert(settings, args.resolve)
 
     async def work(session):  # noqa: ANN001, ANN202

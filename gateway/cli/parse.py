@@ -8,7 +8,11 @@ from pathlib import Path
 
 from gateway.cli.common import add_config, run_db
 from gateway.cli.errors import CliError
+from gateway.demo.gazetteer import load_demo_batch
+from gateway.gazetteer.matcher import Gazetteer
+from gateway.parser import load_parser
 from gateway.storage.db import is_sqlite
+from gateway.storage.gazetteer import is_empty, load_gazetteer
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -24,13 +28,8 @@ def register(sub) -> None:  # noqa: ANN001
 
 def gazetteer_for_cli(settings):  # noqa: ANN001, ANN201
     """The stored gazetteer when there is a database with one, else the demo gazetteer."""
-    from gateway.demo.gazetteer import load_demo_batch
-    from gateway.gazetteer.matcher import Gazetteer
-
     url = settings.database_url
     if not (is_sqlite(url) and not Path(url.split(":///", 1)[1]).exists()):
-        from gateway.storage.gazetteer import is_empty, load_gazetteer
-
         async def load(sessions):  # noqa: ANN001, ANN202
             async with sessions() as session:
                 return None if await is_empty(session) else await load_gazetteer(session)
@@ -46,8 +45,6 @@ def gazetteer_for_cli(settings):  # noqa: ANN001, ANN201
 
 
 def run_parse(args, settings) -> int:  # noqa: ANN001
-    from gateway.parser import load_parser
-
     parser = load_parser(gazetteer_for_cli(settings))
     if args.jsonl:
         for number, line in enumerate(sys.stdin, start=1):

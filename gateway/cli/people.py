@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from alerts import api as alerts_api
+from alerts.api import CommitteeImportError, import_committees_csv
 from gateway.cli.common import add_config, add_format_flags, existing_file, in_transaction, write_rows
 from gateway.cli.errors import CliError
 from gateway.kernel.phones import PhoneError, mask_phone, normalise_phone
 from gateway.runtime import utc_now
+from gateway.storage import reporters as reporter_store
+from gateway.storage.gazetteer import load_gazetteer
+from gateway.storage.reporters import CsvImportError, read_reporters_csv, set_status, upsert_reporter
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -69,8 +74,6 @@ def _phone(settings, raw: str) -> str:  # noqa: ANN001
 
 
 async def _commune_resolver(session):  # noqa: ANN001, ANN202
-    from gateway.storage.gazetteer import load_gazetteer
-
     gazetteer = await load_gazetteer(session)
 
     def resolve(text: str) -> str | None:
@@ -80,10 +83,8 @@ async def _commune_resolver(session):  # noqa: ANN001, ANN202
 
 
 def list_reporters(args, settings) -> int:  # noqa: ANN001
-    from gateway.storage.reporters import list_reporters as fetch
-
     async def work(session):  # noqa: ANN001, ANN202
-        return await fetch(session, args.status)
+        return await reporter_store.list_reporters(session, args.status)
 
     rows = [{"id": r.id, "phone": r.phone if args.show_numbers else mask_phone(r.phone), "name": r.name,
              "commune": r.commune_pcode, "lang": r.lang, "status": r.status,
@@ -94,8 +95,6 @@ def list_reporters(args, settings) -> int:  # noqa: ANN001
 
 
 def add_reporter(args, settings) -> int:  # noqa: ANN001
-    from gateway.storage.reporters import upsert_reporter
-
     phone = _phone(settings, args.phone)
 
     async def work(session):  # noqa: ANN001, ANN202
@@ -111,8 +110,6 @@ def add_reporter(args, settings) -> int:  # noqa: ANN001
 
 
 def set_reporter_status(args, settings, status: str) -> int:  # noqa: ANN001
-    from gateway.storage.reporters import set_status
-
     phone = _phone(settings, args.phone)
 
     async def work(session):  # noqa: ANN001, ANN202
@@ -125,8 +122,6 @@ def set_reporter_status(args, settings, status: str) -> int:  # noqa: ANN001
 
 
 def import_reporters(args, settings) -> int:  # noqa: ANN001
-    from gateway.storage.reporters import CsvImportError, read_reporters_csv, upsert_reporter
-
     path = existing_file(args.file)
 
     async def work(session):  # noqa: ANN001, ANN202
@@ -147,10 +142,8 @@ def import_reporters(args, settings) -> int:  # noqa: ANN001
 
 
 def list_members(args, settings) -> int:  # noqa: ANN001
-    from alerts.api import list_members as fetch
-
     async def work(session):  # noqa: ANN001, ANN202
-        return await fetch(session, args.area)
+        return await alerts_api.list_members(session, args.area)
 
     rows = [{"id": m.id, "phone": m.phone if args.show_numbers else mask_phone(m.phone), "name": m.name,
              "area": m.area_pcode, "role": m.role, "lang": m.lang}
@@ -160,12 +153,10 @@ def list_members(args, settings) -> int:  # noqa: ANN001
 
 
 def add_member(args, settings) -> int:  # noqa: ANN001
-    from alerts.api import add_member as add
-
     phone = _phone(settings, args.phone)
 
     async def work(session):  # noqa: ANN001, ANN202
-        return await add(session, phone=phone, name=args.name, area=args.area, role=args.role, lang=args.lang)
+        return await alerts_api.add_member(session, phone=phone, name=args.name, area=args.area, role=args.role, lang=args.lang)
 
     try:
         in_transaction(settings, work)
@@ -176,12 +167,10 @@ def add_member(args, settings) -> int:  # noqa: ANN001
 
 
 def remove_member(args, settings) -> int:  # noqa: ANN001
-    from alerts.api import remove_member as remove
-
     phone = _phone(settings, args.phone)
 
     async def work(session):  # noqa: ANN001, ANN202
-        return await remove(session, phone, args.area)
+        return await alerts_api.remove_member(session, phone, args.area)
 
     removed = in_transaction(settings, work)
     if not removed:
@@ -191,8 +180,6 @@ def remove_member(args, settings) -> int:  # noqa: ANN001
 
 
 def import_members(args, settings) -> int:  # noqa: ANN001
-    from alerts.api import CommitteeImportError, import_committees_csv
-
     path = existing_file(args.file)
 
     async def work(session):  # noqa: ANN001, ANN202

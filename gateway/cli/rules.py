@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from alerts.api import RulesError, load_rules, replay
 from gateway.cli.common import add_config, in_transaction, write_rows
 from gateway.cli.data import _date
 from gateway.cli.errors import CliError
+from gateway.cli.parse import gazetteer_for_cli
+from gateway.gazetteer.places import known_area_codes
+from gateway.storage.gazetteer import load_gazetteer
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -25,15 +29,10 @@ def register(sub) -> None:  # noqa: ANN001
 
 
 def _known_areas(settings) -> frozenset[str]:  # noqa: ANN001
-    from gateway.cli.parse import gazetteer_for_cli
-    from gateway.gazetteer.places import known_area_codes
-
     return known_area_codes(gazetteer_for_cli(settings))
 
 
 def load_checked(settings, path: str | None):  # noqa: ANN001, ANN201
-    from alerts.api import RulesError, load_rules
-
     try:
         return load_rules(path or settings.rules_path, _known_areas(settings))
     except RulesError as exc:
@@ -41,8 +40,6 @@ def load_checked(settings, path: str | None):  # noqa: ANN001, ANN201
 
 
 def check_rules(args, settings) -> int:  # noqa: ANN001
-    from alerts.api import RulesError, load_rules
-
     try:
         load_rules(args.path or settings.rules_path, _known_areas(settings))
     except RulesError as exc:
@@ -54,13 +51,9 @@ def check_rules(args, settings) -> int:  # noqa: ANN001
 
 
 def run_replay(args, settings) -> int:  # noqa: ANN001
-    from alerts.api import replay
-
     rules = load_checked(settings, args.rules)
 
     async def work(session):  # noqa: ANN001, ANN202
-        from gateway.storage.gazetteer import load_gazetteer
-
         return await replay(session, rules, args.since, args.until, await load_gazetteer(session))
 
     alerts = in_transaction(settings, work)

@@ -9,8 +9,10 @@ import signal
 
 from aiohttp import web
 
+from gateway.app import StaleSchema, create_app
 from gateway.cli.common import add_config
 from gateway.cli.errors import CliError
+from gateway.compiled import build_state
 from gateway.config import Settings
 from gateway.dashboard.users import ensure_user
 from gateway.deployment import (
@@ -22,6 +24,7 @@ from gateway.deployment import (
 )
 from gateway.logs import configure_logging
 from gateway.runtime import RUNTIME, Runtime
+from gateway.storage.db import UnsupportedDatabase
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -34,8 +37,6 @@ def register(sub) -> None:  # noqa: ANN001
 
 
 def _log_parser_build(log: logging.Logger) -> None:
-    from gateway.compiled import build_state
-
     kind, stale = build_state()
     log.info("parser: %s", kind if kind == "compiled" else f"{kind} (slower; see setup.py)")
     if stale:
@@ -65,9 +66,6 @@ async def add_demo_admin(runtime: Runtime, secrets: DemoSecrets) -> None:
 
 
 def run_serve(args, settings) -> int:  # noqa: ANN001
-    from gateway.app import StaleSchema, create_app
-    from gateway.storage.db import UnsupportedDatabase
-
     configure_logging(settings.logging)
     settings, demo_secrets = settings_to_serve(args.demo, settings, logging.getLogger("gateway"))
     port = args.port or settings.http.port

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gateway.runtime import RUNTIME
 from gateway.storage.exports import alert_rows, report_rows
-from gateway.storage.models import AdminUnit
+from gateway.storage.models import AdminUnit, UssdSession
 from gateway.views.common import (
     DATABASE_DOWN,
     bearer_token,
@@ -98,9 +98,6 @@ ABANDONED_AFTER_SECONDS = 180  # networks end idle USSD sessions after a minute 
 
 async def ussd_funnel(request: web.Request) -> web.Response:
     """Where people give up in the USSD menu: sessions by the step they ended on."""
-    from sqlalchemy import func
-
-    from gateway.storage.models import UssdSession
 
     require_api_token(request)
     runtime = request.app[RUNTIME]

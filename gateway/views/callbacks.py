@@ -15,11 +15,14 @@ import traceback
 
 from aiohttp import web
 
-from gateway.kernel.envelopes import InboundSms
+from gateway.kernel.envelopes import InboundSms, UssdScreen
 from gateway.providers.africastalking import (
     FormError,
     parse_delivery_report,
     parse_inbound_sms,
+    parse_ussd_end,
+    parse_ussd_hop,
+    render_ussd,
     source_allowed,
 )
 from gateway.runtime import RUNTIME, Runtime
@@ -27,6 +30,7 @@ from gateway.storage.delivery import record_delivery
 from gateway.storage.errors import database_unavailable
 from gateway.storage.group_commit import ShuttingDown
 from gateway.storage.models import Message
+from gateway.ussd import flow as ussd_flow
 from gateway.views.common import plain, read_form, tokens_match
 
 log = logging.getLogger(__name__)
@@ -126,9 +130,6 @@ async def delivery_report(request: web.Request) -> web.Response:
 
 async def ussd(request: web.Request) -> web.Response:
     """USSD hop: always `text/plain` `CON ...` or `END ...` (errors too, so the phone shows them)."""
-    from gateway.providers.africastalking import parse_ussd_hop, render_ussd
-    from gateway.ussd.screens import Screen
-
     runtime: Runtime = request.app[RUNTIME]
     refuse_if_not_provider(request, "ussd")
     started = time.perf_counter()
@@ -142,7 +143,7 @@ async def ussd(request: web.Request) -> web.Response:
     codes = runtime.settings.africastalking.ussd_codes
     if codes and hop.service_code not in codes:
         runtime.metrics.ussd_hops.labels("unknown_service").inc()
-        return plain(200, render_ussd(Screen("Service code not in use.", final=True)))
+        return plain(200, render_ussd(UssdScreen("Service code not in use.", final=True)))
     try:
         answer = await runtime.answer_hop(hop)
     except Exception as exc:  # noqa: BLE001 - the phone shows a screen, never an HTTP error
@@ -151,7 +152,7 @@ async def ussd(request: web.Request) -> web.Response:
         else:
             runtime.metrics.ussd_hops.labels("error").inc()
             log.error("USSD hop of session %s failed: %s\n%s", hop.session_id, type(exc).__name__, frames(exc))
-        return plain(200, render_ussd(Screen("Service temporarily unavailable. Please try again later.", True)))
+        return plain(200, render_ussd(UssdScreen("Service temporarily unavailable. Please try again later.", True)))
     runtime.metrics.ussd_hops.labels("duplicate" if answer.duplicate else "ok").inc()
     runtime.metrics.ussd_latency.observe(time.perf_counter() - started)
     if answer.report_stored or answer.sms_queued:  # a USSD report is confirmed on screen, not by SMS
@@ -160,9 +161,6 @@ async def ussd(request: web.Request) -> web.Response:
 
 
 async def ussd_event(request: web.Request) -> web.Response:
-    from gateway.providers.africastalking import parse_ussd_end
-    from gateway.ussd.flow import record_session_end
-
     runtime: Runtime = request.app[RUNTIME]
     refuse_if_not_provider(request, "ussd_event")
     form = await read_form(request)
@@ -174,7 +172,7 @@ async def ussd_event(request: web.Request) -> web.Response:
         if runtime.ussd_live is not None:
             await runtime.ussd_live.flush()  # the row holds the session's latest hop before it is ended
         async with runtime.sessions() as session, session.begin():
-            ended = await record_session_end(session, event, runtime.clock())
+            ended = await ussd_flow.record_session_end(session, event, runtime.clock())
         if ended is not None and runtime.ussd_live is not None:
             runtime.ussd_live.ended(event.session_id, *ended)
     except Exception as exc:  # noqa: BLE001

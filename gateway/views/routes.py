@@ -4,7 +4,7 @@ from aiohttp import web
 
 from gateway.dashboard.auth import AttemptLimiter
 from gateway.runtime import RUNTIME
-from gateway.views import api, callbacks, health
+from gateway.views import api, callbacks, dashboard, feeds, health
 from gateway.views.dashboard import LOGIN_LIMITER
 from gateway.views.proxies import trusted_networks
 
@@ -25,7 +25,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/alerts", api.alerts)
     app.router.add_get("/api/communes", api.communes)
     app.router.add_get("/api/ussd/funnel", api.ussd_funnel)
-    from gateway.views import dashboard, feeds
 
     app.router.add_get("/feeds/cap.atom", feeds.cap_feed)
     app.router.add_get(r"/feeds/cap/{alert_id:\d+}.xml", feeds.cap_alert)
