@@ -39,8 +39,8 @@ LINKS_PER_STATEMENT = 500  # alert-report links per INSERT: well under SQLite's 
 # pass reads a few rows per reporter however many reports the windows hold (a mass event). The
 # pass's (commune, incident, start) triples come as one table (SQLite: a JSON array read by
 # json_each; PostgreSQL: three arrays unnested) joined to ix_reports_window, so each pair's own
-# window is read and nothing else: IN lists of communes and of incidents read their cross product,
-# 2.7 times the rows in a flood spread over many communes (BENCHMARKS.md, stop 13).
+# window is read and nothing else (IN lists of communes and of incidents would read their cross
+# product, several times the rows in a flood spread over many communes).
 _SQLITE_PAIRS = func.json_each(bindparam("pairs")).table_valued("value").alias("pairs")
 _PG_PAIRS = func.unnest(bindparam("communes", type_=postgresql.ARRAY(String)),
                         bindparam("incidents", type_=postgresql.ARRAY(String)),

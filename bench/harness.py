@@ -260,7 +260,7 @@ def write_texts(folder: Path, texts: list[str]) -> Path:
 
 def start_profiler(pid: int, seconds: float, path: str) -> subprocess.Popen | None:
     """py-spy's raw stacks of `pid` for `seconds`. BENCH_PROFILE_GIL=1: only the thread holding the
-    GIL at each sample, which is what the threads' turns under it cost (BENCHMARKS.md, stop 14)."""
+    GIL at each sample, which is what the threads' turns under it cost."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
         print("note: py-spy not installed (pip install py-spy); no profile")

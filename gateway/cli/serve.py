@@ -87,9 +87,8 @@ def run_serve(args, settings) -> int:  # noqa: ANN001
             raise CliError(f"refusing to start: {exc}") from None
         if demo_secrets is not None:
             await add_demo_admin(app[RUNTIME], demo_secrets)
-        # What start-up loaded (the gazetteer's indexes) lives as long as the process: with the full
-        # gazetteer a full collection took 80 ms, a pause every callback waits for; frozen out of the
-        # collector's sight, under 0.1 ms.
+        # What start-up loaded (the gazetteer's indexes) lives as long as the process: frozen out of
+        # the collector's sight, a full collection no longer walks it while callbacks wait.
         gc.collect()
         gc.freeze()
         site = web.TCPSite(runner, settings.http.host, port, reuse_address=True)

@@ -21,8 +21,8 @@ def normalise_phone(raw: str, default_region: str = "NE", accepted_regions: tupl
 
 @lru_cache(maxsize=16_384)
 def _normalised(raw: str, default_region: str, accepted_regions: tuple[str, ...]) -> str:
-    # Cached: every USSD hop and every callback carries the number, and parsing it was 7% of a
-    # hop's CPU in a profile; a refused number raises each time (exceptions are not cached).
+    # Cached: every USSD hop and every callback carries the number, and parsing it is costly; a
+    # refused number raises each time (exceptions are not cached).
     text = (raw or "").strip()
     if not text:
         raise PhoneError("empty phone number")

@@ -53,7 +53,7 @@ def create_engine(url: str, echo: bool = False, read_only: bool = False) -> Asyn
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # A file: one connection. SQLite has a single writer, and writers queued on the pool wait in
         # asyncio (first come, first served) instead of sleeping in SQLite's busy handler, whose
-        # back-off made the tail latency of callbacks (measured in BENCHMARKS.md). In memory
+        # back-off makes the tail latency of callbacks. In memory
         # SQLAlchemy already shares one connection (StaticPool).
         one_writer = {} if in_memory else {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
         engine = create_async_engine(url, echo=echo, hide_parameters=True, async_creator=partial(

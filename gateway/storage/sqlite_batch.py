@@ -1,8 +1,8 @@
 """The SMS batch's statements on SQLite: all of them on the SQLite thread in two hand-offs.
 
-Through SQLAlchemy a batch cost the event loop 21 to 70 us per message for each of its six
-statements (parameter processing row by row, insertmanyvalues, a greenlet switch and a hand-off
-each): more than SQLite itself spends (BENCHMARKS.md, stop 14). Here they run in two calls on the
+Through SQLAlchemy each of a batch's six statements costs the event loop more per message than
+SQLite itself spends (parameter processing row by row, insertmanyvalues, a greenlet switch and a
+hand-off each; BENCHMARKS.md). Here they run in two calls on the
 connection SQLAlchemy has open, inside its transaction: one stores the messages and reads what
 understanding them needs, one writes what they produced. The writes are compiled once from the
 portable path's own SQLAlchemy statements; the two reads take their phones as one JSON list. Other

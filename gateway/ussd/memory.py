@@ -34,7 +34,7 @@ from gateway.storage.models import UssdSession
 from gateway.ussd.session import HopResult, StoredSession
 
 log = logging.getLogger(__name__)
-FLUSH_ROWS = 32  # rows per write-behind transaction (about 2 ms of the single SQLite writer)
+FLUSH_ROWS = 32  # rows per write-behind transaction: short holds of the single SQLite writer
 MAX_LIVE = 20_000  # sessions held in memory (a few KB each); the provider keeps far fewer open
 
 
