@@ -24,21 +24,6 @@ class AckResult:
     notified: int = 0  # other members told who took charge
 
 
-class RetractOutcome(StrEnum):
-    RETRACTED = "retracted"
-    UNKNOWN_REF = "unknown_ref"
-    NOT_YOURS = "not_yours"
-    ALREADY_RETRACTED = "already_retracted"
-
-
-@dataclass(frozen=True)
-class RetractResult:
-    outcome: RetractOutcome
-    ref: str
-    report_id: int | None = None
-    cancelled_alert: str | None = None  # code of an alert withdrawn because no report is left behind it
-
-
 class ChangeKind(StrEnum):
     OPENED = "opened"
     RAISED = "raised"

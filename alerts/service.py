@@ -1,4 +1,5 @@
-"""The alert service on the database: score new reports, acknowledge, retract, resolve, and
+"""The alert service on the database: score new reports, acknowledge, re-score after a retraction,
+resolve, and
 (re-exported from alerts.jobs and alerts.replay) the timed work and the backtest.
 
 Functions take an AsyncSession (the caller owns the transaction and commits) and `now`.
@@ -27,7 +28,7 @@ from alerts.jobs import (
 )
 from alerts.lifecycle import change_of, close_alert
 from alerts.notify import AlertConfig, notify
-from alerts.outcomes import AckOutcome, AckResult, AlertChange, ChangeKind, RetractOutcome, RetractResult
+from alerts.outcomes import AckOutcome, AckResult, AlertChange, ChangeKind
 from alerts.pipeline import Trigger
 from alerts.replay import replay
 from alerts.rules import RuleSet
@@ -37,7 +38,7 @@ from gateway.storage.models import Alert, AlertReport, CommitteeMember, Report
 from gateway.storage.outbox import PRIORITY_NOTICE, OutboundSms, enqueue
 
 __all__ = ["acknowledge", "auto_resolve", "expire_stale_outbox", "replay", "report_retracted", "resolve_alert",
-           "retract_report", "run_escalations", "run_repeats", "score_pending_reports", "silent_reporters"]
+           "run_escalations", "run_repeats", "score_pending_reports", "silent_reporters"]
 
 log = logging.getLogger(__name__)
 
@@ -179,28 +180,9 @@ async def acknowledge(session: AsyncSession, phone: str, code: str, now: datetim
     return AckResult(AckOutcome.ACKNOWLEDGED, code, member.lang, member.name, len(others))
 
 
-async def retract_report(session: AsyncSession, rules: RuleSet, sender_key: str, ref: str, now: datetime, *,
-                         gazetteer: object = None, alert_expiry: timedelta = DEFAULT_EXPIRY) -> RetractResult:
-    """`FAUX <ref>` from the sender of the report (its pseudonymous sender_key)."""
-    ref = normalise_code(ref)
-    report = (await session.execute(select(Report).where(Report.ref == ref))).scalar_one_or_none()
-    if report is None:
-        return RetractResult(RetractOutcome.UNKNOWN_REF, ref)
-    if report.sender_key != sender_key:
-        return RetractResult(RetractOutcome.NOT_YOURS, ref)
-    done = await session.execute(
-        update(Report).where(Report.id == report.id, Report.status == "valid").values(status="retracted")
-        .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
-        return RetractResult(RetractOutcome.ALREADY_RETRACTED, ref, report.id)
-    await session.refresh(report)
-    cancelled = await report_retracted(session, rules, report.id, gazetteer, now, alert_expiry=alert_expiry)
-    return RetractResult(RetractOutcome.RETRACTED, ref, report.id, cancelled)
-
-
 async def report_retracted(session: AsyncSession, rules: RuleSet, report_id: int, gazetteer: object,
                            now: datetime, *, alert_expiry: timedelta = DEFAULT_EXPIRY) -> str | None:
-    """Re-score after a report was marked retracted. An alert left with no valid report behind it
+    """Re-score after a report was marked retracted (a reporter's `FAUX <ref>`). An alert left with no valid report behind it
     is cancelled and its recipients told (returns its code); otherwise its score is recomputed."""
     alert = (await session.execute(
         select(Alert).join(AlertReport, AlertReport.alert_id == Alert.id)

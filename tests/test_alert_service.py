@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from alerts import service
 from alerts.areas import StaticGazetteer
-from alerts.outcomes import AckOutcome, ChangeKind, RetractOutcome
+from alerts.outcomes import AckOutcome, ChangeKind
 from alerts.rules import load_rules
+from gateway.phone_actions import RetractOutcome, retract_report
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.models import (
     AdminUnit,
@@ -249,12 +250,15 @@ async def test_alert_sms_not_sent_in_time_expire_and_the_alert_too(sessions):
 async def test_retracting_the_only_report_cancels_the_alert(sessions):
     report_id = await report(sessions, REPORTER_PHONES[0], 0)
     [opened] = await score(sessions, 0)
+
+    def rescore(session, report_id: int, now: datetime):  # the rules and places of this test
+        return service.report_retracted(session, RULES, report_id, PLACES, now)
+
     async with sessions() as session, session.begin():
         ref = (await session.get(Report, report_id)).ref
-        not_yours = await service.retract_report(session, RULES, "key-someone", ref, at(3))
-        done = await service.retract_report(session, RULES, f"key-{REPORTER_PHONES[0]}", ref.lower(), at(3),
-                                            gazetteer=PLACES)
-        again = await service.retract_report(session, RULES, f"key-{REPORTER_PHONES[0]}", ref, at(4))
+        not_yours = await retract_report(session, "key-someone", ref, at(3), rescore)
+        done = await retract_report(session, f"key-{REPORTER_PHONES[0]}", ref.lower(), at(3), rescore)
+        again = await retract_report(session, f"key-{REPORTER_PHONES[0]}", ref, at(4), rescore)
     assert not_yours.outcome == RetractOutcome.NOT_YOURS
     assert (done.outcome, done.cancelled_alert) == (RetractOutcome.RETRACTED, opened.code)
     assert again.outcome == RetractOutcome.ALREADY_RETRACTED

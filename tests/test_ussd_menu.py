@@ -14,7 +14,7 @@ from gateway.kernel.segments import measure
 from gateway.kernel.taxonomy import Incident, Taxonomy, load_taxonomy
 from gateway.ussd import (
     Acknowledge,
-    AckResult,
+    AckReply,
     ActionFailed,
     MenuContext,
     MenuState,
@@ -138,7 +138,7 @@ def test_every_reachable_screen_fits_and_every_path_ends(lang, who):
             assert result.state.finished, "actions are emitted on the last step only"
         if result.state.finished:
             finals += 1
-            for outcome in (ReportStored("R7K2X9"), AckResult("OK"), ActionFailed()):
+            for outcome in (ReportStored("R7K2X9"), AckReply("OK"), ActionFailed()):
                 try:
                     assert_screen_ok(finish(result.state, ctx, outcome).screen.text)
                 except ValueError:
@@ -278,7 +278,7 @@ def test_committee_member_acknowledges_by_code(lang):
     results = walk(ctx, "2", " #k7q2 ")
     assert actions(results) == [Acknowledge("K7Q2", lang)]
     assert results[-1].state.step is Step.ACK_SENT and results[-1].screen.final
-    end = finish(results[-1].state, ctx, AckResult("Alerte K7Q2 prise en charge. Merci."))
+    end = finish(results[-1].state, ctx, AckReply("Alerte K7Q2 prise en charge. Merci."))
     assert end.screen.text == "Alerte K7Q2 prise en charge. Merci." and end.screen.final
 
 
@@ -404,7 +404,7 @@ def test_action_failure_ends_with_an_apology():
 def test_finish_refuses_an_outcome_that_does_not_match_the_step():
     ctx = context("fr", member=True)
     with pytest.raises(ValueError):
-        finish(walk(ctx, "1", "1", "1", "0", "1")[-1].state, ctx, AckResult("x"))
+        finish(walk(ctx, "1", "1", "1", "0", "1")[-1].state, ctx, AckReply("x"))
     with pytest.raises(ValueError):
         finish(walk(ctx, "2", "K7Q2")[-1].state, ctx, ReportStored("R1"))
 
@@ -412,7 +412,7 @@ def test_finish_refuses_an_outcome_that_does_not_match_the_step():
 def test_callers_ack_text_is_made_gsm7_and_cut_to_one_screen():
     ctx = context("fr", member=True)
     state = walk(ctx, "2", "K7Q2")[-1].state
-    end = finish(state, ctx, AckResult("Alerte prise en charge à Téra — merci. " * 8))
+    end = finish(state, ctx, AckReply("Alerte prise en charge à Téra — merci. " * 8))
     assert_screen_ok(end.screen.text)
     assert end.screen.text.startswith("Alerte prise en charge à Téra - merci.")
     assert measure(end.screen.text).units == 160

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.ussd import (
     Acknowledge,
-    AckResult,
+    AckReply,
     ActionFailed,
     HopResult,
     MenuContext,
@@ -185,7 +185,7 @@ def test_stored_session_survives_the_database_row_between_hops():
         stored = through_storage(hop.stored)
         assert stored == hop.stored
     assert hop.action == Acknowledge("K7Q2", "fr")
-    done = complete(hop, ctx, AckResult("Alerte K7Q2 prise en charge."))
+    done = complete(hop, ctx, AckReply("Alerte K7Q2 prise en charge."))
     assert done.screen.text == "Alerte K7Q2 prise en charge." and done.screen.final
     assert through_storage(done.stored) == done.stored
 

@@ -60,7 +60,7 @@ class UssdEnd:
 @dataclass(frozen=True)
 class UssdScreen:
     text: str
-    final: bool
+    final: bool  # True: the session ends here (the adapter answers END)
 
 
 class SendOutcome(Enum):

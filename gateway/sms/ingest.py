@@ -12,33 +12,43 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.config import Settings
 from gateway.kernel.envelopes import InboundSms
 from gateway.kernel.phones import mask_phone, region_of, sender_key
-from gateway.kernel.redact import redact
-from gateway.kernel.segments import segment_count
 from gateway.kernel.taxonomy import Taxonomy
 from gateway.parser.result import ParseResult
+from gateway.phone_actions import (
+    INSERT_REPORTS,
+    KnownReporter,
+    RetractOutcome,
+    acknowledge_alert,
+    blocked,
+    dialect_of,
+    find_reporter,
+    find_reporters,
+    insert_messages,
+    new_contact,
+    register_reporter,
+    report_row,
+    retract_report,
+    set_language,
+    store_message_rows,
+)
 from gateway.sms import replies
 from gateway.sms.alert_commands import AlertCommands
-from gateway.sms.references import encode_ref, normalise_ref
 from gateway.storage import sqlite_batch
 from gateway.storage.errors import database_unavailable
-from gateway.storage.models import Message, Outbox, Report, Reporter
-from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, expiry
+from gateway.storage.models import Message, Outbox, Reporter
+from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, expiry, insert_ignoring_duplicates, outbox_row
 from gateway.storage.sqlite_driver import OneHandOffConnection
 
 log = logging.getLogger(__name__)
 
-NAME_CHARS = 120  # Reporter.name
 ERROR_CHARS = 200  # Message.error
-TRUST_BY_STATUS = {"approved": "approved", "pending": "pending", "blocked": "blocked"}
 
 
 @dataclass(frozen=True)
@@ -67,71 +77,25 @@ class IngestContext:
     counters: dict[str, int] = field(default_factory=dict)
 
 
-# The hot paths' statements are built once (module level, or once per dialect): building one
-# and computing its cache key cost more CPU than executing it (BENCHMARKS.md, statement costs).
-_MESSAGES, _REPORTS, _OUTBOX = Message.__table__, Report.__table__, Outbox.__table__
-INSERT_REPORTS = insert(_REPORTS).returning(_REPORTS.c.id, _REPORTS.c.message_id)
+# The hot path's statements are built once: building one and computing its cache key costs more
+# CPU than executing it.
+_MESSAGES = Message.__table__
 UPDATE_OUTCOMES = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id")).values(
     kind=bindparam("o_kind"), command=bindparam("o_command"), lang=bindparam("o_lang"),
     parse=bindparam("o_parse"), reply_status=bindparam("o_reply_status"), error=bindparam("o_error"))
-_REPORTERS_BY_PHONE = select(Reporter).where(Reporter.phone.in_(bindparam("phones", expanding=True)))
-_REPORTER_BY_PHONE = select(Reporter).where(Reporter.phone == bindparam("phone"))
 _REPLIES_SINCE = select(Outbox.recipient, func.count()).where(
     Outbox.recipient.in_(bindparam("phones", expanding=True)), Outbox.kind == "reply",
     Outbox.created_at >= bindparam("since")).group_by(Outbox.recipient)
 
 
-def dialect_of(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind else "sqlite"
-
-
-@cache
-def _insert_messages(dialect: str):  # noqa: ANN202
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert_for(_MESSAGES).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(
-        _MESSAGES.c.id, _MESSAGES.c.external_id)
-
-
-@cache
-def _insert_replies(dialect: str):  # noqa: ANN202
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert_for(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
-
-
-def message_rows(channel: str, batch: Sequence[InboundSms], now: datetime,
-                 understood: Sequence[dict] | None = None) -> list[dict]:
-    """The messages' columns. `understood`: per message, columns already known (a USSD report's
-    kind and language), the same keys for every message."""
+def message_rows(batch: Sequence[InboundSms], now: datetime, understood: Sequence[dict] | None = None) -> list[dict]:
+    """The SMS' message columns. `understood`: per message, columns already known (why a message
+    is kept for review), the same keys for every message."""
     return [{
-        "channel": channel, "external_id": sms.external_id, "sender": sms.sender, "short_code": sms.short_code,
+        "channel": "sms", "external_id": sms.external_id, "sender": sms.sender, "short_code": sms.short_code,
         "text": sms.text, "received_at": sms.received_at, "stored_at": now, "link_id": sms.link_id,
         "network_code": sms.network_code, "kind": "unknown", "parse": {}, **(understood[n] if understood else {}),
     } for n, sms in enumerate(batch)]
-
-
-async def store_messages(session: AsyncSession, channel: str, batch: Sequence[InboundSms], now: datetime,
-                         understood: Sequence[dict] | None = None) -> list[int | None]:
-    """Insert the raw messages in one statement; None for a provider id already stored (a retry),
-    including a second copy within the batch."""
-    rows = message_rows(channel, batch, now, understood)
-    # executemany form: sent as multi-row INSERTs by SQLAlchemy ("insertmanyvalues")
-    stored = {external_id: message_id for message_id, external_id
-              in await session.execute(_insert_messages(dialect_of(session)), rows)}
-    return [stored.pop(sms.external_id, None) for sms in batch]
-
-
-@dataclass(slots=True)
-class KnownReporter:
-    """A stored reporter as the SQLite batch reads it: what understanding a message needs. A command
-    that changes the reporter loads the ORM object instead (_stored_reporter)."""
-
-    id: int
-    phone: str
-    name: str | None
-    commune_pcode: str | None
-    lang: str
-    status: str
-    last_report_at: datetime | None = None  # set by report_row; written with the batch's reports
 
 
 Reporters = dict[str, Reporter | KnownReporter]  # by phone: what a batch knows of its senders
@@ -141,49 +105,10 @@ async def _store_and_look_up_on_sqlite(driver: OneHandOffConnection, batch: Sequ
                                        since: datetime) -> tuple[list[int | None], Reporters, dict[str, int]]:
     """store_messages, find_reporters and recent_reply_counts in one hand-off to SQLite."""
     message_ids, found, counted = await sqlite_batch.store_and_look_up(
-        driver, _insert_messages("sqlite"), message_rows("sms", batch, now), sorted({sms.sender for sms in batch}),
+        driver, insert_messages("sqlite"), message_rows(batch, now), sorted({sms.sender for sms in batch}),
         since)
     reporters = {row[1]: KnownReporter(*row) for row in found}
     return message_ids, reporters, {recipient: int(count) for recipient, count in counted}
-
-
-async def find_reporter(session: AsyncSession, phone: str) -> Reporter | None:
-    return (await session.execute(_REPORTER_BY_PHONE, {"phone": phone})).scalar_one_or_none()
-
-
-async def find_reporters(session: AsyncSession, phones: set[str]) -> dict[str, Reporter]:
-    found = await session.execute(_REPORTERS_BY_PHONE, {"phones": list(phones)})
-    return {reporter.phone: reporter for reporter in found.scalars()}
-
-
-def report_trust(reporter: Reporter | KnownReporter | None) -> str:
-    return TRUST_BY_STATUS.get(reporter.status, "unknown") if reporter else "unknown"
-
-
-def report_row(ctx: IngestContext, *, message_id: int, channel: str, phone: str, reporter: Reporter | KnownReporter | None,
-                incident: str, commune: str | None, village: str | None, count: int | None,
-                secondary: list[str], free_text: str | None, lang: str, received_at: datetime) -> dict:
-    """A report's column values, the same record for SMS and USSD (scored the same way); the
-    reporter's last report time is set on the way (written with the batch's reports on SQLite)."""
-    if reporter is not None:
-        reporter.last_report_at = received_at
-    return dict(
-        ref=encode_ref(message_id), message_id=message_id, channel=channel,
-        reporter_id=reporter.id if reporter else None, sender_key=sender_key(phone, ctx.key_secret),
-        trust=report_trust(reporter), incident=incident, secondary=secondary, commune_pcode=commune,
-        village=village, count=count, free_text=redact(free_text, reporter.name if reporter else None), lang=lang,
-        status="valid", received_at=received_at,
-    )
-
-
-def outbox_row(sms: OutboundSms, now: datetime) -> dict:
-    """The outbox columns of a queued SMS (as gateway.storage.outbox.enqueue writes them), for a
-    plain executemany: the statement is compiled once, whatever the batch size."""
-    return {
-        "dedup_key": sms.dedup_key, "kind": sms.kind, "priority": sms.priority, "recipient": sms.recipient,
-        "body": sms.body, "segments": segment_count(sms.body), "status": "queued", "attempts": 0,
-        "next_attempt_at": now, "expires_at": sms.expires_at, "alert_id": sms.alert_id, "created_at": now,
-    }
 
 
 @dataclass
@@ -214,13 +139,14 @@ class _BatchWrites:
         """Through SQLAlchemy; the reporters' last report times are flushed with their ORM objects."""
         inserted = list(await session.execute(INSERT_REPORTS, self.reports)) if self.reports else []
         if self.replies:
-            await session.execute(_insert_replies(dialect_of(session)), self.replies)
+            await session.execute(insert_ignoring_duplicates(dialect_of(session)), self.replies)
         if self.outcomes:
             await session.execute(UPDATE_OUTCOMES, self.outcomes)
         return inserted
 
 
-_SQLITE_WRITES = {"reports": INSERT_REPORTS, "replies": _insert_replies("sqlite"), "outcomes": UPDATE_OUTCOMES}
+_SQLITE_WRITES = {"reports": INSERT_REPORTS, "replies": insert_ignoring_duplicates("sqlite"),
+                  "outcomes": UPDATE_OUTCOMES}
 
 
 @dataclass(frozen=True)
@@ -243,7 +169,7 @@ async def handle_sms_batch(session: AsyncSession, ctx: IngestContext, batch: Seq
     if driver is not None:
         message_ids, reporters, replies_sent = await _store_and_look_up_on_sqlite(driver, batch, now, since)
     else:
-        message_ids = await store_messages(session, "sms", batch, now)
+        message_ids = await store_messages(session, batch, now)
         phones = {sms.sender for sms, message_id in zip(batch, message_ids, strict=True) if message_id}
         reporters = await find_reporters(session, phones) if phones else {}
         replies_sent = await recent_reply_counts(session, phones, since) if phones else {}
@@ -287,11 +213,18 @@ async def ingest_sms_batch(sessions: Callable[[], AsyncSession], ctx: IngestCont
 async def keep_for_review(session: AsyncSession, sms: InboundSms, now: datetime, error: str) -> IngestOutcome:
     """The raw message stored with why it is not understood (in the review queue: kind unknown,
     no label), no report and no reply; a duplicate if the provider id is already stored."""
-    [message_id] = await store_messages(session, "sms", [sms], now, [
+    [message_id] = await store_messages(session, [sms], now, [
         {"kind": "unknown", "reply_status": "none", "error": error[:ERROR_CHARS]}])
     if message_id is None:
         return IngestOutcome(None, True, "duplicate")
     return IngestOutcome(message_id, False, "unknown", reply_status="none", review=error[:ERROR_CHARS])
+
+
+async def store_messages(session: AsyncSession, batch: Sequence[InboundSms], now: datetime,
+                         understood: Sequence[dict] | None = None) -> list[int | None]:
+    """Insert the raw messages in one statement; None for a provider id already stored (a retry),
+    including a second copy within the batch."""
+    return await store_message_rows(session, message_rows(batch, now, understood))
 
 
 async def recent_reply_counts(session: AsyncSession, phones: set[str], since: datetime) -> dict[str, int]:
@@ -320,11 +253,11 @@ async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms
         review = f"sender's country ({foreign}) is outside gateway.accepted_regions"
         reply_text = replies.text(lang, replies.HELP) if ctx.settings.gateway.reply_to_foreign else None
     elif parsed.kind == "report" and parsed.incident:
-        if reporter is not None and reporter.status == "blocked":
+        if blocked(reporter):
             reply_text = replies.text(lang, replies.BLOCKED)
         else:
             row = report_row(
-                ctx, message_id=message_id, channel="sms", phone=sms.sender, reporter=reporter,
+                key_secret=ctx.key_secret, message_id=message_id, channel="sms", phone=sms.sender, reporter=reporter,
                 incident=parsed.incident, commune=parsed.commune, village=parsed.village,
                 count=parsed.count, secondary=list(parsed.secondary),
                 free_text=parsed.free_text or None, lang=lang, received_at=sms.received_at,
@@ -380,32 +313,23 @@ def _queue_reply(ctx: IngestContext, phone: str, message_id: int, body: str | No
 async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSms,
                        reporters: Reporters, parsed: ParseResult, lang: str, now: datetime) -> str:
     command = parsed.command
-    reporter = reporters.get(sms.sender)
     if command == "help":
         return replies.text(lang, replies.HELP)
     if command == "language":
         new_lang = parsed.language or lang
-        reporter = await _stored_reporter(session, reporters, sms.sender, now)
-        reporter.lang = new_lang
+        set_language(await _stored_reporter(session, reporters, sms.sender, now), new_lang)
         return replies.text(new_lang, replies.LANGUAGE_SET)
     if command == "register":
         commune = parsed.commune
         if not commune:
             return replies.text(lang, replies.REGISTER_NEEDS_COMMUNE)
-        reporter = await _stored_reporter(session, reporters, sms.sender, now)
-        reporter.commune_pcode = commune
-        reporter.name = (parsed.name or "")[:NAME_CHARS] or reporter.name
-        reporter.lang = lang
-        if reporter.status != "approved" and reporter.status != "blocked":
-            reporter.status = "pending"
+        register_reporter(await _stored_reporter(session, reporters, sms.sender, now), commune=commune, name=parsed.name,
+                 lang=lang)
         return replies.text(lang, replies.REGISTER_PENDING, commune=ctx.commune_name(commune) or commune)
     if command == "retract":
-        ref = normalise_ref(parsed.report_ref or "")
-        return await _retract(session, ctx, sms.sender, ref, lang, now)
+        return await _retract(session, ctx, sms.sender, parsed.report_ref or "", lang, now)
     if command == "acknowledge":
-        code = (parsed.alert_code or "").strip().upper()
-        result = await ctx.alerts.acknowledge(session, sms.sender, code, now)
-        return replies.acknowledgement(lang, result.outcome, code, result.who)
+        return await acknowledge_alert(session, ctx.alerts, sms.sender, parsed.alert_code or "", lang, now)
     return replies.text(lang, replies.HELP)
 
 
@@ -417,30 +341,14 @@ async def _stored_reporter(session: AsyncSession, reporters: Reporters, phone: s
         return known
     reporter = await find_reporter(session, phone) if known is not None else None
     if reporter is None:
-        return await _new_contact(session, reporters, phone, now)
-    reporters[phone] = reporter
-    return reporter
-
-
-async def _new_contact(session: AsyncSession, reporters: Reporters, phone: str,
-                       now: datetime) -> Reporter:
-    """A number that set its language or asked to register: remembered, not approved."""
-    reporter = Reporter(phone=phone, status="unregistered", lang="fr", created_at=now)
-    session.add(reporter)
-    await session.flush()
+        reporter = await new_contact(session, phone, now)
     reporters[phone] = reporter
     return reporter
 
 
 async def _retract(session: AsyncSession, ctx: IngestContext, phone: str, ref: str, lang: str,
                    now: datetime) -> str:
-    key = sender_key(phone, ctx.key_secret)
-    report = (await session.execute(
-        select(Report).where(Report.ref == ref, Report.sender_key == key)
-    )).scalar_one_or_none()
-    if report is None:
-        return replies.text(lang, replies.RETRACT_UNKNOWN, ref=ref or "?")
-    if report.status != "retracted":
-        report.status = "retracted"
-        await ctx.alerts.report_retracted(session, report.id, now)
-    return replies.text(lang, replies.RETRACTED, ref=ref)
+    result = await retract_report(session, sender_key(phone, ctx.key_secret), ref, now, ctx.alerts.report_retracted)
+    if result.outcome in (RetractOutcome.UNKNOWN_REF, RetractOutcome.NOT_YOURS):
+        return replies.text(lang, replies.RETRACT_UNKNOWN, ref=result.ref or "?")
+    return replies.text(lang, replies.RETRACTED, ref=result.ref)

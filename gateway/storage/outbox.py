@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
+from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,25 +29,31 @@ class OutboundSms:
     expires_at: datetime | None = None
 
 
-def _insert_ignoring_duplicates(dialect_name: str):
-    return (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(Outbox)
+def outbox_row(message: OutboundSms, now: datetime) -> dict:
+    """The columns of a queued SMS, the same keys for every message: a batch of them is one
+    executemany of a statement compiled once, whatever its size."""
+    return {
+        "dedup_key": message.dedup_key, "kind": message.kind, "priority": message.priority,
+        "recipient": message.recipient, "body": message.body, "segments": segment_count(message.body),
+        "status": "queued", "attempts": 0, "next_attempt_at": now, "expires_at": message.expires_at,
+        "alert_id": message.alert_id, "created_at": now,
+    }
+
+
+@cache
+def insert_ignoring_duplicates(dialect: str) -> Insert:
+    """Outbox rows inserted, a dedup_key already queued skipped; built once per dialect (building
+    a statement costs more than running it)."""
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_for(Outbox.__table__).on_conflict_do_nothing(index_elements=["dedup_key"])
 
 
 async def enqueue(session: AsyncSession, messages: list[OutboundSms], now: datetime) -> list[int]:
     """Queue messages; a dedup_key already queued is skipped. Returns ids of new rows."""
     if not messages:
         return []
-    rows = [
-        {
-            "dedup_key": m.dedup_key, "kind": m.kind, "priority": m.priority, "recipient": m.recipient,
-            "body": m.body, "segments": segment_count(m.body), "status": "queued", "attempts": 0,
-            "next_attempt_at": now, "expires_at": m.expires_at, "alert_id": m.alert_id, "created_at": now,
-        }
-        for m in messages
-    ]
-    statement = _insert_ignoring_duplicates(session.bind.dialect.name if session.bind else "sqlite")
-    statement = statement.values(rows).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Outbox.id)
-    result = await session.execute(statement)
+    statement = insert_ignoring_duplicates(session.bind.dialect.name if session.bind else "sqlite")
+    result = await session.execute(statement.values([outbox_row(m, now) for m in messages]).returning(Outbox.id))
     return [row[0] for row in result]
 
 

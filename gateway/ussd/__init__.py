@@ -5,9 +5,10 @@ the returned action if any, calls `complete` with the outcome of SubmitReport or
 Acknowledge, persists `hop.stored` and answers `END`/`CON` + `hop.screen.text`.
 """
 
+from gateway.kernel.envelopes import UssdScreen
 from gateway.ussd.actions import (
     Acknowledge,
-    AckResult,
+    AckReply,
     Action,
     ActionFailed,
     Outcome,
@@ -17,12 +18,11 @@ from gateway.ussd.actions import (
     SubmitReport,
 )
 from gateway.ussd.menu import StepResult, finish, start, step
-from gateway.ussd.screens import Screen
 from gateway.ussd.session import HopResult, StoredSession, advance, complete
 from gateway.ussd.state import MenuContext, MenuState, Place, Step
 
 __all__ = [
-    "AckResult", "Acknowledge", "Action", "ActionFailed", "HopResult", "MenuContext", "MenuState", "Outcome",
-    "Place", "Register", "ReportStored", "Screen", "SetLanguage", "Step", "StepResult", "StoredSession",
-    "SubmitReport", "advance", "complete", "finish", "start", "step",
+    "AckReply", "Acknowledge", "Action", "ActionFailed", "HopResult", "MenuContext", "MenuState", "Outcome",
+    "Place", "Register", "ReportStored", "SetLanguage", "Step", "StepResult", "StoredSession", "SubmitReport",
+    "UssdScreen", "advance", "complete", "finish", "start", "step",
 ]

@@ -47,7 +47,7 @@ class ReportStored:
 
 
 @dataclass(frozen=True)
-class AckResult:
+class AckReply:
     """Acknowledge was handled: the caller's own text (acknowledged, unknown code...)."""
     text: str
 
@@ -57,4 +57,4 @@ class ActionFailed:
     """Any action could not be performed (storage down): the user gets a polite apology."""
 
 
-Outcome = ReportStored | AckResult | ActionFailed
+Outcome = ReportStored | AckReply | ActionFailed

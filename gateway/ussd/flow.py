@@ -15,21 +15,27 @@ from datetime import datetime
 from sqlalchemy import bindparam, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.kernel.envelopes import InboundSms, UssdEnd, UssdHop
+from gateway.kernel.envelopes import UssdEnd, UssdHop, UssdScreen
 from gateway.kernel.phones import mask_phone
-from gateway.sms.ingest import (
+from gateway.phone_actions import (
     INSERT_REPORTS,
-    IngestContext,
+    acknowledge_alert,
+    blocked,
     find_reporter,
     find_reporters,
+    new_contact,
+    register_reporter,
     report_row,
-    store_messages,
+    set_language,
+    store_message_rows,
 )
+from gateway.sms.ingest import IngestContext
 from gateway.storage.models import CommitteeMember, Reporter, UssdSession
 from gateway.ussd import session as ussd_session
 from gateway.ussd.actions import (
     Acknowledge,
-    AckResult,
+    AckReply,
+    Action,
     ActionFailed,
     Register,
     ReportStored,
@@ -37,10 +43,9 @@ from gateway.ussd.actions import (
     SubmitReport,
 )
 from gateway.ussd.memory import SESSIONS_BY_ID, Caller, LiveSession, LiveSessions, save_session_rows
-from gateway.ussd.screens import Screen
-from gateway.ussd.state import MenuContext
+from gateway.ussd.state import MenuContext, PlaceSearch
 
-# Built once (see gateway.sms.ingest): the statements of every USSD hop that reads or stores.
+# Built once (see gateway.phone_actions): the statements of every USSD hop that reads or stores.
 _ACTIVE_MEMBERS = select(CommitteeMember.phone).where(
     CommitteeMember.phone.in_(bindparam("phones", expanding=True)), CommitteeMember.active.is_(True))
 _CALLER_FACTS = union_all(
@@ -55,13 +60,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HopAnswer:
-    screen: Screen
+    screen: UssdScreen
     report_stored: bool
     duplicate: bool
     sms_queued: bool = False  # an acknowledgement told the other notified members
 
 
-async def handle_hops(session: AsyncSession, ctx: IngestContext, search, hops: Sequence[UssdHop],  # noqa: ANN001
+async def handle_hops(session: AsyncSession, ctx: IngestContext, search: PlaceSearch, hops: Sequence[UssdHop],
                       now: datetime) -> list[HopAnswer]:
     """The hops of one group commit, in arrival order: their sessions, reporters and committee
     membership read in three queries, each hop then stepped as if handled alone."""
@@ -78,7 +83,7 @@ async def _session_rows(session: AsyncSession, session_ids: set[str]) -> dict[st
     return {row.session_id: row for row in (await session.execute(query, {"ids": list(session_ids)})).scalars()}
 
 
-async def _handle_hop(session: AsyncSession, ctx: IngestContext, search, hop: UssdHop,  # noqa: ANN001
+async def _handle_hop(session: AsyncSession, ctx: IngestContext, search: PlaceSearch, hop: UssdHop,
                       rows: dict[str, UssdSession], reporters: dict[str, Reporter], is_member: bool,
                       now: datetime) -> HopAnswer:
     row = rows.get(hop.session_id)
@@ -116,7 +121,7 @@ async def _handle_hop(session: AsyncSession, ctx: IngestContext, search, hop: Us
 def _reused_session(hop: UssdHop) -> HopAnswer:
     # A session id is the provider's: a different phone on it is not this session.
     log.warning("USSD session %s reused by another number %s", hop.session_id[:24], mask_phone(hop.phone))
-    return HopAnswer(Screen("Session error. Please dial again.", final=True), False, True)
+    return HopAnswer(UssdScreen("Session error. Please dial again.", final=True), False, True)
 
 
 def caller_of(reporter: Reporter | None, is_member: bool) -> Caller:
@@ -137,7 +142,7 @@ async def load_callers(session: AsyncSession, phones: set[str]) -> dict[str, Cal
     return {phone: Caller(*facts.get(phone, (None, None, None)), is_member=phone in members) for phone in phones}
 
 
-def _menu_context(ctx: IngestContext, search, caller: Caller) -> MenuContext:  # noqa: ANN001
+def _menu_context(ctx: IngestContext, search: PlaceSearch, caller: Caller) -> MenuContext:
     return MenuContext(
         lang=caller.lang,
         is_registered=caller.status in ("approved", "pending"),
@@ -167,7 +172,8 @@ class ActionDone:
     caller: Caller | None  # the caller's facts after a registration or a language change
 
 
-async def answer_from_memory(store: LiveSessions, ctx: IngestContext, search, hop: UssdHop, now: datetime,  # noqa: ANN001
+async def answer_from_memory(store: LiveSessions, ctx: IngestContext, search: PlaceSearch, hop: UssdHop,
+                             now: datetime,
                              commit: Callable[[LiveAction], Awaitable[ActionDone]]) -> HopAnswer:
     """One hop against its session in memory; only a hop with an action waits for a commit. The
     hops of one session are taken one at a time, so a doubled hop is then a repeat."""
@@ -224,22 +230,20 @@ async def _store_reports(session: AsyncSession, ctx: IngestContext, submits: Seq
     outcomes: dict[str, tuple[object, int | None]] = {}
     wanted = []
     for hop, action in submits:
-        reporter = reporters.get(hop.phone)
-        if reporter is not None and reporter.status == "blocked":
+        if blocked(reporters.get(hop.phone)):
             outcomes[hop.session_id] = (ActionFailed(), None)
         else:
             wanted.append((hop, action))
     if not wanted:
         return outcomes
-    message_ids = await store_messages(session, "ussd", [_report_message(hop, action, now) for hop, action in wanted],
-                                       now, [{"kind": "report", "lang": action.lang} for _, action in wanted])
+    message_ids = await store_message_rows(session, [_report_message_row(hop, action, now) for hop, action in wanted])
     report_rows = []
     for (hop, action), message_id in zip(wanted, message_ids, strict=True):
         if message_id is None:  # this session already stored its report
             outcomes[hop.session_id] = (ActionFailed(), None)
             continue
         report_rows.append(report_row(
-            ctx, message_id=message_id, channel="ussd", phone=hop.phone, reporter=reporters.get(hop.phone),
+            key_secret=ctx.key_secret, message_id=message_id, channel="ussd", phone=hop.phone, reporter=reporters.get(hop.phone),
             incident=action.incident, commune=action.commune_pcode, village=action.village, count=action.count,
             secondary=[], free_text=None, lang=action.lang, received_at=now))
     if report_rows:
@@ -252,37 +256,29 @@ async def _store_reports(session: AsyncSession, ctx: IngestContext, submits: Seq
     return outcomes
 
 
-def _report_message(hop: UssdHop, action: SubmitReport, now: datetime) -> InboundSms:
+def _report_message_row(hop: UssdHop, action: SubmitReport, now: datetime) -> dict:
     """The report's raw message, unique on the USSD session: a session stores one report."""
     text = f"USSD {action.incident} {action.commune_pcode} {action.village or ''} {action.count or ''}".strip()
-    return InboundSms(external_id=hop.session_id, sender=hop.phone, short_code=hop.service_code, text=text,
-                      received_at=now, network_code=hop.network_code)
+    return {"channel": "ussd", "external_id": hop.session_id, "sender": hop.phone, "short_code": hop.service_code,
+            "text": text, "received_at": now, "stored_at": now, "link_id": None, "network_code": hop.network_code,
+            "kind": "report", "parse": {}, "lang": action.lang}
 
 
 async def _perform(session: AsyncSession, ctx: IngestContext, hop: UssdHop, reporter: Reporter | None,
-                   action, now: datetime) -> tuple[object, int | None]:  # noqa: ANN001
+                   action: Action, now: datetime) -> tuple[object, int | None]:
     """The action's outcome, and the id of the report it stored (None when it stored none)."""
     if isinstance(action, SubmitReport):
         reporters = {hop.phone: reporter} if reporter is not None else {}
         return (await _store_reports(session, ctx, [(hop, action)], reporters, now))[hop.session_id]
-    if isinstance(action, Register):
-        from gateway.storage.reporters import upsert_reporter
-
-        status = reporter.status if reporter and reporter.status in ("approved", "blocked") else "pending"
-        await upsert_reporter(session, hop.phone, name=action.name, commune=action.commune_pcode,
-                              lang=action.lang, status=status, now=now)
-        return None, None
-    if isinstance(action, SetLanguage):
-        if reporter is None:
-            reporter = Reporter(phone=hop.phone, status="unregistered", created_at=now)
-            session.add(reporter)
-        reporter.lang = action.lang
+    if isinstance(action, Register | SetLanguage):
+        reporter = reporter if reporter is not None else await new_contact(session, hop.phone, now)
+        if isinstance(action, Register):
+            register_reporter(reporter, commune=action.commune_pcode, name=action.name, lang=action.lang)
+        else:
+            set_language(reporter, action.lang)
         return None, None
     if isinstance(action, Acknowledge):
-        from gateway.sms import replies
-
-        result = await ctx.alerts.acknowledge(session, hop.phone, action.code, now)
-        return AckResult(replies.acknowledgement(action.lang, result.outcome, action.code, result.who)), None
+        return AckReply(await acknowledge_alert(session, ctx.alerts, hop.phone, action.code, action.lang, now)), None
     return None, None
 
 

@@ -1,14 +1,12 @@
 """USSD sessions kept in the gateway's memory between hops (one gateway process).
 
-With every hop committed, a hop on SQLite's single connection waited behind scoring passes
-and SMS batches, and most of a hop's time was its own transaction (BENCHMARKS.md). Here a
-hop that only moves through the menu is answered from memory. A hop that stores something
-(a report, a registration, a language, an acknowledgement) is committed with its session
-row before it is answered, exactly as with the database store. Menu positions reach the
-database in the background every `ussd.flush_seconds` (analysts' view of abandoned
-sessions; sessions that outlive a restart): a crash forgets at most that much menu
-progress, never a stored report, and the next hop of such a session is a session that
-starts mid-way. A session not in memory is read from its row, with the caller's reporter
+A hop that only moves through the menu is answered from memory, so it never waits for the
+database's writer. A hop that stores something (a report, a registration, a language, an
+acknowledgement) is committed with its session row before it is answered, exactly as with the
+database store. Menu positions reach the database in the background every `ussd.flush_seconds`
+(analysts' view of abandoned sessions; sessions that outlive a restart): a crash forgets at most
+that much menu progress, never a stored report, and the next hop of such a session is a session
+that starts mid-way. A session not in memory is read from its row, with the caller's reporter
 record and committee membership, once per session.
 
 Several replicas must share sessions through the database (`session_store = "database"`).
@@ -23,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Insert, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -97,9 +95,10 @@ SESSIONS_BY_ID = select(UssdSession).where(UssdSession.session_id.in_(bindparam(
 
 
 @cache
-def _upsert_sessions(dialect: str):  # noqa: ANN202 - built once: it costs more to build than to run
-    """A row never goes back to fewer hops (a flush of an older snapshot committed after a newer
-    one), and never loses its report or its end."""
+def _upsert_sessions(dialect: str) -> Insert:
+    """Built once per dialect (it costs more to build than to run). A row never goes back to fewer
+    hops (a flush of an older snapshot committed after a newer one), and never loses its report or
+    its end."""
     table = UssdSession.__table__
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     excluded = statement.excluded
@@ -113,9 +112,7 @@ def _upsert_sessions(dialect: str):  # noqa: ANN202 - built once: it costs more 
 
 async def save_session_rows(session: AsyncSession, rows: list[dict]) -> None:
     """Upsert session rows in one statement."""
-    from gateway.sms.ingest import dialect_of
-
-    await session.execute(_upsert_sessions(dialect_of(session)), rows)
+    await session.execute(_upsert_sessions(session.bind.dialect.name), rows)
 
 
 def _encodes(text: str) -> bool:

@@ -1,6 +1,6 @@
 """The USSD menu as a pure state machine: (state, answer, context) -> (state, screen, action).
 
-No I/O and no wire format: the provider adapter adds CON/END from `Screen.final`.
+No I/O and no wire format: the provider adapter adds CON/END from `UssdScreen.final`.
 
 Completing a report or an acknowledgement needs the caller's result, so those steps
 return the action with a provisional final screen ("Report received"); the caller
@@ -17,10 +17,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from gateway.kernel.envelopes import UssdScreen
 from gateway.ussd import screens
 from gateway.ussd.actions import (
     Acknowledge,
-    AckResult,
+    AckReply,
     Action,
     ActionFailed,
     Outcome,
@@ -29,7 +30,6 @@ from gateway.ussd.actions import (
     SetLanguage,
     SubmitReport,
 )
-from gateway.ussd.screens import Screen
 from gateway.ussd.state import MenuContext, MenuState, Place, Step
 
 MAX_COUNT_DIGITS = 5
@@ -40,7 +40,7 @@ ALERT_CODE = re.compile(r"#?([A-Z0-9]{3,8})")
 @dataclass(frozen=True)
 class StepResult:
     state: MenuState
-    screen: Screen
+    screen: UssdScreen
     action: Action | None = None
 
 
@@ -77,7 +77,7 @@ def finish(state: MenuState, ctx: MenuContext, outcome: Outcome) -> StepResult:
         return StepResult(state, screens.final(
             state.lang, "Report received, ref {ref}. Thank you. To withdraw it, SMS: FAUX {ref}",
             ref=outcome.ref))
-    if isinstance(outcome, AckResult) and state.step is Step.ACK_SENT:
+    if isinstance(outcome, AckReply) and state.step is Step.ACK_SENT:
         return StepResult(state, screens.caller_text(outcome.text))
     raise ValueError(f"{type(outcome).__name__} does not finish step {state.step}")
 
@@ -90,7 +90,7 @@ def _go(state: MenuState, ctx: MenuContext, step: Step, **changes: object) -> St
     return _show(replace(state, step=step, reason=None, **changes), ctx)
 
 
-def _end(state: MenuState, step: Step, screen: Screen, action: Action | None = None) -> StepResult:
+def _end(state: MenuState, step: Step, screen: UssdScreen, action: Action | None = None) -> StepResult:
     return StepResult(replace(state, step=step, reason=None, candidates=()), screen, action)
 
 

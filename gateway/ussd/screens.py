@@ -7,8 +7,7 @@ names from the gazetteer) are converted to GSM-7 and shortened here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from gateway.kernel.envelopes import UssdScreen
 from gateway.kernel.i18n import render
 from gateway.kernel.segments import measure, to_gsm7
 from gateway.kernel.taxonomy import Taxonomy
@@ -34,12 +33,6 @@ HELP = "To report: dial this code, choose 1. By SMS: INCIDENT PLACE NUMBER, e.g.
 # The reasons a list screen (incidents, "did you mean") can show: room for the longest is
 # kept on every page so a re-prompt never pushes a list over the limit.
 LIST_REASONS = (EMPTY_ANSWER, INVALID_CHOICE)
-
-
-@dataclass(frozen=True)
-class Screen:
-    text: str
-    final: bool  # True: the session ends here (the adapter answers END)
 
 
 def fits(text: str) -> bool:
@@ -115,13 +108,13 @@ def main_options(ctx: MenuContext) -> tuple[tuple[str, str], ...]:
     return tuple(options)
 
 
-def prompt(state: MenuState, ctx: MenuContext) -> Screen:
+def prompt(state: MenuState, ctx: MenuContext) -> UssdScreen:
     """The CON screen for a non-terminal state, with the refusal reason when re-prompting."""
     lang = state.lang or "fr"
     body = _PROMPTS[state.step](state, ctx, lang)
     if state.reason:
         body = _lines(render(lang, state.reason), body)
-    return Screen(body, final=False)
+    return UssdScreen(body, final=False)
 
 
 def _language_first(state: MenuState, ctx: MenuContext, lang: str) -> str:
@@ -207,13 +200,13 @@ _PROMPTS = {
 }
 
 
-def final(lang: str | None, msgid: str, **values: object) -> Screen:
-    return Screen(render(lang, msgid, **values), final=True)
+def final(lang: str | None, msgid: str, **values: object) -> UssdScreen:
+    return UssdScreen(render(lang, msgid, **values), final=True)
 
 
-def caller_text(text: str) -> Screen:
+def caller_text(text: str) -> UssdScreen:
     """A final screen from the caller's own text, made safe for one screen."""
     plain = "".join(ch for ch in to_gsm7(text) if fits(ch))
     while not fits(plain):
         plain = plain[:-1]
-    return Screen(plain, final=True)
+    return UssdScreen(plain, final=True)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from gateway.kernel.envelopes import UssdScreen
 from gateway.ussd import menu
 from gateway.ussd.actions import Action, Outcome
-from gateway.ussd.screens import Screen
 from gateway.ussd.state import MenuContext, MenuState
 
 SEPARATOR = "*"
@@ -30,7 +30,7 @@ SEPARATOR = "*"
 class StoredSession:
     text: str  # the cumulative text this session last answered
     state: MenuState
-    screen: Screen  # the screen last sent, sent again on a repeated or late hop
+    screen: UssdScreen  # the screen last sent, sent again on a repeated or late hop
 
     def to_row(self) -> dict:
         return {"last_text": self.text, "state": self.state.to_dict(), "last_screen": self.screen.text}
@@ -38,13 +38,13 @@ class StoredSession:
     @classmethod
     def from_row(cls, last_text: str, state: dict, last_screen: str) -> StoredSession:
         menu_state = MenuState.from_dict(state)
-        return cls(last_text, menu_state, Screen(last_screen, final=menu_state.finished))
+        return cls(last_text, menu_state, UssdScreen(last_screen, final=menu_state.finished))
 
 
 @dataclass(frozen=True)
 class HopResult:
     stored: StoredSession  # to persist
-    screen: Screen  # to send (CON if not final, END if final)
+    screen: UssdScreen  # to send (CON if not final, END if final)
     action: Action | None  # to perform; then call `complete` for SubmitReport / Acknowledge
     duplicate: bool  # this hop was already answered: nothing new happened
 
