@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import time
@@ -10,14 +11,18 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway.cli.common import add_config, run_db
 from gateway.cli.errors import CliError
+from gateway.config import Settings
 from gateway.deployment import read_demo_secrets
 from gateway.kernel.phones import PhoneError, normalise_phone
+from gateway.providers.africastalking_forms import inbound_sms_form, ussd_hop_form
+from gateway.storage.models import Outbox
 
 
-def register(sub) -> None:  # noqa: ANN001
+def register(sub: argparse._SubParsersAction) -> None:
     simulate = sub.add_parser("simulate", help="a phone simulator against a running gateway")
     ssub = simulate.add_subparsers(dest="simulate_command", required=True)
     sms = ssub.add_parser("sms", help="send one SMS and show the replies the number receives")
@@ -35,7 +40,7 @@ def register(sub) -> None:  # noqa: ANN001
     ussd.set_defaults(handler=simulate_ussd)
 
 
-def _setup(args, settings) -> tuple[str, str, dict[str, str]]:  # noqa: ANN001
+def _setup(args: argparse.Namespace, settings: Settings) -> tuple[str, str, dict[str, str]]:
     try:
         phone = normalise_phone(args.sender, settings.gateway.default_region, settings.gateway.accepted_regions)
     except PhoneError as exc:
@@ -56,20 +61,17 @@ async def _post(base: str, path: str, params: dict, form: dict) -> tuple[int, st
         raise CliError(f"cannot reach the gateway at {base}: {exc}") from None
 
 
-def simulate_sms(args, settings) -> int:  # noqa: ANN001
-    from gateway.storage.models import Outbox
-
+def simulate_sms(args: argparse.Namespace, settings: Settings) -> int:
     phone, base, params = _setup(args, settings)
     sent_at = datetime.now(UTC) - timedelta(seconds=1)
-    form = {"from": phone, "to": settings.africastalking.short_code, "text": " ".join(args.text),
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"), "id": f"sim-{uuid.uuid4()}",
-            "linkId": "", "networkCode": "61402"}
+    form = inbound_sms_form(phone, " ".join(args.text), received_at=datetime.now(UTC),
+                            to=settings.africastalking.short_code, message_id=f"sim-{uuid.uuid4()}", link_id="")
     status, body = asyncio.run(_post(base, "/callbacks/at/sms", params, form))
     print(f"> {form['text']}\n  gateway: {status} {body}")
     if status != 200:
         return 1
 
-    async def replies(sessions):  # noqa: ANN001, ANN202
+    async def replies(sessions: async_sessionmaker) -> list[str]:
         async with sessions() as session:
             rows = await session.execute(select(Outbox.body).where(
                 Outbox.recipient == phone, Outbox.created_at >= sent_at).order_by(Outbox.id))
@@ -89,13 +91,12 @@ def simulate_sms(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def simulate_ussd(args, settings) -> int:  # noqa: ANN001
+def simulate_ussd(args: argparse.Namespace, settings: Settings) -> int:
     phone, base, params = _setup(args, settings)
     session_id = f"sim-{uuid.uuid4()}"
     answers: list[str] = []
     while True:
-        form = {"sessionId": session_id, "serviceCode": args.service_code, "phoneNumber": phone,
-                "networkCode": "61402", "text": "*".join(answers)}
+        form = ussd_hop_form(session_id, args.service_code, phone, "*".join(answers))
         status, body = asyncio.run(_post(base, "/callbacks/at/ussd", params, form))
         if status != 200:
             print(f"gateway answered {status}: {body}")

@@ -1,4 +1,4 @@
-"""Africa's Talking callback forms (inbound SMS, delivery reports) as the provider posts them.
+"""Africa's Talking callback forms (inbound SMS, delivery reports, USSD hops) as the provider posts them.
 
 Shared by the fake provider, the tests and the benchmarks so that all of them speak the same
 wire format; only the provider adapter in the gateway reads these field names.
@@ -31,16 +31,24 @@ def inbound_sms_form(
     link_id: str | None = None,
     network_code: str = NETWORK_AIRTEL_NIGER,
 ) -> dict[str, str]:
-    """The form the provider posts to the inbound-SMS callback for one received text."""
+    """The form the provider posts to the inbound-SMS callback for one received text (`link_id=""`:
+    a message that carries none)."""
     return {
         "from": sender,
         "to": to,
         "text": text,
         "date": received_at.strftime(AT_DATE_FORMAT),
         "id": message_id or str(uuid.uuid4()),
-        "linkId": link_id or str(uuid.uuid4()),
+        "linkId": str(uuid.uuid4()) if link_id is None else link_id,
         "networkCode": network_code,
     }
+
+
+def ussd_hop_form(session_id: str, service_code: str, phone_number: str, text: str, *,
+                  network_code: str = NETWORK_AIRTEL_NIGER) -> dict[str, str]:
+    """The form the provider posts to the USSD callback for one hop (`text`: the answers so far, joined by '*')."""
+    return {"sessionId": session_id, "serviceCode": service_code, "phoneNumber": phone_number,
+            "networkCode": network_code, "text": text}
 
 
 def delivery_report_form(
