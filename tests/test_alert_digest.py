@@ -14,7 +14,7 @@ from gateway.kernel.segments import measure
 from gateway.kernel.taxonomy import load_taxonomy
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Alert, Outbox
-from tests.test_sms_commands import send
+from tests.support.callbacks import send
 
 
 def test_digest_fits_two_segments_in_every_language() -> None:
@@ -24,7 +24,7 @@ def test_digest_fits_two_segments_in_every_language() -> None:
         assert measure(text).segments <= 2 and measure(text).encoding == "GSM-7", text
 
 
-async def test_digest_counts_the_area_and_is_queued_once_a_day(gateway, clock) -> None:  # noqa: ANN001
+async def test_digest_counts_the_area_and_is_queued_once_a_day(gateway, clock) -> None:
     await send(gateway, "+22790000101", "ATTAQUE GABI 3")
     await send(gateway, "+22790000102", "sata shanu gabi 20")
     await send(gateway, "+22790000104", "hommes armes tera 30")

@@ -9,7 +9,7 @@ from alerts.areas import AreaLevel, AreaPath
 from alerts.pipeline import OtherAlert, Situation, Trigger, decide
 from alerts.routing import Member, Recipient
 from alerts.rules import load_rules
-from tests.test_rules import MINIMAL
+from tests.support.rules import MINIMAL
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 GABI = AreaPath.from_pcode("NE004006003")

@@ -6,11 +6,13 @@
 - the kernel depends on nothing else of the gateway; storage on the kernel, the settings and the
   pure place matching only;
 - a provider adapter knows neither storage nor alerts;
-- imports sit at a module's top, unless a comment on the same line says why."""
+- imports sit at a module's top, unless a comment on the same line says why;
+- no test module imports another, nor conftest.py: shared helpers live in tests/support/."""
 
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +112,16 @@ def test_low_rooms_depend_on_lower_ones_only(room: str, may_use: tuple[str, ...]
 def test_imports_sit_at_the_top_unless_a_comment_says_why():
     inner = [i for i in all_imports("gateway") + all_imports("alerts") if not i.top_level and not i.commented]
     assert sorted({f"{i.module}:{i.line} imports {i.target}" for i in inner}) == []
+
+
+def is_test_module(target: str) -> bool:
+    """A test module or conftest.py, by its dotted name or by the bare one pytest puts on sys.path."""
+    return re.fullmatch(r"(tests\.)?(test_\w+|conftest)(\..+)?", target) is not None
+
+
+def test_no_test_module_imports_another_or_conftest():
+    imports = all_imports("tests") + all_imports("bench")
+    assert violations(imports, lambda i: not is_test_module(i.target)) == []
 
 
 def test_the_walk_sees_a_broken_direction(tmp_path, monkeypatch):

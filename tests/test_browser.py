@@ -11,7 +11,7 @@ import pytest
 
 from gateway.dashboard.svgmap import LEVEL_COLOURS
 from tests.support.components import require
-from tests.test_dashboard import ADMIN, ADMIN_PASSWORD, add_dashboard_user, seed_traffic
+from tests.support.dashboard import ADMIN, ADMIN_PASSWORD, add_dashboard_user, seed_traffic
 
 CHROMIUM = Path(os.environ.get("EWG_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,7 +36,7 @@ async def browser():
         await chromium.close()
 
 
-async def logged_in_page(browser, gateway):  # noqa: ANN001, ANN201
+async def logged_in_page(browser, gateway):
     await add_dashboard_user(gateway)
     page = await browser.new_page(viewport={"width": 1280, "height": 1000})
     await page.goto(str(gateway.make_url("/dashboard")))
@@ -48,7 +48,7 @@ async def logged_in_page(browser, gateway):  # noqa: ANN001, ANN201
     return page
 
 
-async def test_login_refuses_a_wrong_password(browser, gateway) -> None:  # noqa: ANN001
+async def test_login_refuses_a_wrong_password(browser, gateway) -> None:
     await add_dashboard_user(gateway)
     page = await browser.new_page()
     await page.goto(str(gateway.make_url("/dashboard/login")))
@@ -59,7 +59,7 @@ async def test_login_refuses_a_wrong_password(browser, gateway) -> None:  # noqa
     assert page.url.endswith("/dashboard/login")
 
 
-async def test_map_and_alerts_in_the_browser(browser, gateway, clock, tmp_path) -> None:  # noqa: ANN001
+async def test_map_and_alerts_in_the_browser(browser, gateway, clock, tmp_path) -> None:
     alerts = await seed_traffic(gateway, clock)
     page = await logged_in_page(browser, gateway)
     assert await page.title() == "Situation — Observatoire d'alerte précoce"
@@ -90,7 +90,7 @@ async def test_map_and_alerts_in_the_browser(browser, gateway, clock, tmp_path) 
         await page.screenshot(path=str(SCREENSHOT), full_page=True)
 
 
-async def test_review_label_in_the_browser(browser, gateway, clock) -> None:  # noqa: ANN001
+async def test_review_label_in_the_browser(browser, gateway, clock) -> None:
     await seed_traffic(gateway, clock)
     page = await logged_in_page(browser, gateway)
     await page.click("text=Textes à examiner")

@@ -12,7 +12,8 @@ import pytest
 
 from gateway.feeds.cap import ATOM_NS, CAP_NS, CapAlert, atom_feed, cap_level, cap_xml
 from gateway.kernel.taxonomy import load_taxonomy
-from tests.test_dashboard import GABI_1, GABI_2, post_sms, scored
+from tests.support.dashboard import GABI_1, GABI_2, post_sms, scored
+from tests.support.gateway import make_settings, running_gateway
 
 CAP_XSD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "CAP-v1.2.xsd"
 C = {"cap": CAP_NS}
@@ -145,7 +146,7 @@ def test_atom_feed_offline() -> None:
     assert check_atom(empty) == [] and empty.findtext("atom:updated", namespaces=A) == "2026-11-24T00:00:00+00:00"
 
 
-async def test_feeds_over_http(gateway) -> None:  # noqa: ANN001
+async def test_feeds_over_http(gateway) -> None:
     await post_sms(gateway, GABI_1, "ATTAQUE GABI 12", "c-1")
     await post_sms(gateway, GABI_2, "hari gabi 20", "c-2")
     # Level 2 is reached by the first report alone (count 12 >= 10): wait for both to be linked.
@@ -174,9 +175,7 @@ async def test_feeds_over_http(gateway) -> None:  # noqa: ANN001
     validate_with_schema(document)
 
 
-async def test_feeds_are_off_without_an_api_token(db_url, clock) -> None:  # noqa: ANN001
-    from tests.conftest import make_settings, running_gateway
-
+async def test_feeds_are_off_without_an_api_token(db_url, clock) -> None:
     async with running_gateway(make_settings(db_url, api={"token": ""}), clock) as client:
         response = await client.get("/feeds/cap.atom", headers={"Authorization": "Bearer "})
         assert response.status == 403 and "set api.token" in await response.text()

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import subprocess
-import sys
-from pathlib import Path
+import shutil
 
 import pytest
 
+from tests.support.callbacks import send
+from tests.support.cli import ewg
+from tests.support.gateway import make_settings, running_gateway
 from tests.support.gateway_process import DEMO_GAZETTEER
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def ewg(*args: str, env: dict | None = None, stdin: str | None = None, db_url: str | None = None,
-        cwd: Path = REPO) -> subprocess.CompletedProcess:
-    import os
-
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("EWG_")}
-    if db_url:
-        environment["EWG_DATABASE__URL"] = db_url
-    environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "gateway", *args], capture_output=True, text=True,
-                          input=stdin, env=environment, cwd=cwd, timeout=120)
+from tests.support.paths import REPO
 
 
 def test_parse_json_matches_the_interface() -> None:
@@ -57,21 +46,21 @@ def test_parse_jsonl_keeps_order_and_reports_bad_lines() -> None:
     (["reporters", "import", "/nonexistent.csv"], "/nonexistent.csv: no such file"),
     (["replay", "--since", "yesterday"], "not a date"),
 ])
-def test_bad_input_is_one_clear_line(args, message, db_url) -> None:  # noqa: ANN001
+def test_bad_input_is_one_clear_line(args, message, db_url) -> None:
     result = ewg(*args, db_url=db_url)
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_bad_toml_settings(tmp_path) -> None:  # noqa: ANN001
+def test_bad_toml_settings(tmp_path) -> None:
     bad = tmp_path / "settings.toml"
     bad.write_text("[http\nport = 1\n")
     result = ewg("--config", str(bad), "parse", "x")
     assert result.returncode == 1 and "not valid TOML" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_unknown_ussd_session_store_is_named(tmp_path) -> None:  # noqa: ANN001
+def test_unknown_ussd_session_store_is_named(tmp_path) -> None:
     settings = tmp_path / "settings.toml"
     settings.write_text('[ussd]\nsession_store = "redis"\n')
     result = ewg("--config", str(settings), "parse", "x")
@@ -79,7 +68,7 @@ def test_unknown_ussd_session_store_is_named(tmp_path) -> None:  # noqa: ANN001
     assert "ussd.session_store must be auto, memory or database, not 'redis'" in result.stderr
 
 
-def test_reporters_import_all_or_nothing(tmp_path, db_url) -> None:  # noqa: ANN001
+def test_reporters_import_all_or_nothing(tmp_path, db_url) -> None:
     assert ewg("db", "upgrade", db_url=db_url).returncode == 0
     assert ewg("gazetteer", "import", *map(str, DEMO_GAZETTEER), db_url=db_url).returncode == 0
     bad = tmp_path / "bad.csv"
@@ -102,13 +91,7 @@ def test_reporters_import_all_or_nothing(tmp_path, db_url) -> None:  # noqa: ANN
     assert rows["+22376000301"]["lang"] == "fr"
 
 
-def test_replay_prints_what_a_rule_set_would_have_raised(db_url, tmp_path) -> None:  # noqa: ANN001
-    import asyncio
-    import shutil
-
-    from tests.conftest import make_settings, running_gateway
-    from tests.test_sms_commands import send
-
+def test_replay_prints_what_a_rule_set_would_have_raised(db_url, tmp_path) -> None:
     assert ewg("db", "upgrade", db_url=db_url).returncode == 0
 
     async def reports() -> None:

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from gateway.compiled import build_state, module_names
-from tests.conftest import REPO, needs_shared
+from tests.support.paths import REPO, needs_shared
 
 COMPILED = build_state()[0] != "pure Python"
 needs_compiled = pytest.mark.skipif(not COMPILED, reason="the parser is not compiled here (no C compiler, or "

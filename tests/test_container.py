@@ -14,7 +14,7 @@ import pytest
 
 from gateway.config import load_settings
 from gateway.deployment import RefusedStart, check_production
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SECRET_NAMES = ("EWG_CALLBACKS__TOKEN", "EWG_API__TOKEN", "EWG_GATEWAY__PSEUDONYM_SECRET",
                 "EWG_DASHBOARD__SESSION_SECRET")

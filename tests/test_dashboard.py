@@ -2,94 +2,41 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
 import tomllib
-from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 from sqlalchemy import select, update
 
-from alerts.service import AckOutcome, acknowledge
 from gateway.dashboard import auth
 from gateway.dashboard.svgmap import LEVEL_COLOURS
-from gateway.dashboard.users import ensure_user, set_password
+from gateway.dashboard.users import set_password
 from gateway.kernel.phones import sender_key
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Message, Outbox
-from tests.conftest import make_settings, running_gateway
-
-GABI_1, GABI_2, GUIDAN_SORI, TERA = "+22790000101", "+22790000102", "+22790000103", "+22790000104"
-GUIDAN_SORI_CHAIR = "+22796000203"  # demo committee member of Guidan Sori
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-ADMIN, ADMIN_PASSWORD = "admin", "sahel-admin-2026"
-
-
-async def post_sms(client, sender: str, text: str, message_id: str) -> str:  # noqa: ANN001
-    body = urlencode({"from": sender, "to": "3737", "text": text, "date": "2026-11-24 11:59:00", "id": message_id})
-    response = await client.post("/callbacks/at/sms?token=s3cret", data=body, headers=FORM)
-    assert response.status == 200, await response.text()
-    return await response.text()
-
-
-async def seed_traffic(client, clock) -> dict[str, dict]:  # noqa: ANN001
-    """Two focal points report an attack in Gabi (level 2), one a kidnapping in Guidan Sori
-    (level 1, acknowledged 12 minutes later by its committee chair), and one text is not understood.
-    Returns the alerts by commune P-code, as /api/alerts gives them."""
-    await post_sms(client, GABI_1, "ATTAQUE GABI 12", "s-1")
-    await post_sms(client, GABI_2, "hari gabi 20", "s-2")
-    await post_sms(client, GUIDAN_SORI, "sace guidan sori uku", "s-3")
-    await post_sms(client, TERA, "bonjour kaykay", "s-4")
-    alerts = await scored(client, lambda a: a.get("NE004006003", {}).get("level") == 2 and "NE004005003" in a)
-    clock.advance(minutes=12)
-    # Through the alert service rather than an "OK <code>" SMS: the parser reads "OK ESQ3" as code "ESQ"
-    # (reported to the lead), which would make this seed fail for codes ending in a digit.
-    runtime = client.server.app[RUNTIME]
-    async with runtime.sessions() as session, session.begin():
-        result = await acknowledge(session, GUIDAN_SORI_CHAIR, alerts["NE004005003"]["code"], clock.now)
-    assert result.outcome is AckOutcome.ACKNOWLEDGED
-    return await api_alerts(client)
+from tests.support.dashboard import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    GABI_1,
+    GABI_2,
+    GUIDAN_SORI,
+    TERA,
+    add_dashboard_user,
+    log_in,
+    post_sms,
+    seed_traffic,
+)
+from tests.support.gateway import make_settings, running_gateway
 
 
-def pseudonym(client, phone: str) -> str:  # noqa: ANN001
+def pseudonym(client, phone: str) -> str:
     """A reporter's pseudonym under this deployment's key (generated once per database)."""
     return sender_key(phone, client.server.app[RUNTIME].pseudonym_secret)
 
 
-async def scored(client, ready, timeout: float = 10.0) -> dict[str, dict]:  # noqa: ANN001
-    """Waits for the gateway's own scorer task (calling score_once beside it would race it)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not ready(alerts := await api_alerts(client)):
-        assert loop.time() < deadline, f"alerts not raised in time: {alerts}"
-        await asyncio.sleep(0.05)
-    return alerts
-
-
-async def api_alerts(client) -> dict[str, dict]:  # noqa: ANN001
-    response = await client.get("/api/alerts", headers={"Authorization": "Bearer api-token"})
-    return {a["commune"]: a for a in (await response.json())["alerts"]}
-
-
-async def add_dashboard_user(client, name: str = ADMIN, password: str = ADMIN_PASSWORD,  # noqa: ANN001
-                             role: str = "admin") -> None:
-    async with client.server.app[RUNTIME].sessions() as session, session.begin():
-        await ensure_user(session, name, password, role)
-
-
-async def log_in(client, user: str = ADMIN, password: str = ADMIN_PASSWORD) -> None:  # noqa: ANN001
-    """Logs in as a dashboard user; the default admin is created first if missing."""
-    if (user, password) == (ADMIN, ADMIN_PASSWORD):
-        await add_dashboard_user(client)
-    response = await client.post("/dashboard/login", data={"user": user, "password": password},
-                                 allow_redirects=False)
-    assert response.status == 303, await response.text()
-    assert response.headers["Location"] == "/dashboard"
-
-
-async def page(client, path: str) -> str:  # noqa: ANN001
+async def page(client, path: str) -> str:
     response = await client.get(path, allow_redirects=False)
     assert response.status == 200, (path, response.status)
     assert response.content_type == "text/html"
@@ -104,12 +51,12 @@ def csrf_of(html: str) -> str:
 
 @pytest.mark.parametrize("path", ["/dashboard", "/dashboard/reports", "/dashboard/review",
                                   "/dashboard/focal-points", "/dashboard/delivery"])
-async def test_every_page_needs_a_login(gateway, path: str) -> None:  # noqa: ANN001
+async def test_every_page_needs_a_login(gateway, path: str) -> None:
     response = await gateway.get(path, allow_redirects=False)
     assert (response.status, response.headers["Location"]) == (303, "/dashboard/login")
 
 
-async def test_login_page_in_french_then_hausa(gateway) -> None:  # noqa: ANN001
+async def test_login_page_in_french_then_hausa(gateway) -> None:
     html = await page(gateway, "/dashboard/login")
     assert '<html lang="fr">' in html and "Connexion" in html and "Mot de passe" in html
     assert "jeton" not in html  # the API token is no dashboard password
@@ -122,7 +69,7 @@ async def test_login_page_in_french_then_hausa(gateway) -> None:  # noqa: ANN001
 @pytest.mark.parametrize(("user", "password"), [("", "wrong"), ("", ""), ("nobody", "api-token"),
                                                 ("amina", "api-token"), ("amina", "wrong"),
                                                 ("", "api-token"), ("admin", "api-token")])
-async def test_wrong_credentials_are_refused(db_url, clock, user: str, password: str) -> None:  # noqa: ANN001
+async def test_wrong_credentials_are_refused(db_url, clock, user: str, password: str) -> None:
     settings = make_settings(db_url, api={"token": "api-token"})
     async with running_gateway(settings, clock) as client:
         await add_dashboard_user(client, "amina", "sahel-2026", "viewer")
@@ -133,7 +80,7 @@ async def test_wrong_credentials_are_refused(db_url, clock, user: str, password:
         assert "ewg_session" not in response.cookies
 
 
-async def test_user_password_login_and_logout(db_url, clock) -> None:  # noqa: ANN001
+async def test_user_password_login_and_logout(db_url, clock) -> None:
     settings = make_settings(db_url, api={"token": "api-token"})
     async with running_gateway(settings, clock) as client:
         await add_dashboard_user(client, "amina", "sahel-2026", "viewer")
@@ -146,7 +93,7 @@ async def test_user_password_login_and_logout(db_url, clock) -> None:  # noqa: A
         assert (await client.get("/dashboard", allow_redirects=False)).status == 303
 
 
-async def test_session_expires_and_cannot_be_forged(gateway, clock) -> None:  # noqa: ANN001
+async def test_session_expires_and_cannot_be_forged(gateway, clock) -> None:
     await log_in(gateway)
     cookie = gateway.session.cookie_jar.filter_cookies(gateway.make_url("/dashboard"))["ewg_session"].value
     user_id, epoch, expires, signature = cookie.split("|")
@@ -159,7 +106,7 @@ async def test_session_expires_and_cannot_be_forged(gateway, clock) -> None:  # 
     assert (await gateway.get("/dashboard", allow_redirects=False)).status == 303
 
 
-async def test_login_is_refused_without_a_session_secret(db_url, clock) -> None:  # noqa: ANN001
+async def test_login_is_refused_without_a_session_secret(db_url, clock) -> None:
     """The session key no longer falls back to one derived from the API token."""
     settings = make_settings(db_url, api={"token": "api-token"}, dashboard={"session_secret": ""})
     async with running_gateway(settings, clock) as client:
@@ -172,11 +119,11 @@ async def test_login_is_refused_without_a_session_secret(db_url, clock) -> None:
             assert "ewg_session" not in response.cookies
 
 
-def session_cookie(client) -> str:  # noqa: ANN001
+def session_cookie(client) -> str:
     return client.session.cookie_jar.filter_cookies(client.make_url("/dashboard"))["ewg_session"].value
 
 
-async def test_logout_ends_every_session_of_the_user(gateway) -> None:  # noqa: ANN001
+async def test_logout_ends_every_session_of_the_user(gateway) -> None:
     await add_dashboard_user(gateway, "amina", "sahel-2026-amina", "viewer")
     await log_in(gateway)
     first_cookie = session_cookie(gateway)
@@ -201,7 +148,7 @@ async def test_logout_ends_every_session_of_the_user(gateway) -> None:  # noqa: 
     assert (await gateway.get("/dashboard", allow_redirects=False)).status == 200
 
 
-async def test_a_password_change_ends_the_users_sessions(gateway) -> None:  # noqa: ANN001
+async def test_a_password_change_ends_the_users_sessions(gateway) -> None:
     await log_in(gateway)
     assert (await gateway.get("/dashboard", allow_redirects=False)).status == 200
     async with gateway.server.app[RUNTIME].sessions() as session, session.begin():
@@ -214,7 +161,7 @@ async def test_a_password_change_ends_the_users_sessions(gateway) -> None:  # no
     assert (await gateway.get("/dashboard", allow_redirects=False)).status == 200
 
 
-def set_cookie_header(response) -> str:  # noqa: ANN001
+def set_cookie_header(response) -> str:
     return next(h for h in response.headers.getall("Set-Cookie") if h.startswith("ewg_session="))
 
 
@@ -226,7 +173,7 @@ def set_cookie_header(response) -> str:  # noqa: ANN001
     (["127.0.0.1"], "http", False),
     (["127.0.0.1"], None, False),
 ])
-async def test_cookie_is_secure_behind_a_trusted_tls_proxy(db_url, clock, trusted_proxies, forwarded_proto,  # noqa: ANN001
+async def test_cookie_is_secure_behind_a_trusted_tls_proxy(db_url, clock, trusted_proxies, forwarded_proto,
                                                            secure: bool) -> None:
     settings = make_settings(db_url, http={"trusted_proxies": trusted_proxies})
     async with running_gateway(settings, clock) as client:
@@ -241,12 +188,12 @@ async def test_cookie_is_secure_behind_a_trusted_tls_proxy(db_url, clock, truste
         assert "SameSite=Strict" in set_cookie_header(response)
 
 
-async def wrong_login(client, user: str, headers: dict | None = None):  # noqa: ANN001, ANN201
+async def wrong_login(client, user: str, headers: dict | None = None):
     return await client.post("/dashboard/login", data={"user": user, "password": "guess-guess"},
                              headers=headers or {}, allow_redirects=False)
 
 
-async def test_login_attempts_are_limited_per_user_name(db_url, clock) -> None:  # noqa: ANN001
+async def test_login_attempts_are_limited_per_user_name(db_url, clock) -> None:
     # Behind a trusted proxy each X-Forwarded-For is a client of its own: only the name's limit applies.
     settings = make_settings(db_url, http={"trusted_proxies": ["127.0.0.1"]})
     async with running_gateway(settings, clock) as client:
@@ -266,7 +213,7 @@ async def test_login_attempts_are_limited_per_user_name(db_url, clock) -> None: 
         await log_in(client)
 
 
-async def test_login_attempts_are_limited_per_client_address(db_url, clock) -> None:  # noqa: ANN001
+async def test_login_attempts_are_limited_per_client_address(db_url, clock) -> None:
     settings = make_settings(db_url, http={"trusted_proxies": ["127.0.0.1"]})
     async with running_gateway(settings, clock) as client:
         await add_dashboard_user(client)
@@ -279,12 +226,12 @@ async def test_login_attempts_are_limited_per_client_address(db_url, clock) -> N
         assert (await wrong_login(client, ADMIN, {"X-Forwarded-For": "198.51.100.8"})).status == 401
 
 
-async def test_scrypt_runs_off_the_event_loop(gateway, monkeypatch) -> None:  # noqa: ANN001
+async def test_scrypt_runs_off_the_event_loop(gateway, monkeypatch) -> None:
     await add_dashboard_user(gateway)
     threads: list[bool] = []
     real = auth.hashlib.scrypt
 
-    def spy(*args, **kwargs) -> bytes:  # noqa: ANN002, ANN003
+    def spy(*args, **kwargs) -> bytes:
         threads.append(threading.current_thread() is threading.main_thread())
         return real(*args, **kwargs)
 
@@ -294,12 +241,12 @@ async def test_scrypt_runs_off_the_event_loop(gateway, monkeypatch) -> None:  # 
     assert threads and not any(threads), threads
 
 
-async def test_an_unknown_user_costs_the_same_scrypt_work(gateway, monkeypatch) -> None:  # noqa: ANN001
+async def test_an_unknown_user_costs_the_same_scrypt_work(gateway, monkeypatch) -> None:
     await add_dashboard_user(gateway)
     calls: list[tuple] = []
     real = auth.hashlib.scrypt
 
-    def spy(password: bytes, **kwargs) -> bytes:  # noqa: ANN003
+    def spy(password: bytes, **kwargs) -> bytes:
         calls.append((kwargs["n"], kwargs["r"], kwargs["p"], kwargs["dklen"]))
         return real(password, **kwargs)
 
@@ -315,7 +262,7 @@ async def test_an_unknown_user_costs_the_same_scrypt_work(gateway, monkeypatch) 
     ("application/x-www-form-urlencoded; charset=no-such-charset", b"user=admin&password=x"),
     ("multipart/form-data; boundary=zz", b"not a multipart body"),
 ])
-async def test_hostile_login_and_logout_forms_are_a_400(gateway, content_type: str, body: bytes) -> None:  # noqa: ANN001
+async def test_hostile_login_and_logout_forms_are_a_400(gateway, content_type: str, body: bytes) -> None:
     await log_in(gateway)
     for path in ("/dashboard/login", "/dashboard/logout"):
         response = await gateway.post(path, data=body, headers={"Content-Type": content_type}, allow_redirects=False)
@@ -323,7 +270,7 @@ async def test_hostile_login_and_logout_forms_are_a_400(gateway, content_type: s
     assert (await gateway.get("/dashboard", allow_redirects=False)).status == 200  # still logged in
 
 
-async def test_a_viewer_reads_but_cannot_label(gateway) -> None:  # noqa: ANN001
+async def test_a_viewer_reads_but_cannot_label(gateway) -> None:
     await post_sms(gateway, TERA, "bonjour", "v-1")
     await add_dashboard_user(gateway, "amina", "sahel-2026-amina", "viewer")
     await log_in(gateway, "amina", "sahel-2026-amina")
@@ -346,7 +293,7 @@ def test_password_hashes() -> None:
 
 # --- pages ---------------------------------------------------------------------------
 
-async def test_situation_shows_the_map_and_the_alert_response_gap(gateway, clock) -> None:  # noqa: ANN001
+async def test_situation_shows_the_map_and_the_alert_response_gap(gateway, clock) -> None:
     alerts = await seed_traffic(gateway, clock)
     gabi, guidan_sori = alerts["NE004006003"], alerts["NE004005003"]
     assert (gabi["level"], gabi["status"], guidan_sori["level"], guidan_sori["status"]) == (2, "open", 1, "acknowledged")
@@ -373,7 +320,7 @@ async def test_situation_shows_the_map_and_the_alert_response_gap(gateway, clock
         assert pseudonym(gateway, phone) in html
 
 
-async def test_reports_chart_per_day_incident_and_region(gateway, clock) -> None:  # noqa: ANN001
+async def test_reports_chart_per_day_incident_and_region(gateway, clock) -> None:
     await seed_traffic(gateway, clock)
     await log_in(gateway)
     html = await page(gateway, "/dashboard/reports?days=7")
@@ -387,7 +334,7 @@ async def test_reports_chart_per_day_incident_and_region(gateway, clock) -> None
     assert 'class="bar"' not in html and "Aucun signalement sur cette période." in html
 
 
-async def test_review_queue_label_and_word_suggestion(db_url, clock, tmp_path) -> None:  # noqa: ANN001
+async def test_review_queue_label_and_word_suggestion(db_url, clock, tmp_path) -> None:
     suggestions = tmp_path / "suggestions.toml"
     settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
                              dashboard={"suggestions_path": str(suggestions)})
@@ -425,7 +372,7 @@ async def test_review_queue_label_and_word_suggestion(db_url, clock, tmp_path) -
     ({"label": "attack", "word_lang": "en"}, 400, "unknown language 'en'"),
     ({"label": "noise", "word": "kaykay"}, 400, "a suggested word needs an incident label"),
 ])
-async def test_review_label_refusals(gateway, clock, form: dict, status: int, fragment: str) -> None:  # noqa: ANN001
+async def test_review_label_refusals(gateway, clock, form: dict, status: int, fragment: str) -> None:
     await post_sms(gateway, TERA, "bonjour", "r-1")
     await log_in(gateway)
     html = await page(gateway, "/dashboard/review")
@@ -436,7 +383,7 @@ async def test_review_label_refusals(gateway, clock, form: dict, status: int, fr
     assert fragment in await response.text()
 
 
-async def test_silent_focal_points(gateway, clock) -> None:  # noqa: ANN001
+async def test_silent_focal_points(gateway, clock) -> None:
     await seed_traffic(gateway, clock)
     await log_in(gateway)
     html = await page(gateway, "/dashboard/focal-points")
@@ -451,7 +398,7 @@ async def test_silent_focal_points(gateway, clock) -> None:  # noqa: ANN001
     assert GABI_1 not in html
 
 
-async def test_delivery_failures_and_cost(gateway, clock) -> None:  # noqa: ANN001
+async def test_delivery_failures_and_cost(gateway, clock) -> None:
     await seed_traffic(gateway, clock)
     runtime = gateway.server.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():
@@ -472,6 +419,6 @@ async def test_delivery_failures_and_cost(gateway, clock) -> None:  # noqa: ANN0
         [("3", "75.00 XOF")], [("1", "25.00 XOF"), ("2", "50.00 XOF")])
 
 
-async def test_stylesheet_is_served_locally(gateway) -> None:  # noqa: ANN001
+async def test_stylesheet_is_served_locally(gateway) -> None:
     response = await gateway.get("/dashboard/static/dashboard.css")
     assert response.status == 200 and "#commune-map" in await response.text()

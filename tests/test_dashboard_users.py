@@ -9,19 +9,19 @@ import pytest
 
 from gateway.cli import users as users_command
 from gateway.cli.errors import CliError
-from tests.conftest import make_settings, running_gateway
-from tests.test_cli import ewg
-from tests.test_dashboard import log_in
+from tests.support.cli import ewg
+from tests.support.dashboard import log_in
+from tests.support.gateway import make_settings, running_gateway
 
 
-def one_line_error(result, fragment: str) -> None:  # noqa: ANN001
+def one_line_error(result, fragment: str) -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ewg: ") and fragment in lines[0], result.stderr
 
 
-async def test_users_made_on_the_command_line_log_in_to_the_dashboard(db_url, clock) -> None:  # noqa: ANN001
+async def test_users_made_on_the_command_line_log_in_to_the_dashboard(db_url, clock) -> None:
     assert ewg("db", "upgrade", db_url=db_url).returncode == 0
     result = ewg("users", "add", "amina", "--role", "operator", "--password-stdin", stdin="sahel-2026-amina\n",
                  db_url=db_url)
@@ -58,12 +58,12 @@ async def test_users_made_on_the_command_line_log_in_to_the_dashboard(db_url, cl
     (["users", "passwd", "nobody", "--password-stdin"], "long-enough-password\n", "no dashboard user 'nobody'"),
     (["users", "remove", "nobody"], None, "no dashboard user 'nobody'"),
 ])
-def test_users_command_errors_are_one_line(db_url, args: list[str], stdin: str | None, fragment: str) -> None:  # noqa: ANN001
+def test_users_command_errors_are_one_line(db_url, args: list[str], stdin: str | None, fragment: str) -> None:
     assert ewg("db", "upgrade", db_url=db_url).returncode == 0
     one_line_error(ewg(*args, stdin=stdin, db_url=db_url), fragment)
 
 
-def test_the_password_is_asked_twice_on_a_terminal(monkeypatch) -> None:  # noqa: ANN001
+def test_the_password_is_asked_twice_on_a_terminal(monkeypatch) -> None:
     monkeypatch.setattr(users_command.sys.stdin, "isatty", lambda: True, raising=False)
     answers = iter(["long-enough-password", "long-enough-password", "long-enough-password", "a-typo-in-the-second"])
     monkeypatch.setattr(users_command.getpass, "getpass", lambda prompt: next(answers))

@@ -9,13 +9,7 @@ import re
 from datetime import UTC, datetime
 
 from gateway.providers.africastalking_forms import inbound_sms_form
-from tests.test_e2e_sms import (  # noqa: F401 - fixtures
-    CALLBACKS_TOKEN,
-    fake_provider,
-    post_sms,
-    served_gateway,
-    wait_for,
-)
+from tests.support.end_to_end import CALLBACKS_TOKEN, post_sms, wait_for
 
 FOCAL_POINTS = ("+22790000101", "+22790000102")  # demo: Gabi, approved
 GABI_CHAIR, GABI_MEMBER = "+22796000201", "+22796000202"
@@ -23,7 +17,7 @@ DEPARTMENT, REGION = "+22796000301", "+22796000401"
 CODE = re.compile(r"\b(?:OK|TO) ([2-9A-HJ-NP-Z]{4})\b")  # the code members are told to quote
 
 
-async def test_two_focal_points_alert_commune_then_region_and_ok_acknowledges(served_gateway, fake_provider) -> None:  # noqa: ANN001, F811
+async def test_two_focal_points_alert_commune_then_region_and_ok_acknowledges(served_gateway, fake_provider) -> None:
     async def sent_to(*numbers: str) -> list[dict]:
         return [m for m in await fake_provider.messages() if m["to"] in numbers]
 
@@ -68,12 +62,12 @@ async def test_two_focal_points_alert_commune_then_region_and_ok_acknowledges(se
     assert len({m["message"] for m in chair_alerts}) == len(chair_alerts), "a committee member got a duplicate"
 
 
-async def _both(sent_to, first: str, second: str) -> list[dict]:  # noqa: ANN001
+async def _both(sent_to, first: str, second: str) -> list[dict]:
     messages = await sent_to(first, second)
     return messages if {m["to"] for m in messages} == {first, second} else []
 
 
-async def _replies_with(sent_to, number: str, fragment: str) -> list[dict]:  # noqa: ANN001
+async def _replies_with(sent_to, number: str, fragment: str) -> list[dict]:
     return [m for m in await sent_to(number) if fragment in m["message"]]
 
 
@@ -83,7 +77,7 @@ def _alert_code(text: str) -> str:
     return found.group(1)
 
 
-async def test_ussd_report_alerts_the_committee_like_sms(served_gateway, fake_provider) -> None:  # noqa: ANN001, F811
+async def test_ussd_report_alerts_the_committee_like_sms(served_gateway, fake_provider) -> None:
     import aiohttp
 
     typed: list[str] = []

@@ -11,61 +11,18 @@ import aiohttp
 import pytest
 
 from gateway.providers.africastalking_forms import inbound_sms_form
-from tests.support.fake_provider import FakeProviderProcess
-from tests.support.gateway_process import GatewayProcess
+from tests.support.end_to_end import post_sms, wait_for
+from tests.support.gateway_process import GatewayProcess, GatewayStartError
 from tests.support.ports import free_port
 
 FOCAL_POINT = "+22790000101"  # demo: approved focal point of Gabi, Hausa
 
 
-async def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):  # noqa: ANN001, ANN201
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(interval)
-
-
-CALLBACKS_TOKEN = "s3cret-callbacks-token"
-
-
-@pytest.fixture
-async def fake_provider():
-    async with FakeProviderProcess() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def served_gateway(tmp_path, db_url, fake_provider):  # noqa: ANN001
-    env = {
-        "EWG_DATABASE__URL": db_url,
-        "EWG_AFRICASTALKING__BASE_URL": fake_provider.base_url,
-        "EWG_CALLBACKS__TOKEN": CALLBACKS_TOKEN,
-        "EWG_API__TOKEN": "api-token-0123456789",
-        "EWG_OUTBOX__POLL_SECONDS": "0.2",
-        **fake_provider.credentials_env(),
-    }
-    process = GatewayProcess(env, free_port(), tmp_path)
-    await process.start()
-    yield process
-    await process.terminate()
-
-
-async def post_sms(gateway: GatewayProcess, form: dict) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{gateway.url}/callbacks/at/sms", params={"token": CALLBACKS_TOKEN}, data=form
-    ) as response:
-        return response.status, await response.text()
-
-
-async def test_report_in_confirmation_out(served_gateway, fake_provider) -> None:  # noqa: ANN001
+async def test_report_in_confirmation_out(served_gateway, fake_provider) -> None:
     form = inbound_sms_form(FOCAL_POINT, "sace guidan sori uku", received_at=datetime.now(UTC))
     assert await post_sms(served_gateway, form) == (200, "stored: report")
 
-    async def confirmation():  # noqa: ANN202
+    async def confirmation():
         return [m for m in await fake_provider.messages() if m["to"] == FOCAL_POINT]
 
     replies = await wait_for(confirmation)
@@ -82,11 +39,11 @@ async def test_report_in_confirmation_out(served_gateway, fake_provider) -> None
     assert FOCAL_POINT not in served_gateway.logs(), "a reporter's number reached the log unmasked"
 
 
-async def test_unknown_text_gets_help_and_healthz_reports_ready(served_gateway, fake_provider) -> None:  # noqa: ANN001
+async def test_unknown_text_gets_help_and_healthz_reports_ready(served_gateway, fake_provider) -> None:
     form = inbound_sms_form("+22791112233", "bonjour", received_at=datetime.now(UTC))
     assert await post_sms(served_gateway, form) == (200, "stored: unknown")
 
-    async def help_reply():  # noqa: ANN202
+    async def help_reply():
         return [m for m in await fake_provider.messages() if m["to"] == "+22791112233"]
 
     replies = await wait_for(help_reply)
@@ -97,9 +54,7 @@ async def test_unknown_text_gets_help_and_healthz_reports_ready(served_gateway, 
     assert body["database"] == "ok" and body["status"] == "ok"
 
 
-async def test_serve_refuses_a_stale_schema(tmp_path) -> None:  # noqa: ANN001
-    from tests.support.gateway_process import GatewayStartError
-
+async def test_serve_refuses_a_stale_schema(tmp_path) -> None:
     process = GatewayProcess({"EWG_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path}/empty.db"}, free_port(),
                              tmp_path, migrate=False)
     with pytest.raises(GatewayStartError):

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.test_dashboard import GABI_1, GABI_2, GUIDAN_SORI, TERA, post_sms, scored
+from tests.support.dashboard import GABI_1, GABI_2, GUIDAN_SORI, TERA, post_sms, scored
 
 BEARER = {"Authorization": "Bearer api-token"}
 REPORT_KEYS = {"id", "ref", "external_id", "received_at", "incident", "commune", "count", "status"}
@@ -29,7 +29,7 @@ async def ewg(db_url: str, *args: str) -> str:
 
 
 @pytest.fixture
-async def traffic(gateway):  # noqa: ANN001
+async def traffic(gateway):
     await post_sms(gateway, GABI_1, "ATTAQUE GABI 12", "e-1")
     await post_sms(gateway, GABI_2, "hari gabi 20", "e-2")
     await post_sms(gateway, GUIDAN_SORI, "sace guidan sori uku", "e-3")
@@ -40,13 +40,13 @@ async def traffic(gateway):  # noqa: ANN001
     return gateway
 
 
-async def api(client, path: str) -> dict:  # noqa: ANN001
+async def api(client, path: str) -> dict:
     response = await client.get(path, headers=BEARER)
     assert response.status == 200, await response.text()
     return await response.json()
 
 
-async def test_reports_json_lines_round_trip(traffic, db_url) -> None:  # noqa: ANN001
+async def test_reports_json_lines_round_trip(traffic, db_url) -> None:
     lines = (await ewg(db_url, "reports", "--json")).splitlines()
     exported = [json.loads(line) for line in lines]
     assert exported == (await api(traffic, "/api/reports"))["reports"]
@@ -58,7 +58,7 @@ async def test_reports_json_lines_round_trip(traffic, db_url) -> None:  # noqa: 
         assert phone not in "\n".join(lines)
 
 
-async def test_reports_csv_round_trip(traffic, db_url) -> None:  # noqa: ANN001
+async def test_reports_csv_round_trip(traffic, db_url) -> None:
     rows = list(csv.DictReader(io.StringIO(await ewg(db_url, "reports", "--csv"))))
     api_rows = (await api(traffic, "/api/reports"))["reports"]
     assert [r["ref"] for r in rows] == [r["ref"] for r in api_rows]
@@ -69,7 +69,7 @@ async def test_reports_csv_round_trip(traffic, db_url) -> None:  # noqa: ANN001
              expected["commune"], expected["count"], expected["status"], expected["secondary"])
 
 
-async def test_alerts_json_csv_and_geojson_round_trip(traffic, db_url) -> None:  # noqa: ANN001
+async def test_alerts_json_csv_and_geojson_round_trip(traffic, db_url) -> None:
     api_alerts = (await api(traffic, "/api/alerts"))["alerts"]
     exported = [json.loads(line) for line in (await ewg(db_url, "alerts", "--json")).splitlines()]
     assert exported == api_alerts and all(ALERT_KEYS <= set(a) for a in exported)
@@ -102,7 +102,7 @@ async def test_alerts_json_csv_and_geojson_round_trip(traffic, db_url) -> None: 
     ("until=2026-11-24T11:59:00%2B00:00", []),
     ("limit=1", ["e-1"]),
 ])
-async def test_api_report_filters(traffic, query: str, externals: list[str]) -> None:  # noqa: ANN001
+async def test_api_report_filters(traffic, query: str, externals: list[str]) -> None:
     rows = (await api(traffic, f"/api/reports?{query}"))["reports"]
     assert [r["external_id"] for r in rows] == externals
 
@@ -117,12 +117,12 @@ async def test_api_report_filters(traffic, query: str, externals: list[str]) -> 
     ("since=2026-11-25", []),
     ("status=acknowledged", []),
 ])
-async def test_api_alert_filters(traffic, query: str, communes: list[str]) -> None:  # noqa: ANN001
+async def test_api_alert_filters(traffic, query: str, communes: list[str]) -> None:
     rows = (await api(traffic, f"/api/alerts?{query}"))["alerts"]
     assert sorted(r["commune"] for r in rows) == sorted(communes)
 
 
-async def test_api_communes_filters(gateway) -> None:  # noqa: ANN001
+async def test_api_communes_filters(gateway) -> None:
     rows = (await api(gateway, "/api/communes?region=NE004"))["communes"]
     assert {r["pcode"] for r in rows} >= {"NE004006003", "NE004005003"} and all(r["pcode"].startswith("NE004")
                                                                                 for r in rows)
@@ -133,7 +133,7 @@ async def test_api_communes_filters(gateway) -> None:  # noqa: ANN001
 @pytest.mark.parametrize("path", ["/api/reports", "/api/alerts", "/api/communes"])
 @pytest.mark.parametrize(("headers", "status"), [({}, 401), ({"Authorization": "Bearer nope"}, 401),
                                                  ({"Authorization": "Basic YXBpLXRva2Vu"}, 401)])
-async def test_api_refuses_a_wrong_token(gateway, path: str, headers: dict, status: int) -> None:  # noqa: ANN001
+async def test_api_refuses_a_wrong_token(gateway, path: str, headers: dict, status: int) -> None:
     response = await gateway.get(path, headers=headers)
     assert response.status == status
     assert response.headers["WWW-Authenticate"] == "Bearer"
@@ -141,6 +141,6 @@ async def test_api_refuses_a_wrong_token(gateway, path: str, headers: dict, stat
 
 @pytest.mark.parametrize(("query", "fragment"), [("since=yesterday", "parameter 'since' is not a date"),
                                                  ("limit=0", "parameter 'limit' must be 1..5000")])
-async def test_api_bad_parameters(gateway, query: str, fragment: str) -> None:  # noqa: ANN001
+async def test_api_bad_parameters(gateway, query: str, fragment: str) -> None:
     response = await gateway.get(f"/api/reports?{query}", headers=BEARER)
     assert response.status == 400 and fragment in await response.text()

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from gateway.config import Settings
 from gateway.dashboard.users import ensure_user
 from gateway.runtime import RUNTIME
-from tests.conftest import running_gateway
+from tests.support.gateway import running_gateway
 
 VIEWS = Path(__file__).resolve().parents[1] / "gateway" / "views"
 DASHBOARD_USER, DASHBOARD_PASSWORD = "fuzz-admin", "fuzz-password-0123456789"
@@ -84,14 +84,14 @@ async def raw_request(host: str, port: int, head: bytes) -> tuple[int, bytes]:
     ("/dashboard/reports?region=%00", 400, "region"),
 ])
 async def test_hostile_parameters_are_named_in_a_400_or_are_a_404(gateway, settings, path: str, status: int,
-                                                                   named: str) -> None:  # noqa: ANN001
+                                                                   named: str) -> None:
     session_cookie = await log_in(gateway)
     response = await gateway.get(path, headers=api_headers(settings), cookies={"ewg_session": session_cookie},
                                  allow_redirects=False)
     assert (response.status, named in await response.text()) == (status, True), await response.text()
 
 
-async def test_good_parameters_still_answer(gateway, settings) -> None:  # noqa: ANN001
+async def test_good_parameters_still_answer(gateway, settings) -> None:
     session_cookie = await log_in(gateway)
     for path in ["/api/reports?limit=10&since=2026-11-01&until=2026-11-30T00:00:00Z&commune=NE001001",
                  "/api/alerts?limit=5000&since=2026-11-01T00:00:00%2B01:00", "/api/communes?region=NE001",
@@ -105,7 +105,7 @@ async def test_good_parameters_still_answer(gateway, settings) -> None:  # noqa:
         assert response.status == 400, path
 
 
-async def test_a_huge_review_id_is_a_404(gateway, settings) -> None:  # noqa: ANN001
+async def test_a_huge_review_id_is_a_404(gateway, settings) -> None:
     session_cookie = await log_in(gateway)
     csrf = await csrf_token(gateway, session_cookie)
     for message_id in ["99999999999999999999999", BIGINT_PLUS_ONE]:
@@ -121,14 +121,14 @@ async def test_a_huge_review_id_is_a_404(gateway, settings) -> None:  # noqa: AN
     "ewg_session=admin|²|00".encode(),
     b"ewg_lang=\xed\xa0\x80",
 ])
-async def test_a_cookie_that_is_not_ascii_is_no_session(gateway, cookie_header: bytes) -> None:  # noqa: ANN001
+async def test_a_cookie_that_is_not_ascii_is_no_session(gateway, cookie_header: bytes) -> None:
     head = b"GET /dashboard HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: " + cookie_header + b"\r\n\r\n"
     status, answer = await raw_request(gateway.host, gateway.port, head)
     assert status == 303 and b"Location: /dashboard/login" in answer, answer[:200]
 
 
 @pytest.mark.parametrize("path", [b"/api/reports", b"/feeds/cap.atom", b"/feeds/cap/1.xml"])
-async def test_an_authorization_header_that_is_not_utf8_is_refused_not_a_500(gateway, path: bytes) -> None:  # noqa: ANN001
+async def test_an_authorization_header_that_is_not_utf8_is_refused_not_a_500(gateway, path: bytes) -> None:
     head = b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer \xff\xfe\r\n\r\n"
     status, answer = await raw_request(gateway.host, gateway.port, head)
     assert status == 401, answer[:200]
@@ -140,7 +140,7 @@ class ServedGateway:
     """The gateway served from a thread of its own, so that hypothesis's synchronous examples can
     talk to it byte for byte through plain sockets."""
 
-    def __init__(self, settings: Settings, clock) -> None:  # noqa: ANN001
+    def __init__(self, settings: Settings, clock) -> None:
         self.settings, self._clock = settings, clock
         self._ready, self._thread = threading.Event(), None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -155,7 +155,7 @@ class ServedGateway:
             raise RuntimeError("the gateway did not start") from self._failure
         return self
 
-    def __exit__(self, *exc_info) -> None:  # noqa: ANN002
+    def __exit__(self, *exc_info) -> None:
         self.loop.call_soon_threadsafe(self._stopping.set)
         self._thread.join(60)
 
@@ -173,7 +173,7 @@ class ServedGateway:
             self._ready.set()
             await self._stopping.wait()
 
-    def run(self, coroutine):  # noqa: ANN001, ANN201
+    def run(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(60)
 
     @property
@@ -277,7 +277,7 @@ FUZZ = hypothesis_settings(max_examples=100, deadline=None, database=None,
 
 
 @pytest.fixture
-def served(settings, clock):  # noqa: ANN001
+def served(settings, clock):
     with ServedGateway(settings, clock) as gateway:
         yield gateway
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import SHARED_DATA, needs_shared
-from tests.test_cli import ewg
+from tests.support.cli import ewg
+from tests.support.paths import SHARED_DATA, needs_shared
 
 
 @needs_shared
-def test_import_niger_and_mali_then_parse_a_village(db_url, tmp_path) -> None:  # noqa: ANN001
+def test_import_niger_and_mali_then_parse_a_village(db_url, tmp_path) -> None:
     assert ewg("db", "upgrade", db_url=db_url, env={"EWG_GATEWAY__DEMO_DATA": "false"}).returncode == 0
     units = [SHARED_DATA / name for name in ("ner_pcodes_adm1_adm2_hdx_fixture.csv", "ner_adm3_gazetteer.csv",
                                              "mli_pcodes_adm1_adm2_hdx_fixture.csv", "mli_adm3_gazetteer.csv")]
@@ -32,7 +32,7 @@ def test_import_niger_and_mali_then_parse_a_village(db_url, tmp_path) -> None:  
     assert timbuktu["commune"].startswith("ML") and timbuktu["count"] == 20
 
 
-def test_import_refuses_a_bad_file_with_file_and_line(db_url, tmp_path) -> None:  # noqa: ANN001
+def test_import_refuses_a_bad_file_with_file_and_line(db_url, tmp_path) -> None:
     bad = tmp_path / "communes.csv"
     bad.write_text("adm1_pcode,adm1_fr,adm2_pcode,adm2_fr,adm3_pcode,adm3_fr,adm3_ascii,adm3_ref,area_sqkm,"
                    "renaloc_code,renaloc_name,n_localities,pop_rgph2012,lat_popweighted,lon_popweighted,"

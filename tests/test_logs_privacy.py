@@ -21,7 +21,7 @@ from gateway.logs import log_handler, mask_numbers
 from gateway.providers.africastalking_forms import inbound_sms_form
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Reporter
-from tests.conftest import make_settings, running_gateway
+from tests.support.gateway import make_settings, running_gateway
 
 FOCAL_POINT = "+22790000101"  # demo: approved focal point of Gabi
 PLANTED = "+22799887766"  # added to the failing statement's parameters
@@ -52,13 +52,13 @@ async def reporter_view(request: web.Request) -> web.Response:
     return web.Response(text="found")
 
 
-def fail_with_a_number(engine, pattern: str) -> None:  # noqa: ANN001
+def fail_with_a_number(engine, pattern: str) -> None:
     """Statements matching `pattern` get one parameter too many, a phone number: the database
     refuses them, and the error carries their parameters unless the engine hides them."""
     matcher = re.compile(pattern)
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
-    def plant(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+    def plant(conn, cursor, statement, parameters, context, executemany):
         if not matcher.search(statement):
             return statement, parameters
         if executemany:
@@ -66,7 +66,7 @@ def fail_with_a_number(engine, pattern: str) -> None:  # noqa: ANN001
         return statement, (*(parameters or ()), PLANTED)
 
 
-async def trigger(name: str, client) -> None:  # noqa: ANN001
+async def trigger(name: str, client) -> None:
     if name == "ussd flush":
         for text in ("", "1"):
             form = {"sessionId": "ATUid_log", "serviceCode": "*384*3737#", "phoneNumber": FOCAL_POINT,
@@ -95,7 +95,7 @@ def written_log():
 
 
 @pytest.mark.parametrize("name", list(PATHS))
-async def test_a_database_error_logs_no_phone_number(name, db_url, written_log, caplog) -> None:  # noqa: ANN001
+async def test_a_database_error_logs_no_phone_number(name, db_url, written_log, caplog) -> None:
     path = PATHS[name]
     caplog.set_level(logging.INFO)
     settings = make_settings(db_url, callbacks={"token": CALLBACKS_TOKEN},

@@ -17,9 +17,10 @@ from gateway.kernel.envelopes import SendOutcome, SendResult
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Outbox
 from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, enqueue
-from tests.conftest import make_settings, running_gateway
+from tests.support.callbacks import FORM
+from tests.support.dashboard import GABI_1, GABI_2, GUIDAN_SORI, TERA, post_sms, scored
+from tests.support.gateway import make_settings, running_gateway
 from tests.support.ports import free_port
-from tests.test_dashboard import FORM, GABI_1, GABI_2, GUIDAN_SORI, TERA, post_sms, scored
 
 TOKEN = {"Authorization": "Bearer api-token"}
 
@@ -43,7 +44,7 @@ def value(scraped: dict, name: str, **labels: str) -> float | None:
 
 
 @pytest.fixture
-async def scraped(settings, clock) -> tuple[str, dict, int]:  # noqa: ANN001
+async def scraped(settings, clock) -> tuple[str, dict, int]:
     """Traffic (reports raising alerts, a text not understood, a bad callback, delivery reports, refused
     sends), then one scrape. Returns (body, samples, failed outbox rows)."""
     async with running_gateway(settings, clock, provider=RefusingProvider()) as client:
@@ -78,7 +79,7 @@ async def scraped(settings, clock) -> tuple[str, dict, int]:  # noqa: ANN001
     return text, samples(text), failed
 
 
-def test_callbacks_by_outcome(scraped) -> None:  # noqa: ANN001
+def test_callbacks_by_outcome(scraped) -> None:
     _, s, _ = scraped
     assert value(s, "ewg_callbacks_total", endpoint="sms", outcome="stored") == 4
     assert value(s, "ewg_callbacks_total", endpoint="sms", outcome="bad_request") == 1
@@ -86,45 +87,45 @@ def test_callbacks_by_outcome(scraped) -> None:  # noqa: ANN001
     assert value(s, "ewg_delivery_reports_total", status="Failed") == 1
 
 
-def test_parse_outcomes(scraped) -> None:  # noqa: ANN001
+def test_parse_outcomes(scraped) -> None:
     _, s, _ = scraped
     parsed = {dict(labels)["kind"]: v for (name, labels), v in s.items() if name == "ewg_messages_parsed_total"}
     assert parsed == {"report": 3, "unknown": 1}
 
 
-def test_parse_outcomes_by_language(scraped) -> None:  # noqa: ANN001
+def test_parse_outcomes_by_language(scraped) -> None:
     _, s, _ = scraped
     langs = {dict(labels)["lang"] for (name, labels), _ in s.items() if name == "ewg_messages_parsed_total"}
     assert langs <= {"fr", "ha", "dje"}
 
 
-def test_outbox_depth_and_age(scraped) -> None:  # noqa: ANN001
+def test_outbox_depth_and_age(scraped) -> None:
     _, s, _ = scraped
     for kind in ("reply", "alert", "ack_notice", "digest"):
         assert value(s, "ewg_outbox_depth", kind=kind) is not None, kind
     assert value(s, "ewg_outbox_oldest_age_seconds") is not None
 
 
-def test_send_failures_by_reason(scraped) -> None:  # noqa: ANN001
+def test_send_failures_by_reason(scraped) -> None:
     _, s, failed = scraped
     failures = {labels: v for (name, labels), v in s.items() if name == "ewg_sms_send_failures_total"}
     assert failed > 0 and sum(failures.values()) == failed
     assert all(dict(labels)["retryable"] == "false" for labels in failures)
 
 
-def test_alert_counts_by_level(scraped) -> None:  # noqa: ANN001
+def test_alert_counts_by_level(scraped) -> None:
     _, s, _ = scraped
     levels = {dict(labels)["level"] for (name, labels), v in s.items() if name == "ewg_alerts_total" and v > 0}
     assert {"1", "2"} <= levels
 
 
-def test_time_to_acknowledge_series_exists(scraped) -> None:  # noqa: ANN001
+def test_time_to_acknowledge_series_exists(scraped) -> None:
     _, s, _ = scraped
     assert value(s, "ewg_alert_time_to_acknowledge_seconds_count") is not None
     assert value(s, "ewg_alert_time_to_acknowledge_seconds_bucket", le="+Inf") is not None
 
 
-async def test_time_to_acknowledge_is_observed(gateway, clock) -> None:  # noqa: ANN001
+async def test_time_to_acknowledge_is_observed(gateway, clock) -> None:
     from alerts.service import acknowledge
 
     await post_sms(gateway, GUIDAN_SORI, "sace guidan sori uku", "t-1")
@@ -138,7 +139,7 @@ async def test_time_to_acknowledge_is_observed(gateway, clock) -> None:  # noqa:
     assert value(s, "ewg_alert_time_to_acknowledge_seconds_count") == 1
 
 
-def test_scheduler_lag(scraped) -> None:  # noqa: ANN001
+def test_scheduler_lag(scraped) -> None:
     _, s, _ = scraped
     assert any(name == "ewg_scheduler_lag_seconds" for name, _ in s)
 
@@ -158,7 +159,7 @@ def test_phone_number_detector(line: str, leaks: bool) -> None:
     assert bool(PHONE_NUMBER.search(line)) is leaks
 
 
-def test_no_phone_number_in_metrics(scraped) -> None:  # noqa: ANN001
+def test_no_phone_number_in_metrics(scraped) -> None:
     text, _, _ = scraped
     assert not PHONE_NUMBER.search(text)
 
@@ -166,13 +167,13 @@ def test_no_phone_number_in_metrics(scraped) -> None:  # noqa: ANN001
 # --- access and cost of a scrape -----------------------------------------------------
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "api-token"}])
-async def test_metrics_need_the_api_token(gateway, headers: dict) -> None:  # noqa: ANN001
+async def test_metrics_need_the_api_token(gateway, headers: dict) -> None:
     response = await gateway.get("/metrics", headers=headers)
     assert response.status == 401
     assert "ewg_" not in await response.text()
 
 
-async def test_a_scrape_issues_no_database_query(db_url, clock) -> None:  # noqa: ANN001
+async def test_a_scrape_issues_no_database_query(db_url, clock) -> None:
     settings = make_settings(db_url, api={"token": "api-token"}, metrics={"refresh_seconds": 3600.0})
     async with running_gateway(settings, clock) as gateway:
         runtime = gateway.server.app[RUNTIME]
@@ -186,7 +187,7 @@ async def test_a_scrape_issues_no_database_query(db_url, clock) -> None:  # noqa
         await asyncio.sleep(0.2)  # its last query (flooding numbers) follows the outbox one
         statements: list[str] = []
 
-        def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        def count(conn, cursor, statement, parameters, context, executemany) -> None:
             statements.append(statement)
 
         event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
@@ -200,7 +201,7 @@ async def test_a_scrape_issues_no_database_query(db_url, clock) -> None:  # noqa
     assert not [s for s in statements if "outbox" in s.lower()], statements
 
 
-async def test_database_gauges_are_refreshed_by_a_task(db_url, clock) -> None:  # noqa: ANN001
+async def test_database_gauges_are_refreshed_by_a_task(db_url, clock) -> None:
     settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
                              metrics={"refresh_seconds": 0.1})
     async with running_gateway(settings, clock, provider=RefusingProvider()) as client:
@@ -220,7 +221,7 @@ async def test_database_gauges_are_refreshed_by_a_task(db_url, clock) -> None:  
         assert value(s, "ewg_outbox_oldest_age_seconds") == 180
 
 
-async def test_metrics_on_a_port_of_their_own_on_localhost(db_url, clock) -> None:  # noqa: ANN001
+async def test_metrics_on_a_port_of_their_own_on_localhost(db_url, clock) -> None:
     port = free_port()
     settings = make_settings(db_url, api={"token": "api-token"}, metrics={"port": port})
     async with running_gateway(settings, clock) as client:

@@ -20,19 +20,19 @@ from gateway.runtime import RUNTIME
 from gateway.storage.migrate import alembic_config, upgrade
 from gateway.storage.models import Report
 from gateway.storage.secrets import load_pseudonym_secret
-from tests.conftest import make_settings, running_gateway
-from tests.test_cli import ewg
-from tests.test_sms_commands import send
+from tests.support.callbacks import send
+from tests.support.cli import ewg
+from tests.support.gateway import make_settings, running_gateway
 
 REPORTERS = ("+22790000101", "+22791234567")  # a demo focal point, an unknown number
 
 
-def with_secret(settings, secret: str = "", secret_file: Path | str = ""):  # noqa: ANN001, ANN201
+def with_secret(settings, secret: str = "", secret_file: Path | str = ""):
     return replace(settings, gateway=replace(settings.gateway, pseudonym_secret=secret,
                                              pseudonym_secret_file=str(secret_file)))
 
 
-async def every_stored_value(runtime) -> list[str]:  # noqa: ANN001
+async def every_stored_value(runtime) -> list[str]:
     """Every value of every row of every table, as text: what a copy of the database holds."""
     metadata = MetaData()
     async with runtime.engine.connect() as connection:
@@ -46,7 +46,7 @@ async def every_stored_value(runtime) -> list[str]:  # noqa: ANN001
 
 @pytest.mark.parametrize("configured", ["file", "nothing"])
 async def test_the_database_alone_cannot_match_a_number_to_its_pseudonym(settings, clock, tmp_path,
-                                                                         configured) -> None:  # noqa: ANN001
+                                                                         configured) -> None:
     secret_file = tmp_path / "keys" / "pseudonym.secret"
     if configured == "file":
         secret_file.parent.mkdir()
@@ -72,7 +72,7 @@ async def test_the_database_alone_cannot_match_a_number_to_its_pseudonym(setting
             assert sender_key(phone, candidate) not in stored_keys, "a value in the database keys the pseudonyms"
 
 
-async def test_the_same_key_file_keeps_pseudonyms_across_restarts_and_replicas(settings, clock, tmp_path) -> None:  # noqa: ANN001
+async def test_the_same_key_file_keeps_pseudonyms_across_restarts_and_replicas(settings, clock, tmp_path) -> None:
     secret_file = tmp_path / "pseudonym.key"
     secret_file.write_text("shared-by-every-replica\n")
     settings = with_secret(settings, secret_file=secret_file)
@@ -86,7 +86,7 @@ async def test_the_same_key_file_keeps_pseudonyms_across_restarts_and_replicas(s
     assert keys == [sender_key("+22790000101", "shared-by-every-replica")] * 2
 
 
-async def test_a_configured_secret_wins(settings, clock, tmp_path) -> None:  # noqa: ANN001
+async def test_a_configured_secret_wins(settings, clock, tmp_path) -> None:
     secret_file = tmp_path / "pseudonym.key"
     secret_file.write_text("from-the-file")
     settings = with_secret(settings, "chosen", secret_file)
@@ -94,7 +94,7 @@ async def test_a_configured_secret_wins(settings, clock, tmp_path) -> None:  # n
         assert client.server.app[RUNTIME].pseudonym_secret == "chosen"
 
 
-def test_the_secret_is_the_setting_else_the_file_else_none(tmp_path) -> None:  # noqa: ANN001
+def test_the_secret_is_the_setting_else_the_file_else_none(tmp_path) -> None:
     settings = with_secret(make_settings(f"sqlite+aiosqlite:///{tmp_path}/ewg.db"))
     assert load_pseudonym_secret(settings) is None  # `ewg serve` refuses to start outside demo mode
     (tmp_path / "pseudonym.secret").write_text("next-to-the-database\n")  # where migration 0006 writes it
@@ -125,12 +125,12 @@ def stored_key(path: Path) -> list[str]:
 
 
 @pytest.fixture
-def plain_environment(monkeypatch) -> None:  # noqa: ANN001
+def plain_environment(monkeypatch) -> None:
     for name in ("EWG_CONFIG", "EWG_GATEWAY__PSEUDONYM_SECRET_FILE", "EWG_GATEWAY__PSEUDONYM_SECRET"):
         monkeypatch.delenv(name, raising=False)
 
 
-def test_migration_moves_the_key_out_of_the_database_and_says_where(tmp_path, capsys, plain_environment) -> None:  # noqa: ANN001
+def test_migration_moves_the_key_out_of_the_database_and_says_where(tmp_path, capsys, plain_environment) -> None:
     key = "ab" * 32
     url = database_at_0005(tmp_path / "ewg.db", key)
     upgrade(url)
@@ -147,7 +147,7 @@ def test_migration_moves_the_key_out_of_the_database_and_says_where(tmp_path, ca
     assert stored_key(tmp_path / "ewg.db") == [key]
 
 
-def test_migration_writes_the_key_where_it_is_told(tmp_path, plain_environment) -> None:  # noqa: ANN001
+def test_migration_writes_the_key_where_it_is_told(tmp_path, plain_environment) -> None:
     url = database_at_0005(tmp_path / "ewg.db", "cd" * 32)
     upgrade(url, pseudonym_secret_file=tmp_path / "secrets" / "pseudonym")
     assert (tmp_path / "secrets" / "pseudonym").read_text().strip() == "cd" * 32
@@ -155,7 +155,7 @@ def test_migration_writes_the_key_where_it_is_told(tmp_path, plain_environment) 
     assert stored_key(tmp_path / "ewg.db") == []
 
 
-def test_migration_never_overwrites_another_secret(tmp_path, plain_environment) -> None:  # noqa: ANN001
+def test_migration_never_overwrites_another_secret(tmp_path, plain_environment) -> None:
     url = database_at_0005(tmp_path / "ewg.db", "ef" * 32)
     (tmp_path / "pseudonym.secret").write_text("another deployment's key\n")
     with pytest.raises(RuntimeError, match="holds another secret"):
@@ -164,7 +164,7 @@ def test_migration_never_overwrites_another_secret(tmp_path, plain_environment) 
     assert stored_key(tmp_path / "ewg.db") == ["ef" * 32], "the key stays in the database until it is moved"
 
 
-def test_ewg_db_upgrade_moves_the_key_where_its_settings_say(tmp_path) -> None:  # noqa: ANN001
+def test_ewg_db_upgrade_moves_the_key_where_its_settings_say(tmp_path) -> None:
     database_at_0005(tmp_path / "ewg.db", "01" * 32)
     config = tmp_path / "settings.toml"
     config.write_text('[database]\nurl = "sqlite+aiosqlite:///ewg.db"\n\n'

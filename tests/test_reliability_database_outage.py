@@ -10,20 +10,14 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import aiohttp
+import asyncpg
 import pytest
 
 from gateway.providers.africastalking_forms import inbound_sms_form
 from tests.support.fake_provider import FakeProviderProcess
 from tests.support.gateway_process import GatewayProcess
 from tests.support.ports import free_port
-from tests.test_replicas_postgres import (  # noqa: F401
-    all_confirmed,
-    confirmations,
-    pg_cluster,
-    pg_url,
-    post_sms,
-    replica_env,
-)
+from tests.support.replicas import all_confirmed, confirmations, post_sms, replica_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -31,8 +25,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 async def durable_commits(url: str) -> None:
     """The throw-away cluster runs with synchronous_commit=off (fast tests), which may lose the last
     commits when the server is killed; a production server keeps the default (on)."""
-    import asyncpg
-
     database = url.rsplit("/", 1)[1]
     connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
@@ -47,7 +39,7 @@ async def healthz(http: aiohttp.ClientSession, gateway: GatewayProcess) -> tuple
 
 
 @pytest.mark.parametrize("outage", ["stop", "kill"])
-async def test_callbacks_answer_503_while_postgres_is_down_and_resume_after(pg_cluster, pg_url, tmp_path,  # noqa: ANN001, F811
+async def test_callbacks_answer_503_while_postgres_is_down_and_resume_after(pg_cluster, pg_url, tmp_path,
                                                                             outage) -> None:
     forms = {name: inbound_sms_form(number, "ATTAQUE GABI 3", received_at=datetime.now(UTC))
              for name, number in [("before", "+22792000001"), ("during", "+22792000002"), ("after", "+22792000003")]}

@@ -21,57 +21,40 @@ from gateway.outbox.sender import EXPIRY_SWEEP, LEASE, OutboxSender, backoff_del
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.models import AdminUnit, Alert, Outbox
 from gateway.storage.outbox import PRIORITY_ALERT, PRIORITY_REPLY, OutboundSms, enqueue
+from tests.support.providers import ScriptedProvider
 
 SETTINGS = OutboxSettings(poll_seconds=0.01, batch_size=100, max_attempts=12, backoff_base_seconds=5,
                           backoff_max_seconds=60, alert_expiry_minutes=30, reply_expiry_minutes=1440)
 
 
-class ScriptedProvider:
-    """Answers RETRY while `down` (an outage: HTTP 500 or a timeout), SENT otherwise; records every call."""
-
-    mode = "provider"
-
-    def __init__(self) -> None:
-        self.down = False
-        self.calls: list[tuple[str, tuple[str, ...]]] = []
-        self.delivered: list[tuple[str, str]] = []  # (recipient, text) accepted
-
-    async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]:
-        self.calls.append((text, tuple(recipients)))
-        if self.down:
-            return [SendResult(r, SendOutcome.RETRY, reason="http_500") for r in recipients]
-        self.delivered.extend((r, text) for r in recipients)
-        return [SendResult(r, SendOutcome.SENT, provider_message_id=f"ATX-{r}") for r in recipients]
-
-
 @pytest.fixture
-async def sessions(db_url):  # noqa: ANN001
+async def sessions(db_url):
     engine = create_engine(db_url)
     yield session_factory(engine)
     await engine.dispose()
 
 
-def make_sender(sessions, provider, clock, settings: OutboxSettings = SETTINGS) -> OutboxSender:  # noqa: ANN001
+def make_sender(sessions, provider, clock, settings: OutboxSettings = SETTINGS) -> OutboxSender:
     dialect = sessions.kw["bind"].dialect.name
     return OutboxSender(sessions, provider, settings, Metrics(), clock, dialect)
 
 
-def reply(n: int, clock) -> OutboundSms:  # noqa: ANN001
+def reply(n: int, clock) -> OutboundSms:
     return OutboundSms(f"reply:{n}", "reply", f"+2279100{n:04d}", f"Recu R{n:04d}", PRIORITY_REPLY,
                        expires_at=clock() + timedelta(hours=24))
 
 
-def alert(n: int, clock, minutes: int = 30) -> OutboundSms:  # noqa: ANN001
+def alert(n: int, clock, minutes: int = 30) -> OutboundSms:
     return OutboundSms(f"alert:{n}", "alert", f"+2279600{n:04d}", "ALERTE attaque Gabi. OK K7Q2", PRIORITY_ALERT,
                        expires_at=clock() + timedelta(minutes=minutes))
 
 
-async def queue(sessions, messages: list[OutboundSms], clock) -> None:  # noqa: ANN001
+async def queue(sessions, messages: list[OutboundSms], clock) -> None:
     async with sessions() as session, session.begin():
         await enqueue(session, messages, clock())
 
 
-async def outbox_rows(sessions) -> dict[str, Outbox]:  # noqa: ANN001
+async def outbox_rows(sessions) -> dict[str, Outbox]:
     async with sessions() as session:
         return {row.dedup_key: row for row in (await session.execute(select(Outbox))).scalars()}
 
@@ -93,7 +76,7 @@ def test_backoff_is_exponential_with_jitter_and_capped() -> None:
         assert max(delays) - min(delays) > ceiling / 4, "no jitter: retries of many SMS would stampede"
 
 
-async def test_outage_then_recovery_delivers_everything_once(sessions, clock) -> None:  # noqa: ANN001
+async def test_outage_then_recovery_delivers_everything_once(sessions, clock) -> None:
     provider = ScriptedProvider()
     sender = make_sender(sessions, provider, clock)
     await queue(sessions, [reply(n, clock) for n in range(20)] + [alert(n, clock) for n in range(5)], clock)
@@ -126,7 +109,7 @@ async def test_outage_then_recovery_delivers_everything_once(sessions, clock) ->
     assert len(provider.delivered) == 25
 
 
-async def test_an_alert_that_waited_past_its_expiry_is_expired_not_sent_late(sessions, clock) -> None:  # noqa: ANN001
+async def test_an_alert_that_waited_past_its_expiry_is_expired_not_sent_late(sessions, clock) -> None:
     provider = ScriptedProvider()
     sender = make_sender(sessions, provider, clock)
     await queue(sessions, [alert(1, clock, minutes=10), alert(2, clock, minutes=120), reply(1, clock)], clock)
@@ -143,7 +126,7 @@ async def test_an_alert_that_waited_past_its_expiry_is_expired_not_sent_late(ses
     assert [r for r, _ in provider.delivered if r == rows["alert:1"].recipient] == []
 
 
-async def test_a_long_outage_retries_until_expiry_not_until_max_attempts(sessions, clock) -> None:  # noqa: ANN001
+async def test_a_long_outage_retries_until_expiry_not_until_max_attempts(sessions, clock) -> None:
     """Twice max_attempts failed rounds: a reply (24 h expiry) keeps trying and is delivered once the
     provider is back; an SMS with no expiry gives up after max_attempts."""
     provider = ScriptedProvider()
@@ -163,7 +146,7 @@ async def test_a_long_outage_retries_until_expiry_not_until_max_attempts(session
     assert provider.delivered == [(rows["reply:1"].recipient, "Recu R0001")]
 
 
-async def test_a_claimed_alert_past_its_expiry_is_not_sent(sessions, clock) -> None:  # noqa: ANN001
+async def test_a_claimed_alert_past_its_expiry_is_not_sent(sessions, clock) -> None:
     """A row left `sending` by a crashed replica becomes claimable when its lease runs out; by
     then the alert has expired, and it must be marked so rather than sent."""
     provider = ScriptedProvider()
@@ -178,7 +161,7 @@ async def test_a_claimed_alert_past_its_expiry_is_not_sent(sessions, clock) -> N
     assert provider.delivered == []
 
 
-async def test_a_row_expiring_between_sweeps_is_never_claimed_and_marked_at_the_next(sessions, clock) -> None:  # noqa: ANN001
+async def test_a_row_expiring_between_sweeps_is_never_claimed_and_marked_at_the_next(sessions, clock) -> None:
     """The expiry sweep runs at most every EXPIRY_SWEEP; in between, a row past its expiry is
     left out of every claim rather than sent late."""
     provider = ScriptedProvider()
@@ -196,7 +179,7 @@ async def test_a_row_expiring_between_sweeps_is_never_claimed_and_marked_at_the_
     assert provider.delivered == []
 
 
-async def test_alerts_are_claimed_before_a_backlog_of_replies(sessions, clock) -> None:  # noqa: ANN001
+async def test_alerts_are_claimed_before_a_backlog_of_replies(sessions, clock) -> None:
     provider = ScriptedProvider()
     sender = make_sender(sessions, provider, clock, replace(SETTINGS, batch_size=10))
     await queue(sessions, [reply(n, clock) for n in range(50)], clock)  # queued first
@@ -208,7 +191,7 @@ async def test_alerts_are_claimed_before_a_backlog_of_replies(sessions, clock) -
     assert [text for text, _ in provider.calls[1:]] == [f"Recu R{n:04d}" for n in range(9)]  # then the oldest replies
 
 
-async def open_alert(sessions, clock, code: str = "K7Q2") -> int:  # noqa: ANN001
+async def open_alert(sessions, clock, code: str = "K7Q2") -> int:
     """An open alert in a commune of its own (the sender needs nothing else of the alert service)."""
     async with sessions() as session, session.begin():
         if await session.get(AdminUnit, "NE001001") is None:
@@ -220,16 +203,16 @@ async def open_alert(sessions, clock, code: str = "K7Q2") -> int:  # noqa: ANN00
         return alert.id
 
 
-async def alert_status(sessions, alert_id: int) -> str:  # noqa: ANN001
+async def alert_status(sessions, alert_id: int) -> str:
     async with sessions() as session:
         return (await session.get(Alert, alert_id)).status
 
 
-def alert_sms(alert_id: int, n: int, clock, minutes: int = 30) -> OutboundSms:  # noqa: ANN001
+def alert_sms(alert_id: int, n: int, clock, minutes: int = 30) -> OutboundSms:
     return replace(alert(n, clock, minutes), dedup_key=f"alert:{alert_id}:{n}", alert_id=alert_id)
 
 
-async def test_an_alert_none_of_whose_sms_went_out_in_time_is_marked_expired(sessions, clock) -> None:  # noqa: ANN001
+async def test_an_alert_none_of_whose_sms_went_out_in_time_is_marked_expired(sessions, clock) -> None:
     """The sender owns outbox expiry: when an outage outlasts an alert's SMS, the sweep that marks
     them expired marks the alert expired too (nobody was told); an alert with one SMS sent stays open."""
     provider = ScriptedProvider()
@@ -251,7 +234,7 @@ async def test_an_alert_none_of_whose_sms_went_out_in_time_is_marked_expired(ses
     assert await alert_status(sessions, half_sent) == "open", "an alert that reached someone is not expired"
 
 
-async def test_an_alert_sms_whose_last_try_ends_after_its_expiry_expires_with_its_alert(sessions, clock) -> None:  # noqa: ANN001
+async def test_an_alert_sms_whose_last_try_ends_after_its_expiry_expires_with_its_alert(sessions, clock) -> None:
     """A try claimed just before the expiry that fails after it (a provider timing out) is not
     retried, and counts as expired: the alert none of whose SMS went out is expired too."""
     alert_id = await open_alert(sessions, clock)
@@ -269,7 +252,7 @@ async def test_an_alert_sms_whose_last_try_ends_after_its_expiry_expires_with_it
     assert await alert_status(sessions, alert_id) == "expired"
 
 
-async def test_a_dead_replicas_claim_is_free_again_after_at_most_30_seconds(sessions, clock) -> None:  # noqa: ANN001
+async def test_a_dead_replicas_claim_is_free_again_after_at_most_30_seconds(sessions, clock) -> None:
     """What a replica left `sending` when it died waits for the lease (another replica cannot tell
     it from a live one's), and the lease is short: a focal point waits seconds, not minutes."""
     assert LEASE <= timedelta(seconds=30)
@@ -284,7 +267,7 @@ async def test_a_dead_replicas_claim_is_free_again_after_at_most_30_seconds(sess
     assert provider.delivered == [("+22791000001", "Recu R0001")]
 
 
-async def test_a_restarted_sqlite_gateway_sends_what_it_left_in_flight_at_once(sessions, clock) -> None:  # noqa: ANN001
+async def test_a_restarted_sqlite_gateway_sends_what_it_left_in_flight_at_once(sessions, clock) -> None:
     """SQLite is one process: what it left `sending` when killed was its own, and is sent as soon
     as it starts again, not after the lease. Replicas on PostgreSQL leave it to the lease."""
     provider = ScriptedProvider()
@@ -302,7 +285,7 @@ async def test_a_restarted_sqlite_gateway_sends_what_it_left_in_flight_at_once(s
     assert len(provider.delivered) == (3 if on_sqlite else 0)
 
 
-async def test_a_pass_longer_than_the_lease_keeps_its_rows_from_other_replicas(sessions, monkeypatch) -> None:  # noqa: ANN001
+async def test_a_pass_longer_than_the_lease_keeps_its_rows_from_other_replicas(sessions, monkeypatch) -> None:
     """A slow provider makes a pass outlast the lease: the pass renews the lease of what it has not
     recorded yet, so a second replica does not claim (and send again) an SMS still in flight."""
     monkeypatch.setattr(sender_module, "LEASE", timedelta(seconds=0.6))

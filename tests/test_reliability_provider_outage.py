@@ -20,7 +20,7 @@ from gateway.storage.models import Outbox
 from tests.support.fake_provider import FakeProviderProcess
 from tests.support.gateway_process import GatewayProcess
 from tests.support.ports import free_port
-from tests.test_replicas_postgres import all_confirmed, confirmations, post_sms, replica_env
+from tests.support.replicas import all_confirmed, confirmations, post_sms, replica_env
 
 FOCAL_POINT = "+22790000101"  # demo: approved, Gabi
 GABI_COMMITTEE = {"+22796000201", "+22796000202"}
@@ -35,7 +35,7 @@ async def wait_for_requests(fake: FakeProviderProcess, more_than: int, timeout: 
 
 
 @pytest.mark.slow
-async def test_replies_and_alerts_survive_500s_and_timeouts_and_go_out_once(db_url, tmp_path) -> None:  # noqa: ANN001
+async def test_replies_and_alerts_survive_500s_and_timeouts_and_go_out_once(db_url, tmp_path) -> None:
     async with FakeProviderProcess() as fake:
         gateway = GatewayProcess(replica_env(db_url, fake, EWG_AFRICASTALKING__TIMEOUT_SECONDS="1"),
                                  free_port(), tmp_path)

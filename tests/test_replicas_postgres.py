@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -21,69 +20,21 @@ from gateway.metrics import Metrics
 from gateway.outbox.sender import OutboxSender
 from gateway.providers.africastalking_forms import inbound_sms_form
 from gateway.storage.db import create_engine, session_factory
-from gateway.storage.migrate import upgrade
 from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, enqueue
-from tests.support.components import missing
 from tests.support.fake_provider import FakeProviderProcess
 from tests.support.gateway_process import PRODUCTION_SECRETS, GatewayProcess
 from tests.support.ports import free_port
-from tests.support.postgres import PostgresUnavailable, create_database, start_cluster
+from tests.support.replicas import confirmations, post_sms, replica_env
 
 pytestmark = pytest.mark.postgres
-TOKEN = "s3cret-callbacks-token"
 
 
-@pytest.fixture(scope="module")
-def pg_cluster():
-    try:
-        cluster = start_cluster()
-    except PostgresUnavailable as exc:
-        missing(str(exc))
-    with cluster:
-        yield cluster
-
-
-@pytest.fixture
-def pg_url(pg_cluster) -> str:  # noqa: ANN001
-    """A fresh, migrated database on the module's cluster."""
-    url = create_database(pg_cluster, "ewg_" + uuid.uuid4().hex[:10])
-    upgrade(url)
-    return url
-
-
-def replica_env(url: str, fake: FakeProviderProcess, **extra: str) -> dict[str, str]:
-    return {"EWG_DATABASE__URL": url, "EWG_AFRICASTALKING__BASE_URL": fake.base_url, "EWG_CALLBACKS__TOKEN": TOKEN,
-            "EWG_OUTBOX__POLL_SECONDS": "0.1", "EWG_OUTBOX__BACKOFF_BASE_SECONDS": "0.2",
-            "EWG_OUTBOX__BACKOFF_MAX_SECONDS": "0.5", "EWG_AFRICASTALKING__TIMEOUT_SECONDS": "2",
-            **fake.credentials_env(), **extra}
-
-
-async def start_replicas(url: str, fake: FakeProviderProcess, tmp_path, **extra: str) -> list[GatewayProcess]:  # noqa: ANN001
+async def start_replicas(url: str, fake: FakeProviderProcess, tmp_path, **extra: str) -> list[GatewayProcess]:
     replicas = [GatewayProcess(replica_env(url, fake, **extra), free_port(), tmp_path / f"replica{n}")
                 for n in (1, 2)]
     for replica in replicas:  # one after the other: the second `db upgrade` finds nothing to do
         await replica.start(timeout=60)
     return replicas
-
-
-async def post_sms(http: aiohttp.ClientSession, replica: GatewayProcess, form: dict) -> tuple[int, str]:
-    async with http.post(f"{replica.url}/callbacks/at/sms", params={"token": TOKEN}, data=form) as response:
-        return response.status, await response.text()
-
-
-async def confirmations(fake: FakeProviderProcess, expected: set[str], timeout: float = 30) -> Counter:
-    """SMS accepted by the fake, per recipient, once every expected number has one (or on timeout)."""
-    await all_confirmed(fake, expected, timeout)
-    await asyncio.sleep(1.0)  # a late duplicate would show up now
-    return Counter(m["to"] for m in await fake.messages())
-
-
-async def all_confirmed(fake: FakeProviderProcess, expected: set[str], timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not expected <= {m["to"] for m in await fake.messages()}:
-        if asyncio.get_running_loop().time() > deadline:
-            return
-        await asyncio.sleep(0.1)
 
 
 async def sent_by(replica: GatewayProcess, http: aiohttp.ClientSession) -> float:
@@ -94,7 +45,7 @@ async def sent_by(replica: GatewayProcess, http: aiohttp.ClientSession) -> float
 
 
 @pytest.mark.slow
-async def test_the_same_callback_sent_to_two_replicas_at_once_is_stored_and_confirmed_once(pg_url, tmp_path) -> None:  # noqa: ANN001
+async def test_the_same_callback_sent_to_two_replicas_at_once_is_stored_and_confirmed_once(pg_url, tmp_path) -> None:
     async with FakeProviderProcess() as fake:
         replicas = await start_replicas(pg_url, fake, tmp_path)
         try:
@@ -112,7 +63,7 @@ async def test_the_same_callback_sent_to_two_replicas_at_once_is_stored_and_conf
 
 
 @pytest.mark.slow
-async def test_two_senders_on_one_outbox_send_each_sms_once(pg_url, tmp_path) -> None:  # noqa: ANN001
+async def test_two_senders_on_one_outbox_send_each_sms_once(pg_url, tmp_path) -> None:
     async with FakeProviderProcess() as fake:
         replicas = await start_replicas(pg_url, fake, tmp_path, EWG_OUTBOX__BATCH_SIZE="10")
         try:
@@ -147,7 +98,7 @@ class SlowProvider:
         return [SendResult(r, SendOutcome.SENT, provider_message_id=f"ATX-{r}") for r in recipients]
 
 
-async def test_concurrent_claims_never_take_the_same_row(pg_url) -> None:  # noqa: ANN001
+async def test_concurrent_claims_never_take_the_same_row(pg_url) -> None:
     """Two senders (two engines: two replicas) drain one outbox at the same time."""
     now = datetime.now(UTC)
     settings = OutboxSettings(batch_size=25)
@@ -177,7 +128,7 @@ async def test_concurrent_claims_never_take_the_same_row(pg_url) -> None:  # noq
     assert len(provider.delivered) == 1000 and sum(handled) == 1000 and min(handled) > 0, handled
 
 
-async def test_a_timed_job_runs_in_one_replica_at_a_time(pg_url) -> None:  # noqa: ANN001
+async def test_a_timed_job_runs_in_one_replica_at_a_time(pg_url) -> None:
     engines = [create_engine(pg_url), create_engine(pg_url)]
     try:
         first, second = (session_factory(engine)() for engine in engines)

@@ -7,7 +7,7 @@ import pytest
 from alerts.areas import AreaPath
 from alerts.routing import Member, route_alert
 from alerts.rules import load_rules
-from tests.test_rules import MINIMAL
+from tests.support.rules import MINIMAL
 
 ROUTES = MINIMAL.replace('[[route]]\narea = "commune"\nmin_level = 1\n', """
 [[route]]

@@ -7,23 +7,9 @@ import pytest
 
 from alerts.areas import AreaPath, StaticGazetteer
 from alerts.rules import LevelCondition, RulesError, load_rules
+from tests.support.rules import MINIMAL
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
-
-MINIMAL = """
-[incident.attack]
-weight = 1.0
-window_hours = 6
-levels = [{ score = 1.0 }, { reporters = 2, count = 10 }]
-""" + "".join(
-    f"\n[incident.{i}]\nweight = 0.5\nwindow_hours = 24\nlevels = [{{ reporters = 3 }}]\n"
-    for i in ("kidnapping", "killing", "explosive", "cattle_theft", "armed_men", "displacement", "arson",
-              "communal_clash", "trafficking")
-) + """
-[[route]]
-area = "commune"
-min_level = 1
-"""
 
 
 def write(tmp_path: Path, text: str, name: str = "rules.toml") -> Path:

@@ -10,7 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from gateway.runtime import RUNTIME
-from tests.conftest import REPO, running_gateway
+from tests.support.gateway import running_gateway
+from tests.support.paths import REPO
 
 
 def copy_rules(tmp_path: Path) -> Path:
@@ -19,7 +20,7 @@ def copy_rules(tmp_path: Path) -> Path:
     return rules
 
 
-async def test_running_gateway_keeps_last_good_rules_and_takes_a_fixed_file(settings, clock, tmp_path, caplog) -> None:  # noqa: ANN001
+async def test_running_gateway_keeps_last_good_rules_and_takes_a_fixed_file(settings, clock, tmp_path, caplog) -> None:
     rules_dir = copy_rules(tmp_path)
     settings = replace(settings, rules=replace(settings.rules, path=str(rules_dir), watch=False))
     async with running_gateway(settings, clock) as client:
@@ -42,7 +43,7 @@ async def test_running_gateway_keeps_last_good_rules_and_takes_a_fixed_file(sett
         assert runtime.rules.defaults["cattle_theft"].weight == 0.7
 
 
-def test_rules_check_names_file_and_line(tmp_path) -> None:  # noqa: ANN001
+def test_rules_check_names_file_and_line(tmp_path) -> None:
     rules_dir = copy_rules(tmp_path)
     defaults = rules_dir / "defaults.toml"
     lines = defaults.read_text().splitlines()

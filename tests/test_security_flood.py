@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from aiohttp.test_utils import TestClient
@@ -12,8 +11,8 @@ from sqlalchemy import func, select
 from gateway.providers.africastalking_forms import inbound_sms_form
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Alert, Message, Outbox, Report
-from tests.conftest import running_gateway
-from tests.test_reliability_outbox import ScriptedProvider
+from tests.support.gateway import count, running_gateway, settle
+from tests.support.providers import ScriptedProvider
 
 FLOOD = 300
 UNKNOWN_NUMBER = "+22791234567"
@@ -22,7 +21,7 @@ GABI_COMMITTEE = {"+22796000201", "+22796000202"}
 DEPARTMENT_AND_REGION = {"+22796000301", "+22796000401"}
 
 
-async def send_flood(client: TestClient, clock, number: str, text: str, count: int) -> list[str]:  # noqa: ANN001
+async def send_flood(client: TestClient, clock, number: str, text: str, count: int) -> list[str]:
     answers = []
     for n in range(count):
         form = inbound_sms_form(number, text, received_at=clock(), message_id=f"flood-{number}-{n}")
@@ -31,42 +30,12 @@ async def send_flood(client: TestClient, clock, number: str, text: str, count: i
     return answers
 
 
-async def settle(client: TestClient) -> None:
-    """Score what was stored, send what was queued and write the USSD sessions kept in memory,
-    now, racing the background loops."""
-    runtime = client.app[RUNTIME]
-    if runtime.ussd_live is not None:
-        await runtime.ussd_live.flush()
-    # Scoring runs in passes of a few dozen reports, and the gateway's own scorer may hold some
-    # (SKIP LOCKED on PostgreSQL): pass until every report is scored.
-    for _ in range(200):
-        await runtime.score_once()
-        if not await count(client, select(func.count()).select_from(Report).where(Report.scored_at.is_(None))):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("reports left unscored")
-    # The gateway's own sender may hold rows it claimed ("sending"): wait for its pass to end too.
-    for _ in range(200):
-        while await runtime.sender.send_due():
-            pass
-        if not await count(client, select(func.count()).select_from(Outbox).where(Outbox.status == "sending")):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("outbox rows left in 'sending'")
-
-
-async def count(client: TestClient, statement) -> int:  # noqa: ANN001
-    async with client.app[RUNTIME].sessions() as session:
-        return int((await session.execute(statement)).scalar_one())
-
-
 async def withheld_metric(client: TestClient) -> float:
     text = await (await client.get("/metrics", headers={"Authorization": "Bearer api-token"})).text()
     return float(re.search(r"^ewg_replies_withheld_total (\S+)$", text, re.M).group(1))
 
 
-async def test_an_unknown_number_flooding_is_stored_answered_three_times_and_raises_nothing(settings, clock) -> None:  # noqa: ANN001
+async def test_an_unknown_number_flooding_is_stored_answered_three_times_and_raises_nothing(settings, clock) -> None:
     provider = ScriptedProvider()
     async with running_gateway(settings, clock, provider) as client:
         answers = await send_flood(client, clock, UNKNOWN_NUMBER, "VOL GABI 200", FLOOD)
@@ -84,7 +53,7 @@ async def test_an_unknown_number_flooding_is_stored_answered_three_times_and_rai
         assert await withheld_metric(client) == FLOOD - limit
 
 
-async def test_one_approved_number_repeating_itself_alerts_no_further_than_one_report(settings, clock) -> None:  # noqa: ANN001
+async def test_one_approved_number_repeating_itself_alerts_no_further_than_one_report(settings, clock) -> None:
     provider = ScriptedProvider()
     async with running_gateway(settings, clock, provider) as client:
         await send_flood(client, clock, FOCAL_POINT, "ATTAQUE GABI 3", FLOOD)

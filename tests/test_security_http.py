@@ -13,7 +13,7 @@ from gateway.providers.africastalking_forms import delivery_report_form, inbound
 from gateway.runtime import RUNTIME
 from gateway.storage.models import DeliveryEvent, Message, Outbox, Report, Reporter, UssdSession
 from gateway.views import common
-from tests.conftest import running_gateway
+from tests.support.gateway import running_gateway
 
 CALLBACKS = {
     "/callbacks/at/sms": lambda clock: inbound_sms_form("+22791234567", "ATTAQUE GABI 12", received_at=clock()),
@@ -27,7 +27,7 @@ TRACES = (Message, Report, Outbox, DeliveryEvent, UssdSession)
 PROTECTED = ["/api/reports", "/api/alerts", "/api/communes", "/feeds/cap.atom", "/feeds/cap/1.xml"]
 
 
-async def traces(client) -> dict[str, int]:  # noqa: ANN001
+async def traces(client) -> dict[str, int]:
     async with client.app[RUNTIME].sessions() as session:
         counts = {model.__tablename__: int((await session.execute(select(func.count()).select_from(model))).scalar_one())
                   for model in TRACES}
@@ -42,7 +42,7 @@ NO_TRACE = {"messages": 0, "reports": 0, "outbox": 0, "delivery_events": 0, "uss
 
 @pytest.mark.parametrize("endpoint", list(CALLBACKS))
 @pytest.mark.parametrize("token", [None, "", "wrong", "s3cre", "s3cret ", "S3CRET"])
-async def test_wrong_or_missing_token_is_refused_and_leaves_no_trace(gateway, clock, endpoint, token) -> None:  # noqa: ANN001
+async def test_wrong_or_missing_token_is_refused_and_leaves_no_trace(gateway, clock, endpoint, token) -> None:
     params = {} if token is None else {"token": token}
     response = await gateway.post(endpoint, params=params, data=CALLBACKS[endpoint](clock))
     assert (response.status, await response.text()) == (403, "wrong or missing token")
@@ -50,14 +50,14 @@ async def test_wrong_or_missing_token_is_refused_and_leaves_no_trace(gateway, cl
 
 
 @pytest.mark.parametrize("endpoint", list(CALLBACKS))
-async def test_the_right_token_is_accepted(gateway, clock, endpoint) -> None:  # noqa: ANN001
+async def test_the_right_token_is_accepted(gateway, clock, endpoint) -> None:
     response = await gateway.post(endpoint, params={"token": "s3cret"}, data=CALLBACKS[endpoint](clock))
     assert response.status == 200
 
 
 @pytest.mark.parametrize(("allow_from", "status"), [(["10.0.0.0/8"], 403), (["196.201.214.0/24", "127.0.0.0/8"], 200),
                                                     (["127.0.0.1"], 200), ([], 200)])
-async def test_source_allow_list(settings, clock, allow_from, status) -> None:  # noqa: ANN001
+async def test_source_allow_list(settings, clock, allow_from, status) -> None:
     guarded = replace(settings, callbacks=replace(settings.callbacks, allow_from=allow_from))
     async with running_gateway(guarded, clock) as client:
         for endpoint, form in CALLBACKS.items():
@@ -68,7 +68,7 @@ async def test_source_allow_list(settings, clock, allow_from, status) -> None:  
 
 
 @pytest.mark.parametrize("endpoint", list(CALLBACKS))
-async def test_oversize_bodies_are_refused(gateway, clock, endpoint, settings) -> None:  # noqa: ANN001
+async def test_oversize_bodies_are_refused(gateway, clock, endpoint, settings) -> None:
     form = CALLBACKS[endpoint](clock)
     form["text"] = "ATTAQUE GABI " + "x" * settings.http.max_body_bytes
     response = await gateway.post(endpoint, params={"token": "s3cret"}, data=form)
@@ -84,7 +84,7 @@ async def test_oversize_bodies_are_refused(gateway, clock, endpoint, settings) -
     "vol 5 \\'; SELECT pg_sleep(10); --",
     "%27%20OR%201%3D1 \x1b[31m \u202e",
 ])
-async def test_sql_looking_text_is_stored_verbatim(gateway, clock, text) -> None:  # noqa: ANN001
+async def test_sql_looking_text_is_stored_verbatim(gateway, clock, text) -> None:
     form = inbound_sms_form("+22791234567", text, received_at=clock())
     response = await gateway.post("/callbacks/at/sms", params={"token": "s3cret"}, data=form)
     assert response.status == 200
@@ -99,7 +99,7 @@ async def test_sql_looking_text_is_stored_verbatim(gateway, clock, text) -> None
 @pytest.mark.parametrize("path", PROTECTED)
 @pytest.mark.parametrize("authorization", [None, "Bearer ", "Bearer wrong", "Basic YXBpLXRva2Vu", "api-token",
                                            "Bearer api-tokenx"])
-async def test_api_and_feeds_refuse_requests_without_the_api_token(gateway, path, authorization) -> None:  # noqa: ANN001
+async def test_api_and_feeds_refuse_requests_without_the_api_token(gateway, path, authorization) -> None:
     headers = {"Authorization": authorization} if authorization is not None else {}
     response = await gateway.get(path, headers=headers)
     assert response.status == 401, path
@@ -107,13 +107,13 @@ async def test_api_and_feeds_refuse_requests_without_the_api_token(gateway, path
 
 
 @pytest.mark.parametrize("path", PROTECTED[:4])
-async def test_api_and_feeds_answer_with_the_token(gateway, path) -> None:  # noqa: ANN001
+async def test_api_and_feeds_answer_with_the_token(gateway, path) -> None:
     response = await gateway.get(path, headers={"Authorization": "Bearer api-token"})
     assert response.status == 200
 
 
 @pytest.mark.parametrize("path", ["/api/reports", "/api/alerts", "/api/communes", "/api/ussd/funnel", "/metrics"])
-async def test_the_api_token_is_taken_from_the_authorization_header_only(gateway, path) -> None:  # noqa: ANN001
+async def test_the_api_token_is_taken_from_the_authorization_header_only(gateway, path) -> None:
     """A token in a URL ends up in proxy and access logs."""
     response = await gateway.get(path, params={"token": "api-token"})
     assert response.status == 401
@@ -122,12 +122,12 @@ async def test_the_api_token_is_taken_from_the_authorization_header_only(gateway
     assert (await gateway.get(path, headers={"Authorization": "Bearer api-token"})).status == 200
 
 
-async def test_the_cap_feed_still_takes_a_query_token_for_feed_readers(gateway) -> None:  # noqa: ANN001
+async def test_the_cap_feed_still_takes_a_query_token_for_feed_readers(gateway) -> None:
     assert (await gateway.get("/feeds/cap.atom", params={"token": "api-token"})).status == 200
     assert (await gateway.get("/feeds/cap.atom", params={"token": "wrong"})).status == 401
 
 
-async def test_api_is_disabled_without_a_configured_token(settings, clock) -> None:  # noqa: ANN001
+async def test_api_is_disabled_without_a_configured_token(settings, clock) -> None:
     open_settings = replace(settings, api=replace(settings.api, token=""))
     async with running_gateway(open_settings, clock) as client:
         for path in PROTECTED:
@@ -135,7 +135,7 @@ async def test_api_is_disabled_without_a_configured_token(settings, clock) -> No
                 assert (await client.get(path, headers=headers)).status == 403, path
 
 
-async def test_tokens_are_compared_in_constant_time(gateway, clock, monkeypatch) -> None:  # noqa: ANN001
+async def test_tokens_are_compared_in_constant_time(gateway, clock, monkeypatch) -> None:
     compared: list[tuple[bytes, bytes]] = []
     real = common.hmac.compare_digest
 
@@ -150,7 +150,7 @@ async def test_tokens_are_compared_in_constant_time(gateway, clock, monkeypatch)
 
 
 @pytest.mark.parametrize("endpoint", list(CALLBACKS))
-async def test_a_rotation_accepts_the_previous_token_until_it_is_removed(settings, clock, endpoint) -> None:  # noqa: ANN001
+async def test_a_rotation_accepts_the_previous_token_until_it_is_removed(settings, clock, endpoint) -> None:
     rotating = replace(settings, callbacks=replace(settings.callbacks, token="new-token", previous_token="s3cret"))
     async with running_gateway(rotating, clock) as client:
         for token, status in (("s3cret", 200), ("new-token", 200), ("older", 403)):
@@ -162,7 +162,7 @@ async def test_a_rotation_accepts_the_previous_token_until_it_is_removed(setting
         assert response.status == 403
 
 
-async def test_a_rotation_of_the_api_token_accepts_both(settings, clock) -> None:  # noqa: ANN001
+async def test_a_rotation_of_the_api_token_accepts_both(settings, clock) -> None:
     rotating = replace(settings, api=replace(settings.api, token="new-api-token", previous_token="api-token"))
     async with running_gateway(rotating, clock) as client:
         for token, status in (("api-token", 200), ("new-api-token", 200), ("older", 401)):

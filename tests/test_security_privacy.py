@@ -19,10 +19,10 @@ from gateway.providers.africastalking_forms import inbound_sms_form
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Alert, Message, Outbox, Report, Reporter, UssdSession
 from gateway.storage.retention import anonymise_old_messages
-from tests.conftest import REPO, running_gateway
-from tests.test_cli import ewg
-from tests.test_reliability_outbox import ScriptedProvider
-from tests.test_security_flood import settle
+from tests.support.cli import ewg
+from tests.support.gateway import running_gateway, settle
+from tests.support.paths import REPO
+from tests.support.providers import ScriptedProvider
 
 REPORTERS = {"+22790000101": "Point focal Gabi 1", "+22790000102": "Point focal Gabi 2"}  # demo, approved
 UNKNOWN_REPORTER = "+22791234567"
@@ -43,7 +43,7 @@ def leaks(text: str) -> list[str]:
     return [fragment for fragment in identity_fragments() if fragment in text]
 
 
-async def test_no_reporter_identity_in_alerts_logs_metrics_api_or_feeds(settings, clock, caplog) -> None:  # noqa: ANN001
+async def test_no_reporter_identity_in_alerts_logs_metrics_api_or_feeds(settings, clock, caplog) -> None:
     caplog.set_level(logging.INFO)
     provider = ScriptedProvider()
     async with running_gateway(settings, clock, provider) as client:
@@ -85,7 +85,7 @@ async def test_no_reporter_identity_in_alerts_logs_metrics_api_or_feeds(settings
     assert leaks(log_text) == [], f"a log line carries a reporter's identity: {leaks(log_text)}"
 
 
-async def test_admin_cli_masks_numbers_unless_asked(settings, clock, db_url) -> None:  # noqa: ANN001
+async def test_admin_cli_masks_numbers_unless_asked(settings, clock, db_url) -> None:
     async with running_gateway(settings, clock):
         pass  # an empty database gets the demo focal points and committees
     masked = ewg("reporters", "list", "--json", db_url=db_url)
@@ -98,7 +98,7 @@ async def test_admin_cli_masks_numbers_unless_asked(settings, clock, db_url) -> 
     assert "+22796000201" not in members.stdout and "+227*****201" in members.stdout
 
 
-async def test_retention_is_on_by_default(settings, clock) -> None:  # noqa: ANN001
+async def test_retention_is_on_by_default(settings, clock) -> None:
     assert Settings().gateway.retention_days == 90
     assert load_settings(REPO / "settings.toml", environ={}).gateway.retention_days == 90
     async with running_gateway(settings, clock, ScriptedProvider()) as client:
@@ -106,7 +106,7 @@ async def test_retention_is_on_by_default(settings, clock) -> None:  # noqa: ANN
         assert job is not None and job.trigger.interval == timedelta(hours=1)
 
 
-async def test_retention_counts_from_storage_and_erases_all_but_a_reports_facts(settings, clock) -> None:  # noqa: ANN001
+async def test_retention_counts_from_storage_and_erases_all_but_a_reports_facts(settings, clock) -> None:
     """A message stored 31 days ago is erased: number, text, parse, link id, its report's free text and
     link to the reporter, the reply to it, the USSD session's number and text. One the provider dates
     70 days back but the gateway stored 29 days ago is kept whole. The focal point's row stays."""
@@ -152,7 +152,7 @@ async def test_retention_counts_from_storage_and_erases_all_but_a_reports_facts(
     assert reporter_row.name == "Point focal Gabi 1"
 
 
-async def test_retention_job_is_scheduled_only_when_set_and_runs_on_the_clock(settings, clock) -> None:  # noqa: ANN001
+async def test_retention_job_is_scheduled_only_when_set_and_runs_on_the_clock(settings, clock) -> None:
     off = replace(settings, gateway=replace(settings.gateway, retention_days=0))
     async with running_gateway(off, clock, ScriptedProvider()) as client:
         assert client.app[RUNTIME].scheduler.get_job("retention") is None
@@ -175,7 +175,7 @@ async def test_retention_job_is_scheduled_only_when_set_and_runs_on_the_clock(se
         assert await _numbers_kept(runtime) == {"message": [None], "reply": ["-"], "ussd": ["-"]}
 
 
-async def _numbers_kept(runtime) -> dict[str, list[str | None]]:  # noqa: ANN001
+async def _numbers_kept(runtime) -> dict[str, list[str | None]]:
     async with runtime.sessions() as session:
         return {
             "message": list((await session.execute(select(Message.sender).order_by(Message.id))).scalars()),
@@ -195,7 +195,7 @@ def test_redaction_hides_phone_like_numbers_and_the_registered_name() -> None:
     assert redact(None) is None and redact("") == ""
 
 
-async def test_free_text_is_redacted_when_stored_and_when_served(settings, clock) -> None:  # noqa: ANN001
+async def test_free_text_is_redacted_when_stored_and_when_served(settings, clock) -> None:
     """The issue's example: a focal point registered as Moussa leaves a number and his name in a report;
     neither is stored nor served. Rows stored before redaction existed are redacted when served:
     /api/reports (and the CLI exports, the same rows), the dashboard's alerts and review queue."""
@@ -224,7 +224,7 @@ async def test_free_text_is_redacted_when_stored_and_when_served(settings, clock
                       "review": ["bonjour c'est […]"]}
 
 
-async def _served_free_text(client) -> dict[str, list[str]]:  # noqa: ANN001
+async def _served_free_text(client) -> dict[str, list[str]]:
     response = await client.get("/api/reports", headers={"Authorization": "Bearer api-token"})
     assert response.status == 200
     runtime = client.app[RUNTIME]
@@ -236,7 +236,7 @@ async def _served_free_text(client) -> dict[str, list[str]]:  # noqa: ANN001
             "review": [item.text for item in review]}
 
 
-async def test_retention_forgets_numbers_that_never_registered_once_silent(settings, clock) -> None:  # noqa: ANN001
+async def test_retention_forgets_numbers_that_never_registered_once_silent(settings, clock) -> None:
     """A number that chose its language without registering keeps a reporter row (for that language);
     after the retention period without a word, the row is gone. One that reported since stays, and so
     does every focal point."""

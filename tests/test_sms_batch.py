@@ -17,7 +17,8 @@ from gateway.runtime import RUNTIME
 from gateway.sms.references import encode_ref
 from gateway.storage import sqlite_batch
 from gateway.storage.models import Message, Reporter
-from tests.conftest import FakeClock, make_settings, running_gateway
+from tests.support.callbacks import TOKEN, sms
+from tests.support.gateway import FakeClock, make_settings, running_gateway
 
 FOCAL_POINT, BLOCKED = "+22790000101", "+22790000102"  # demo: approved focal points of Gabi (Hausa)
 NEWCOMER, CHATTY, STRANGER = "+22791110001", "+22791110002", "+22791110003"
@@ -179,8 +180,6 @@ async def test_a_message_outcome_is_written_with_its_batch(gateway) -> None:  # 
 async def test_a_database_refusing_writes_is_answered_503_and_nothing_is_half_stored(sqlite_copies) -> None:  # noqa: ANN001
     """On the SQLite batch path too, a database error is SQLAlchemy's (the view answers 503 so the
     provider retries), and the retry is stored once the database takes writes again."""
-    from tests.test_wire_sms import TOKEN, sms
-
     settings = make_settings(sqlite_copies[0], callbacks={"token": "s3cret"})
     async with running_gateway(settings, FakeClock()) as client:
         runtime = client.server.app[RUNTIME]

@@ -3,24 +3,12 @@ retract; reports from unknown and blocked numbers; the reply limit."""
 
 from __future__ import annotations
 
-import itertools
-
 from sqlalchemy import func, select
 
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Message, Outbox, Report, Reporter
 from gateway.views.health import refresh_outbox_gauges
-from tests.test_wire_sms import FOCAL_POINT, TOKEN, sms
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-_ids = itertools.count(1)
-
-
-async def send(client, sender: str, text: str) -> str:  # noqa: ANN001
-    response = await client.post("/callbacks/at/sms" + TOKEN, headers=FORM,
-                                 data=sms(**{"from": sender, "text": text, "id": f"ATXid_c{next(_ids)}"}))
-    assert response.status == 200
-    return await response.text()
+from tests.support.callbacks import FOCAL_POINT, send
 
 
 async def replies_to(client, phone: str) -> list[str]:  # noqa: ANN001

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Report, UssdSession
-from tests.conftest import running_gateway
-from tests.test_wire_ussd import FORM, TOKEN, hop
+from tests.support.callbacks import FORM, TOKEN, hop
+from tests.support.gateway import running_gateway
 
 
 @pytest.fixture

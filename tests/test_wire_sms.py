@@ -19,18 +19,10 @@ from gateway.sms import ingest, replies
 from gateway.storage.errors import database_unavailable
 from gateway.storage.models import Alert, DeliveryEvent, Message, Outbox, Report, Reporter
 from gateway.storage.outbox import OutboundSms, enqueue
-from tests.conftest import running_gateway
+from tests.support.callbacks import FOCAL_POINT, TOKEN, sms
+from tests.support.gateway import running_gateway
 
-TOKEN = "?token=s3cret"
-FOCAL_POINT = "+22790000101"  # demo: approved focal point of Gabi, Hausa
 UNKNOWN = "+22791234567"
-
-
-def sms(encoding: str = "utf-8", **fields: str | None) -> str:
-    form = {"from": FOCAL_POINT, "to": "3737", "text": "ATTAQUE GABI 12", "date": "2026-11-24 11:59:00",
-            "id": "ATXid_1", "linkId": "lnk-1", "networkCode": "61402"}
-    form.update(fields)
-    return urlencode({k: v for k, v in form.items() if v is not None}, encoding=encoding)
 
 
 MULTIPART = {"Content-Type": "multipart/form-data; boundary=zz"}

@@ -11,10 +11,8 @@ from sqlalchemy import func, select
 
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Message, Report, UssdSession
-
-TOKEN = "?token=s3cret"
-FOCAL_POINT = "+22790000101"  # demo: approved focal point of Gabi, Hausa
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+from tests.support.callbacks import FOCAL_POINT, FORM, TOKEN, hop
+from tests.support.gateway import running_gateway
 
 
 @pytest.fixture(params=["memory", "database"])
@@ -28,13 +26,6 @@ async def written(runtime) -> None:  # noqa: ANN001
     """Sessions kept in memory reach their rows within ussd.flush_seconds; tests do not wait."""
     if runtime.ussd_live is not None:
         await runtime.ussd_live.flush()
-
-
-def hop(**fields: str | None) -> str:
-    form = {"sessionId": "ATUid_1", "serviceCode": "*384*3737#", "phoneNumber": FOCAL_POINT,
-            "networkCode": "61402", "text": ""}
-    form.update(fields)
-    return urlencode({k: v for k, v in form.items() if v is not None})
 
 
 @dataclass(frozen=True)
@@ -85,8 +76,6 @@ async def test_ussd_wire(gateway, case: Case) -> None:  # noqa: ANN001
 
 async def test_unknown_service_code_ends_politely(settings, clock) -> None:  # noqa: ANN001
     from dataclasses import replace
-
-    from tests.conftest import running_gateway
 
     settings = replace(settings, africastalking=replace(settings.africastalking, ussd_codes=["*384*3737#"]))
     async with running_gateway(settings, clock) as client:

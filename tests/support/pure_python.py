@@ -11,7 +11,7 @@ _SOURCES_ONLY = (importlib.machinery.SourceFileLoader, importlib.machinery.SOURC
 
 class SourcesOnly(importlib.machinery.PathFinder):
     @classmethod
-    def find_spec(cls, fullname, path=None, target=None):  # noqa: ANN001, ANN206, ARG003
+    def find_spec(cls, fullname, path=None, target=None):  # noqa: ARG003
         if not fullname.startswith("gateway."):
             return None
         for entry in path or sys.path:
