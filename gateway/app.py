@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -22,6 +22,7 @@ from gateway.kernel.taxonomy import load_taxonomy
 from gateway.metrics import Metrics
 from gateway.outbox.sender import OutboxSender
 from gateway.providers.africastalking import AfricasTalkingSender
+from gateway.providers.base import SmsProvider
 from gateway.providers.log import LogProvider
 from gateway.runtime import RUNTIME, Runtime, utc_now
 from gateway.sms.alert_commands import AlertCommands
@@ -49,6 +50,7 @@ from gateway.ussd.memory import LiveSessions
 from gateway.views import routes
 
 log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class StaleSchema(RuntimeError):
@@ -56,7 +58,7 @@ class StaleSchema(RuntimeError):
 
 
 @web.middleware
-async def no_tracebacks(request: web.Request, handler):  # noqa: ANN001
+async def no_tracebacks(request: web.Request, handler: Handler) -> web.StreamResponse:
     """An unexpected error is logged with its traceback and answered with a plain 500."""
     try:
         return await handler(request)
@@ -67,7 +69,8 @@ async def no_tracebacks(request: web.Request, handler):  # noqa: ANN001
         return web.Response(status=500, text="internal error", content_type="text/plain")
 
 
-def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now, provider=None) -> web.Application:  # noqa: ANN001
+def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
+               provider: SmsProvider | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=[no_tracebacks])
     runtime = Runtime(settings=settings, metrics=Metrics(), clock=clock, provider=provider)
     app[RUNTIME] = runtime
