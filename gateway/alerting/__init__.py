@@ -3,4 +3,4 @@
 - rules_reload: the rules in force, reloaded when a file changes or on SIGHUP;
 - scorer: the loop that scores the reports ingest stored;
 - jobs: the timed jobs as a table, and how one runs (one replica at a time, counted by outcome);
-- start: start_alerting, which starts the scorer and the scheduler, and the stop that lets them finish."""
+- start: Alerting, which starts the scorer and the scheduler, and stops them letting a pass finish."""

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 # Reports per scoring transaction. A pass's fixed cost (about ten statements) is spread over this
 # many reports in a flood, while normal traffic (what arrived within the scoring delay) stays well below.
 SCORE_BATCH = 500
-IDLE_WAKE_SECONDS = 2.0  # a pass even when nothing woke the scorer: reports stored by another replica
+IDLE_WAKE_SECONDS = 2.0  # a pass even when nothing woke this scorer: reports another replica stored
 
 
 class Scorer:
