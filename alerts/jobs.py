@@ -104,12 +104,12 @@ async def run_repeats(session: AsyncSession, rules: RuleSet, now: datetime, *, g
 
 
 async def auto_resolve(session: AsyncSession, rules: RuleSet, now: datetime, *,
-                       gazetteer: object = None) -> list[AlertChange]:
+                       gazetteer: object = None, alert_expiry: timedelta = DEFAULT_EXPIRY) -> list[AlertChange]:
     """Close alerts with no new report for their quiet period (resolve_after_hours)."""
     active = (await session.execute(select(Alert).where(Alert.status.in_(store.ACTIVE)))).scalars().all()
     if not active:
         return []
-    config = await config_for(session, rules, gazetteer, DEFAULT_EXPIRY)
+    config = await config_for(session, rules, gazetteer, alert_expiry)
     changes = []
     for alert in active:
         rule = config.rules.rule_for(config.gazetteer.area_path(alert.commune_pcode), alert.incident)

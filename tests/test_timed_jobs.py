@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
+from gateway.alerting.jobs import timed_jobs
+from gateway.config import Settings
+from gateway.metrics import Metrics
 from gateway.providers.africastalking_forms import inbound_sms_form
 from tests.support.fake_provider import FakeProviderServer
 from tests.support.gateway_process import PRODUCTION_SECRETS, GatewayProcess
@@ -72,3 +76,11 @@ async def test_every_timed_job_runs_through_the_scheduler_without_an_error(db_ur
     assert errors == [], "\n".join(errors[:20])
     assert exit_code == 0
     assert any(m["to"] not in FOCAL_POINTS for m in messages), "no alert went out: the jobs had nothing to do"
+
+
+def test_the_alert_jobs_use_the_configured_alert_expiry(settings: Settings) -> None:
+    """Escalations, repeats and auto-resolution send alert SMS that expire as the settings say."""
+    short = replace(settings, outbox=replace(settings.outbox, alert_expiry_minutes=17))
+    jobs = {job.name: job.work for job in timed_jobs(short, gazetteer=None, metrics=Metrics())}
+    for name in ("escalations", "repeats", "auto_resolve"):
+        assert jobs[name].keywords["alert_expiry"] == timedelta(minutes=17), name

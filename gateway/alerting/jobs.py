@@ -47,10 +47,14 @@ class TimedJob:
 def timed_jobs(settings: Settings, gazetteer: Gazetteer, metrics: Metrics) -> list[TimedJob]:
     """Every timed job these settings ask for. Outbox expiry (and the alerts it leaves unsent) is
     not one of them: it belongs to the sender's claim transaction."""
+    expiry = timedelta(minutes=settings.outbox.alert_expiry_minutes)
     jobs = [
-        TimedJob("escalations", partial(run_escalations, gazetteer=gazetteer), "interval", {"seconds": 15}),
-        TimedJob("repeats", partial(run_repeats, gazetteer=gazetteer), "interval", {"seconds": 60}),
-        TimedJob("auto_resolve", partial(auto_resolve, gazetteer=gazetteer), "interval", {"seconds": 300}),
+        TimedJob("escalations", partial(run_escalations, gazetteer=gazetteer, alert_expiry=expiry), "interval",
+                 {"seconds": 15}),
+        TimedJob("repeats", partial(run_repeats, gazetteer=gazetteer, alert_expiry=expiry), "interval",
+                 {"seconds": 60}),
+        TimedJob("auto_resolve", partial(auto_resolve, gazetteer=gazetteer, alert_expiry=expiry), "interval",
+                 {"seconds": 300}),
     ]
     if settings.gateway.retention_days > 0:
         jobs.append(TimedJob("retention", partial(_anonymise, days=settings.gateway.retention_days),
