@@ -167,11 +167,11 @@ async def test_retention_job_is_scheduled_only_when_set_and_runs_on_the_clock(se
         ussd = {"sessionId": "U1", "serviceCode": "*384*3737#", "phoneNumber": "+22790000101", "text": ""}
         assert (await client.post("/callbacks/at/ussd", params={"token": "s3cret"}, data=ussd)).status == 200
         await settle(client)  # the confirmation is sent: its outbox row keeps the number until retention
-        await job.func()
+        await job.func(*job.args, **job.kwargs)  # as the scheduler calls it
         assert await _numbers_kept(runtime) == {"message": ["+22790000101"], "reply": ["+22790000101"],
                                                 "ussd": ["+22790000101"]}
         clock.advance(days=7, seconds=1)
-        await job.func()
+        await job.func(*job.args, **job.kwargs)  # as the scheduler calls it
         assert await _numbers_kept(runtime) == {"message": [None], "reply": ["-"], "ussd": ["-"]}
 
 
