@@ -19,11 +19,13 @@ from alerts.jobs import (
     run_repeats,
     silent_reporters,
 )
+from alerts.neighbours import NeighbourPair, neighbour_pairs
 from alerts.outcomes import AckResult
 from alerts.rules import RulesError, RuleSet, load_rules
 from alerts.service import acknowledge, replay, report_retracted, resolve_alert, score_pending_reports
 
 __all__ = [
+    "NeighbourPair", "neighbour_pairs",
     "EXPIRED_TEXT", "AckResult", "CommitteeImportError", "RuleSet", "RulesError", "acknowledge", "add_member",
     "auto_resolve", "expire_alerts_left_unsent", "expire_stale_outbox", "import_committees_csv",
     "list_members", "load_rules", "remove_member", "replay", "report_retracted", "resolve_alert",

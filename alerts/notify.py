@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
@@ -14,13 +14,17 @@ from alerts.areas import AreaPath, Gazetteer
 from alerts.pipeline import Decision, OtherAlert, Situation, Trigger, decide
 from alerts.routing import Member, Recipient, route_alert
 from alerts.rules import RuleSet
+from alerts.spillover import spill_over
 from alerts.texts import AlertFacts, alert_text
 from gateway.kernel.phones import mask_phone
 from gateway.kernel.taxonomy import Taxonomy, load_taxonomy
-from gateway.storage.models import Alert, Notification, Outbox
-from gateway.storage.outbox import PRIORITY_ALERT, OutboundSms, enqueue
+from gateway.storage.models import Alert, Notification
+from gateway.storage.outbox import PRIORITY_ALERT, OutboundSms
 
 log = logging.getLogger(__name__)
+
+# The neighbours hear of an alert when it opens and when its level rises, never of its reminders.
+SPILL_TRIGGERS = (Trigger.OPENED, Trigger.RAISED)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ async def notify(session: AsyncSession, config: AlertConfig, alert: Alert, trigg
         others_open=state.others_open, escalation_step=alert.escalation_step,
     )
     decisions = decide(situation, config.rules, rule, recipients, state.sent_levels)
+    if trigger in SPILL_TRIGGERS:  # before a commune with no committee returns: its neighbours may have one
+        await spill_over(session, config, alert, now)
     if not decisions:
         await _record(session, reads, [{
             "alert_id": alert.id, "member_id": None, "level": alert.level, "decision": "withheld",
@@ -69,7 +75,7 @@ async def notify(session: AsyncSession, config: AlertConfig, alert: Alert, trigg
         return NotifyOutcome(0, 1)
 
     messages = await _messages(session, config, alert, trigger, now, decisions, reads)
-    outbox_ids = await _enqueue(session, list(messages.values()), now)
+    outbox_ids = await store.enqueue_by_key(session, list(messages.values()), now)
     rows = _decision_rows(alert, trigger, now, decisions, messages, outbox_ids)
     await _record(session, reads, rows)
     sent = sum(row["decision"] == "sent" for row in rows)
@@ -151,15 +157,3 @@ async def _record(session: AsyncSession, reads: store.PassReads | None, rows: li
     else:
         await session.execute(insert(Notification), rows)
 
-
-async def _enqueue(session: AsyncSession, messages: list[OutboundSms], now: datetime) -> dict[str, int]:
-    """Queue and map dedup keys to the ids of rows created now (a key already queued maps to nothing)."""
-    new_ids = set(await enqueue(session, messages, now))
-    if not new_ids:
-        return {}
-    found: dict[str, int] = {}
-    keys = [m.dedup_key for m in messages]
-    for start in range(0, len(keys), 500):
-        rows = await session.execute(select(Outbox.dedup_key, Outbox.id).where(Outbox.dedup_key.in_(keys[start:start + 500])))
-        found.update({key: row_id for key, row_id in rows if row_id in new_ids})
-    return found

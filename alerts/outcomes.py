@@ -13,6 +13,7 @@ class AckOutcome(StrEnum):
     NOT_MEMBER = "not_member"  # the number is on no committee of the alert's commune, department or region
     ALREADY_ACKNOWLEDGED = "already"
     CLOSED = "closed"  # resolved or expired
+    NOTED = "noted"  # a member of a neighbouring commune's committee acknowledged a vigilance for that commune
 
 
 @dataclass(frozen=True)

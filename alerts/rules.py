@@ -10,6 +10,8 @@ hold any section, a section may be defined once):
     [[route]]                 which roles of which area level receive which alerts
     [[silence]]               a muted area (and incident) until a date, with a reason
     [quiet_hours]             hold low-level notifications at night (optional)
+    [spillover.<id>]          warn the neighbouring communes (alerts.spillover_rules)
+    [[neighbours.add]]        add or remove a pair of neighbouring communes (also .remove)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.areas import PCODE_PATTERN, AreaLevel, AreaPath
+from alerts.spillover_rules import SpilloverBuilder, SpilloverRules
 from alerts.tomlpos import Locator
 from gateway.kernel.taxonomy import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
 
@@ -117,6 +120,7 @@ class RuleSet:
     silences: tuple[Silence, ...]
     quiet_hours: QuietHours | None
     severity: dict[str, int]  # from the taxonomy: a higher severity inhibits a lower one
+    spillover: SpilloverRules = field(default_factory=SpilloverRules)
 
     def rule_for(self, path: AreaPath, incident: str) -> IncidentRule:
         """Defaults, then region, department and commune overrides, the most local last."""
@@ -258,6 +262,7 @@ class _Builder:
         self.silences: list[Silence] = []
         self.quiet_hours: QuietHours | None = None
         self.defined_at: dict[tuple[str, ...], str] = {}
+        self.spillover = SpilloverBuilder(taxonomy.ids, ROLES, known_areas)
 
     def _once(self, checker: _Checker, path: tuple[str, ...]) -> bool:
         """A section may be defined in one file only; a second definition is an error."""
@@ -270,7 +275,8 @@ class _Builder:
     def add_file(self, checker: _Checker, data: dict) -> None:
         sections = {"scoring": self._scoring, "timings": self._timings, "incident": self._incidents,
                     "area": self._areas, "route": self._routes, "silence": self._silences,
-                    "quiet_hours": self._quiet_hours}
+                    "quiet_hours": self._quiet_hours, "spillover": self.spillover.spillover,
+                    "neighbours": self.spillover.neighbours}
         checker.unknown_keys(data, set(sections), ())
         for name, handler in sections.items():
             if name in data:
@@ -491,4 +497,4 @@ class _Builder:
             self.errors.append(f"{root_label}:1: no [[route]]: alerts would reach nobody")
         severity = {incident.id: incident.severity for incident in self.taxonomy.incidents}
         return RuleSet(self.scoring, defaults, self.overrides, tuple(self.routes), tuple(self.silences),
-                       self.quiet_hours, severity)
+                       self.quiet_hours, severity, self.spillover.build())

@@ -33,6 +33,7 @@ from alerts.pipeline import Trigger
 from alerts.replay import replay
 from alerts.rules import RuleSet
 from alerts.scoring import Score, score_window
+from alerts.spillover import acknowledge_vigilance
 from alerts.texts import ack_notice_text
 from gateway.storage.models import Alert, AlertReport, CommitteeMember, Report
 from gateway.storage.outbox import PRIORITY_NOTICE, OutboundSms, enqueue
@@ -155,8 +156,8 @@ async def acknowledge(session: AsyncSession, phone: str, code: str, now: datetim
         CommitteeMember.phone == phone, CommitteeMember.area_pcode.in_(path.pcodes),
         CommitteeMember.active.is_(True)))).scalars()}
     member = next((members[p] for p in reversed(path.pcodes) if p in members), None)
-    if member is None:
-        return AckResult(AckOutcome.NOT_MEMBER, code, "fr")
+    if member is None:  # perhaps a neighbouring commune's committee, warned by the alert's spillover
+        return await acknowledge_vigilance(session, alert, phone, now)
     if alert.status in ("resolved", "expired"):
         return AckResult(AckOutcome.CLOSED, code, member.lang)
     taken = await session.execute(

@@ -22,9 +22,11 @@ from gateway.storage.models import (
     AlertReport,
     CommitteeMember,
     Notification,
+    Outbox,
     Report,
     sqlite_time,
 )
+from gateway.storage.outbox import OutboundSms, enqueue
 
 ACTIVE = ("open", "escalated", "acknowledged")  # an alert that still stands
 UNACKNOWLEDGED = ("open", "escalated")
@@ -224,6 +226,19 @@ async def new_alert_code(session: AsyncSession, draw=secrets.choice) -> str:  # 
         code = "".join(draw(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         if (await session.execute(_CODE_TAKEN, {"code": code})).first() is None:
             return code
+
+
+async def enqueue_by_key(session: AsyncSession, messages: list[OutboundSms], now: datetime) -> dict[str, int]:
+    """Queue and map dedup keys to the ids of rows created now (a key already queued maps to nothing)."""
+    new_ids = set(await enqueue(session, messages, now))
+    if not new_ids:
+        return {}
+    found: dict[str, int] = {}
+    keys = [m.dedup_key for m in messages]
+    for start in range(0, len(keys), 500):
+        rows = await session.execute(select(Outbox.dedup_key, Outbox.id).where(Outbox.dedup_key.in_(keys[start:start + 500])))
+        found.update({key: row_id for key, row_id in rows if row_id in new_ids})
+    return found
 
 
 def minutes_between(start: datetime, end: datetime) -> int:

@@ -132,6 +132,11 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class SpilloverSettings:
+    cross_border_km: float = 50.0  # communes of different countries this close are neighbours (at import)
+
+
+@dataclass(frozen=True)
 class JobsSettings:
     interval_seconds: float = 0  # for tests only: >0 runs every timed job at this interval; 0: each job's own
 
@@ -152,6 +157,7 @@ class Settings:
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    spillover: SpilloverSettings = field(default_factory=SpilloverSettings)
     base_dir: Path = PROJECT_ROOT
 
     @property

@@ -1,4 +1,4 @@
-"""`ewg gazetteer import`, `ewg reports`, `ewg alerts`: reference data in, records out."""
+"""`ewg gazetteer import` and `neighbours`, `ewg reports`, `ewg alerts`: reference data in, records out."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import json
 from argparse import ArgumentTypeError
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
+from alerts.api import RulesError, load_rules, neighbour_pairs
 from gateway.cli.alert_actions import resolve_alert
 from gateway.cli.common import add_config, add_format_flags, existing_file, in_transaction, write_rows
 from gateway.cli.errors import CliError
 from gateway.gazetteer.readers import GazetteerFormatError, read_gazetteer_files
 from gateway.storage.exports import alert_geojson, alert_rows, report_rows
 from gateway.storage.gazetteer import census_to_pcode, import_batch
+from gateway.storage.models import AdminUnit
 
 REPORT_COLUMNS = ["id", "ref", "external_id", "channel", "received_at", "incident", "secondary", "commune",
                   "village", "count", "status", "trust", "reporter", "lang", "free_text"]
@@ -26,6 +30,11 @@ def register(sub) -> None:  # noqa: ANN001
     add_config(imp)
     imp.add_argument("files", nargs="+")
     imp.set_defaults(handler=import_gazetteer)
+    near = gsub.add_parser("neighbours", help="a commune's neighbours, their distances and where each pair comes from")
+    add_config(near)
+    near.add_argument("pcode")
+    near.add_argument("--json", dest="fmt", action="store_const", const="json", default="table")
+    near.set_defaults(handler=list_neighbours)
 
     reports = sub.add_parser("reports", help="export stored reports")
     add_config(reports)
@@ -60,11 +69,51 @@ def import_gazetteer(args, settings) -> int:  # noqa: ANN001
             batch = read_gazetteer_files(paths, await census_to_pcode(session))
         except GazetteerFormatError as exc:
             raise CliError(str(exc)) from None
-        return await import_batch(session, batch)
+        return await import_batch(session, batch, settings.spillover.cross_border_km)
 
     units, localities = in_transaction(settings, work)
     print(f"imported {units} administrative units and {localities} localities "
           "(restart the gateway, or it keeps the gazetteer it loaded)")
+    return 0
+
+
+_BETWEEN = {"imported": "centres", "computed": "nearest points", "rules": "centres"}
+
+
+def list_neighbours(args, settings) -> int:  # noqa: ANN001
+    pcode = args.pcode.strip().upper()
+
+    async def work(session):  # noqa: ANN001, ANN202
+        units = {u.pcode: u for u in (await session.execute(select(AdminUnit))).scalars()}
+        if pcode not in units or units[pcode].level != 3:
+            raise CliError(f"unknown commune P-code {pcode!r} (ewg gazetteer import first)")
+        try:
+            rules = load_rules(settings.rules_path, frozenset(units))
+        except RulesError as exc:
+            raise CliError("rules refused:\n" + "\n".join(exc.errors)) from None
+        pairs = await neighbour_pairs(session, pcode, rules.spillover.overrides)
+        return units, pairs
+
+    units, pairs = in_transaction(settings, work)
+    rows = []
+    for pair in pairs:
+        unit = units.get(pair.neighbour)
+        rows.append({"commune": pcode, "neighbour": pair.neighbour, "name": unit.name if unit else None,
+                     "country": unit.country if unit else pair.neighbour[:2], "distance_km": pair.distance_km,
+                     "between": _BETWEEN[pair.source] if pair.distance_km is not None else None,
+                     "source": pair.source, "rule": pair.where, "removed_by": pair.removed_by})
+    if args.fmt == "json":
+        write_rows(rows, "json", [])
+        return 0
+    home = units[pcode]
+    print(f"{home.name} ({pcode}, {home.country}): {sum(p.stands for p in pairs)} neighbour(s); across a border "
+          f"within {settings.spillover.cross_border_km:g} km ([spillover] cross_border_km, at import)")
+    for row in rows:
+        km = f"{row['distance_km']:.1f} km ({row['between']})" if row["distance_km"] is not None else "-"
+        source = row["source"] + (f" {row['rule']}" if row["rule"] else "")
+        removed = f"  REMOVED by {row['removed_by']}" if row["removed_by"] else ""
+        print(f"  {row['neighbour']:<12} {row['name'] or '(outside the gazetteer)':<24} {row['country']}  "
+              f"{km:<26} {source}{removed}")
     return 0
 
 

@@ -34,6 +34,7 @@ class Unit:
     old_pcode: str | None = None  # Mali 2015 P-code
     neighbours: tuple[str, ...] = ()
     population: int | None = None
+    ref_points: tuple[tuple[float, float], ...] = ()  # further (lat, lon) points (Mali: the centroid)
 
 
 @dataclass(frozen=True)

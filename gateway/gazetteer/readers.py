@@ -129,11 +129,14 @@ def _niger_extras(record: dict[str, str], line: int, rows: _Rows) -> dict:
 
 
 def _mali_extras(record: dict[str, str], line: int, rows: _Rows) -> dict:
+    centroid = (_float(record.get("centroid_lat"), line, rows), _float(record.get("centroid_lon"), line, rows))
     return {
         "old_pcode": record["pcode_2015"] or None,
         "lat": _float(record.get("inner_lat") or record.get("centroid_lat"), line, rows),
         "lon": _float(record.get("inner_lon") or record.get("centroid_lon"), line, rows),
         "neighbours": _codes(record.get("neighbours")),
+        # The inner point is the commune's place on a map; its centroid is a second point for distances.
+        "ref_points": (centroid,) if None not in centroid else (),
         "extra_names": (record.get("adm3_alt1", ""), record.get("adm3_alt2", ""), record.get("name_2015", "")),
     }
 

@@ -22,10 +22,12 @@ ACK_DONE = "Alert {code} taken in charge by you. The others are informed."
 ACK_ALREADY = "Alert {code} is already taken in charge by {who}."
 ACK_UNKNOWN = "Alert {code} not found. Check the code."
 ACK_NOT_MEMBER = "Only committee members can acknowledge alerts."
+ACK_VIGILANCE = "Vigilance {code} noted for your commune. Thank you."  # a neighbouring commune's committee
 BLOCKED = "Your number cannot send reports. Contact the observatory."
 
 ALL_TEMPLATES = (CONFIRM, CONFIRM_UNVERIFIED, HELP, LANGUAGE_SET, REGISTER_PENDING, REGISTER_NEEDS_COMMUNE,
-                 RETRACTED, RETRACT_UNKNOWN, ACK_DONE, ACK_ALREADY, ACK_UNKNOWN, ACK_NOT_MEMBER, BLOCKED)
+                 RETRACTED, RETRACT_UNKNOWN, ACK_DONE, ACK_ALREADY, ACK_UNKNOWN, ACK_NOT_MEMBER, BLOCKED,
+                 ACK_VIGILANCE)
 
 
 def confirmation(lang: str, taxonomy: Taxonomy, ref: str, incident: str, place: str | None,
@@ -40,7 +42,7 @@ def text(lang: str, template: str, **values: object) -> str:
     return render(lang, template, **{k: to_gsm7(str(v)) for k, v in values.items()})
 
 
-_ACK_TEMPLATES = {"done": ACK_DONE, "already": ACK_ALREADY, "not_member": ACK_NOT_MEMBER}
+_ACK_TEMPLATES = {"done": ACK_DONE, "already": ACK_ALREADY, "not_member": ACK_NOT_MEMBER, "noted": ACK_VIGILANCE}
 
 
 def acknowledgement(lang: str, outcome: str, code: str, who: str | None) -> str:

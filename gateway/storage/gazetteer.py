@@ -10,13 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.gazetteer.matcher import Gazetteer
 from gateway.gazetteer.model import ImportBatch, Place, Unit
+from gateway.storage.adjacency import DEFAULT_CROSS_BORDER_KM, refresh_adjacency
 from gateway.storage.models import AdminUnit, Locality
 
 CHUNK = 2000  # rows per INSERT: well under SQLite's 32,766 bound parameters at 8-12 columns
 
 
-async def import_batch(session: AsyncSession, batch: ImportBatch) -> tuple[int, int]:
-    """Insert or update units (by P-code) then localities (by commune and local code).
+async def import_batch(session: AsyncSession, batch: ImportBatch,
+                       cross_border_km: float = DEFAULT_CROSS_BORDER_KM) -> tuple[int, int]:
+    """Insert or update units (by P-code) then localities (by commune and local code), then rebuild
+    the neighbouring communes from everything stored (gateway.storage.adjacency).
     Returns (units, localities) written. The caller commits."""
     insert = _insert_for(session)
     # One row per key (the last read wins): an upsert may not touch a row twice.
@@ -32,6 +35,7 @@ async def import_batch(session: AsyncSession, batch: ImportBatch) -> tuple[int, 
         await session.execute(statement.on_conflict_do_update(
             index_elements=[Locality.commune_pcode, Locality.local_code],
             set_={column: statement.excluded[column] for column in ("name", "lat", "lon", "population")}))
+    await refresh_adjacency(session, cross_border_km)
     return len(units), len(places)
 
 
@@ -70,7 +74,7 @@ def _unit_row(unit: Unit) -> dict:
     return {"pcode": unit.pcode, "level": unit.level, "country": unit.country, "name": unit.name,
             "parent_pcode": unit.parent_pcode, "alt_names": list(unit.alt_names), "lat": unit.lat, "lon": unit.lon,
             "census_code": unit.census_code, "old_pcode": unit.old_pcode, "neighbours": list(unit.neighbours),
-            "population": unit.population}
+            "population": unit.population, "ref_points": [list(point) for point in unit.ref_points] or None}
 
 
 def _place_row(place: Place) -> dict:
@@ -81,4 +85,5 @@ def _place_row(place: Place) -> dict:
 def _unit(row: AdminUnit) -> Unit:
     return Unit(pcode=row.pcode, level=row.level, country=row.country, name=row.name, parent_pcode=row.parent_pcode,
                 alt_names=tuple(row.alt_names or ()), lat=row.lat, lon=row.lon, census_code=row.census_code,
-                old_pcode=row.old_pcode, neighbours=tuple(row.neighbours or ()), population=row.population)
+                old_pcode=row.old_pcode, neighbours=tuple(row.neighbours or ()), population=row.population,
+                ref_points=tuple((lat, lon) for lat, lon in row.ref_points or ()))

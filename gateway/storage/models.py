@@ -74,6 +74,7 @@ class AdminUnit(Base):
     old_pcode: Mapped[str | None] = mapped_column(String(16))  # Mali 2015 P-code
     neighbours: Mapped[list] = mapped_column(JSON, default=list)
     population: Mapped[int | None] = mapped_column(Integer)
+    ref_points: Mapped[list | None] = mapped_column(JSON)  # further [lat, lon] points (Mali: the centroid)
 
 
 class Locality(Base):
@@ -212,6 +213,51 @@ class Notification(Base):
     __table_args__ = (Index("ix_notifications_sent", "alert_id", "decision", "member_id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("committee_members.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(10))  # sent, withheld
+    reason: Mapped[str] = mapped_column(String(60))
+    outbox_id: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[datetime]
+
+
+class CommuneAdjacency(Base):
+    """Neighbouring communes, one row per direction: the commune tables' own neighbours, and pairs of
+    different countries computed from coordinates at import. Rule files may add or remove pairs on top."""
+
+    __tablename__ = "commune_adjacency"
+    commune_pcode: Mapped[str] = mapped_column(String(16), primary_key=True)
+    neighbour_pcode: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source: Mapped[str] = mapped_column(String(10))  # imported, computed
+    distance_km: Mapped[float | None] = mapped_column(Float)
+
+
+class Spillover(Base):
+    """A neighbouring commune an alert spilled over to: its ring, the highest level its committee was
+    warned of, and whether that committee acknowledged the warning for itself. The commune may lie
+    outside this gateway's gazetteer (a partner gateway's commune)."""
+
+    __tablename__ = "spillovers"
+    __table_args__ = (UniqueConstraint("alert_id", "commune_pcode", name="uq_spillover_commune"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id"))
+    commune_pcode: Mapped[str] = mapped_column(String(16), index=True)
+    ring: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer, default=0)  # 0: decided, nobody warned yet
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("committee_members.id"))
+
+
+class SpilloverNotification(Base):
+    """Every decision to warn, or not, a member of a neighbouring commune's committee, with its reason."""
+
+    __tablename__ = "spillover_notifications"
+    __table_args__ = (Index("ix_spillover_notifications_sent", "alert_id", "decision", "member_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id"))
+    commune_pcode: Mapped[str] = mapped_column(String(16))
     member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("committee_members.id"))
     level: Mapped[int] = mapped_column(Integer)
     decision: Mapped[str] = mapped_column(String(10))  # sent, withheld
