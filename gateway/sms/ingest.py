@@ -323,8 +323,8 @@ async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSm
         commune = parsed.commune
         if not commune:
             return replies.text(lang, replies.REGISTER_NEEDS_COMMUNE)
-        register_reporter(await _stored_reporter(session, reporters, sms.sender, now), commune=commune, name=parsed.name,
-                 lang=lang)
+        reporter = await _stored_reporter(session, reporters, sms.sender, now)
+        register_reporter(reporter, commune=commune, name=parsed.name, lang=lang)
         return replies.text(lang, replies.REGISTER_PENDING, commune=ctx.commune_name(commune) or commune)
     if command == "retract":
         return await _retract(session, ctx, sms.sender, parsed.report_ref or "", lang, now)
