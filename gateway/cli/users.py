@@ -7,6 +7,7 @@ import sys
 
 from gateway.cli.common import add_config, add_format_flags, in_transaction, write_rows
 from gateway.cli.errors import CliError
+from gateway.dashboard.scope import EVERYWHERE, Scope, ScopeError, resolve_areas
 from gateway.dashboard.users import (
     MIN_PASSWORD_LENGTH,
     ROLES,
@@ -16,7 +17,11 @@ from gateway.dashboard.users import (
     list_users,
     remove_user,
     set_password,
+    set_scope,
 )
+
+SCOPE_HELP = ("the area the user sees and acts on: region, department or commune names or P-codes, "
+              "comma-separated (e.g. Maradi or NE004,NE006011005); default: everywhere")
 
 
 def register(sub) -> None:  # noqa: ANN001
@@ -28,7 +33,14 @@ def register(sub) -> None:  # noqa: ANN001
     add.add_argument("--role", choices=ROLES, default="viewer",
                      help="viewer: reads; operator: also labels the review queue; admin: everything")
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.add_argument("--scope", default=None, help=SCOPE_HELP)
     add.set_defaults(handler=add_command)
+    scope = usub.add_parser("scope", help="set the area a user sees and acts on (ends the user's sessions)")
+    add_config(scope)
+    scope.add_argument("name")
+    scope.add_argument("areas", nargs="?", default=None, help=SCOPE_HELP.replace("; default: everywhere", ""))
+    scope.add_argument("--everywhere", action="store_true", help="remove the user's scope")
+    scope.set_defaults(handler=scope_command)
     passwd = usub.add_parser("passwd", help="set a user's password (ends all of the user's sessions)")
     add_config(passwd)
     passwd.add_argument("name")
@@ -68,18 +80,46 @@ def _name(raw: str) -> str:
         raise CliError(str(exc)) from None
 
 
+async def scope_of(session, areas: str | None) -> Scope:  # noqa: ANN001
+    """The scope named on the command line (None: everywhere)."""
+    if areas is None:
+        return EVERYWHERE
+    try:
+        return Scope(await resolve_areas(session, areas.split(",")))
+    except ScopeError as exc:
+        raise CliError(str(exc)) from None
+
+
 def add_command(args, settings) -> int:  # noqa: ANN001
     name = _name(args.name)
     password = read_password(args.password_stdin)
 
     async def work(session):  # noqa: ANN001, ANN202
-        return await add_user(session, name, password, args.role)
+        return await add_user(session, name, password, args.role, scope=await scope_of(session, args.scope))
 
     try:
         user = in_transaction(settings, work)
     except UserError as exc:
         raise CliError(str(exc)) from None
-    print(f"dashboard user {user.name} added ({user.role})")
+    within = f", scope {', '.join(user.scope)}" if user.scope is not None else ""
+    print(f"dashboard user {user.name} added ({user.role}{within})")
+    return 0
+
+
+def scope_command(args, settings) -> int:  # noqa: ANN001
+    name = _name(args.name)
+    if (args.areas is None) == (not args.everywhere):
+        raise CliError("give the areas, or --everywhere")
+
+    async def work(session):  # noqa: ANN001, ANN202
+        return await set_scope(session, name, await scope_of(session, args.areas))
+
+    try:
+        user = in_transaction(settings, work)
+    except UserError as exc:
+        raise CliError(str(exc)) from None
+    print(f"scope of {name}: {', '.join(user.scope) if user.scope is not None else 'everywhere'}; "
+          "the user's sessions have ended")
     return 0
 
 
@@ -99,9 +139,10 @@ def passwd_command(args, settings) -> int:  # noqa: ANN001
 
 
 def list_command(args, settings) -> int:  # noqa: ANN001
-    rows = [{"name": u.name, "role": u.role, "created_at": u.created_at.isoformat() if u.created_at else None}
+    rows = [{"name": u.name, "role": u.role, "scope": u.scope,
+             "created_at": u.created_at.isoformat() if u.created_at else None}
             for u in in_transaction(settings, list_users)]
-    write_rows(rows, args.fmt, ["name", "role", "created_at"])
+    write_rows(rows, args.fmt, ["name", "role", "scope", "created_at"])
     return 0
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway.config import Settings
+from gateway.dashboard.scope import EVERYWHERE, Scope
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 # scrypt holds 16 MiB and ~50 ms of CPU per call: a small pool of its own keeps it off the event
@@ -85,6 +86,7 @@ class Session:
     role: str
     epoch: int
     cookie: str
+    scope: Scope = EVERYWHERE
 
     def csrf_token(self, settings: Settings) -> str:
         return _sign(settings, "csrf|" + self.cookie)

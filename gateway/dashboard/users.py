@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.dashboard.auth import Session, SessionClaim, hash_password_off_loop, verify_password_off_loop
+from gateway.dashboard.scope import EVERYWHERE, Scope
 from gateway.runtime import utc_now
 from gateway.storage.models import DashboardUser
 
@@ -41,13 +42,14 @@ async def find_user(session: AsyncSession, name: str) -> DashboardUser | None:
 
 
 async def add_user(session: AsyncSession, name: str, password: str, role: str = "viewer",
-                   now: datetime | None = None) -> DashboardUser:
+                   now: datetime | None = None, scope: Scope = EVERYWHERE) -> DashboardUser:
     checked_name(name)
     checked_role(role)
     if await find_user(session, name) is not None:
         raise UserError(f"user {name!r} already exists (change the password with: ewg users passwd {name})")
     user = DashboardUser(name=name, password_hash=await hash_password_off_loop(password), role=role,
-                         session_epoch=0, created_at=now or utc_now())
+                         session_epoch=0, created_at=now or utc_now(),
+                         scope=None if scope.everywhere else list(scope.pcodes))
     session.add(user)
     await session.flush()
     return user
@@ -75,6 +77,17 @@ async def ensure_user(session: AsyncSession, name: str, password: str, role: str
     user.password_hash = await hash_password_off_loop(password)
     user.role = role
     user.session_epoch += 1  # a new password or role ends the sessions made under the old one
+    await session.flush()
+    return user
+
+
+async def set_scope(session: AsyncSession, name: str, scope: Scope) -> DashboardUser:
+    """A new scope; the user's sessions end, so no page opened under the wider scope lives on."""
+    user = await find_user(session, name)
+    if user is None:
+        raise UserError(f"no dashboard user {name!r}")
+    user.scope = None if scope.everywhere else list(scope.pcodes)
+    user.session_epoch += 1
     await session.flush()
     return user
 
@@ -112,4 +125,4 @@ async def session_of(session: AsyncSession, claim: SessionClaim) -> Session | No
     user = await session.get(DashboardUser, claim.user_id)
     if user is None or user.session_epoch != claim.epoch:
         return None
-    return Session(user.id, user.name, user.role, claim.epoch, claim.cookie)
+    return Session(user.id, user.name, user.role, claim.epoch, claim.cookie, Scope.of(user.scope))

@@ -5,20 +5,27 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.kernel.redact import redact
-from gateway.storage.models import AdminUnit, Alert, AlertReport, Message, Report, Reporter
+from gateway.storage.models import AdminUnit, Alert, AlertAction, AlertReport, Message, Report, Reporter
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _within(column: ColumnElement, areas: tuple[str, ...]) -> ColumnElement:
+    """Rows whose P-code lies in one of the areas (P-codes nest: an area covers what it prefixes)."""
+    return or_(*(column.startswith(area, autoescape=True) for area in areas)) if areas else false()
+
+
 async def report_rows(session: AsyncSession, *, since: datetime | None = None, until: datetime | None = None,
                       commune: str | None = None, region: str | None = None, incident: str | None = None,
-                      status: str | None = None, limit: int | None = None) -> list[dict]:
+                      status: str | None = None, limit: int | None = None,
+                      within: tuple[str, ...] | None = None) -> list[dict]:
+    """`within`: a reader's scope (P-codes of areas); None: everywhere."""
     # The reporter's name only to redact it from free text stored before redaction on ingest.
     query = (select(Report, Message.external_id, Reporter.name).join(Message, Message.id == Report.message_id)
              .outerjoin(Reporter, Reporter.id == Report.reporter_id).order_by(Report.received_at, Report.id))
@@ -34,6 +41,8 @@ async def report_rows(session: AsyncSession, *, since: datetime | None = None, u
         query = query.where(Report.incident == incident)
     if status:
         query = query.where(Report.status == status)
+    if within is not None:
+        query = query.where(_within(Report.commune_pcode, within))
     if limit:
         query = query.limit(limit)
     return [
@@ -48,8 +57,12 @@ async def report_rows(session: AsyncSession, *, since: datetime | None = None, u
 
 async def alert_rows(session: AsyncSession, *, status: str | None = None, commune: str | None = None,
                      region: str | None = None, incident: str | None = None, since: datetime | None = None,
-                     limit: int | None = None) -> list[dict]:
+                     limit: int | None = None, within: tuple[str, ...] | None = None) -> list[dict]:
+    """`within`: a reader's scope (P-codes of areas); None: everywhere. `outcome`: what the person who
+    resolved it from the dashboard recorded (response category and note), or None."""
     query = select(Alert).order_by(Alert.opened_at, Alert.id)
+    if within is not None:
+        query = query.where(_within(Alert.commune_pcode, within))
     if status:
         query = query.where(Alert.status == status)
     if commune:
@@ -64,18 +77,24 @@ async def alert_rows(session: AsyncSession, *, status: str | None = None, commun
         query = query.limit(limit)
     alerts = list((await session.execute(query)).scalars())
     links: dict[int, list[int]] = defaultdict(list)
+    outcomes: dict[int, dict] = {}
     if alerts:
         for alert_id, report_id in await session.execute(
             select(AlertReport.alert_id, AlertReport.report_id)
             .where(AlertReport.alert_id.in_([a.id for a in alerts])).order_by(AlertReport.report_id)
         ):
             links[alert_id].append(report_id)
+        for action in (await session.execute(
+                select(AlertAction).where(AlertAction.alert_id.in_([a.id for a in alerts]),
+                                          AlertAction.action == "resolved").order_by(AlertAction.id))).scalars():
+            outcomes[action.alert_id] = {"category": action.category, "note": action.note, "by": action.actor,
+                                         "at": _iso(action.at)}
     return [
         {"id": a.id, "code": a.code, "commune": a.commune_pcode, "incident": a.incident, "level": a.level,
          "status": a.status, "score": round(a.score, 3), "opened_at": _iso(a.opened_at),
          "updated_at": _iso(a.updated_at), "acknowledged_at": _iso(a.acknowledged_at),
          "resolved_at": _iso(a.resolved_at), "escalation_step": a.escalation_step,
-         "report_ids": links.get(a.id, [])}
+         "report_ids": links.get(a.id, []), "outcome": outcomes.get(a.id)}
         for a in alerts
     ]
 

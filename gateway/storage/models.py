@@ -356,3 +356,64 @@ class DashboardUser(Base):
     role: Mapped[str] = mapped_column(String(12), default="admin")  # viewer, operator, admin
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+    scope: Mapped[list | None] = mapped_column(JSON)  # P-codes the user sees and acts on; None: everywhere
+
+
+class ApiToken(Base):
+    """A partner's API token with its role, scope and expiry. Only the token's SHA-256 is kept: the
+    token is 256 random bits, so its hash cannot be reversed by guessing."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(12))
+    scope: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """What a person did (log in, reveal a number, approve, acknowledge, silence, export...): rows are
+    only ever inserted; the migration's triggers refuse an update or a delete."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(80), index=True)
+    action: Mapped[str] = mapped_column(String(24), index=True)
+    target: Mapped[str | None] = mapped_column(String(120))
+    detail: Mapped[str | None] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class AlertSilence(Base):
+    """A silence set from the dashboard: like a [[silence]] of the rule files, stored; it ends at
+    `until` by itself, or earlier when lifted."""
+
+    __tablename__ = "alert_silences"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    area_pcode: Mapped[str] = mapped_column(String(16), ForeignKey("admin_units.pcode"))
+    incident: Mapped[str | None] = mapped_column(String(32))  # None: every incident
+    until: Mapped[datetime] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    alert_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("alerts.id"))  # the alert it was set from
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    lifted_at: Mapped[datetime | None]
+    lifted_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class AlertAction(Base):
+    """What a person did to an alert from the dashboard (acknowledged, a note, resolved with its
+    outcome, silenced): the alert's timeline beside its notifications."""
+
+    __tablename__ = "alert_actions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(16))  # acknowledged, note, resolved, silenced
+    actor: Mapped[str] = mapped_column(String(80))
+    category: Mapped[str | None] = mapped_column(String(32))  # a resolution's response category
+    note: Mapped[str | None] = mapped_column(String(500))

@@ -1,6 +1,8 @@
 """Read-only JSON API for observatories: /api/reports, /api/alerts, /api/communes.
 
-Needs `Authorization: Bearer <api.token>` (never `?token=`). Reporters appear only as pseudonyms."""
+Needs `Authorization: Bearer <token>` (never `?token=`): the deployment's `api.token`, which sees
+everything, or a partner's token (`ewg tokens add`), which sees its scope only and is refused once
+expired or revoked. Reporters appear only as pseudonyms."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy import func, select
 
+from gateway.dashboard.tokens import DEPLOYMENT, Principal, principal_of
 from gateway.runtime import RUNTIME
 from gateway.storage.exports import alert_rows, report_rows
 from gateway.storage.models import AdminUnit, UssdSession
@@ -38,6 +41,34 @@ def require_api_token(request: web.Request, query_token_allowed: bool = False) -
                                    headers={"WWW-Authenticate": "Bearer"})
 
 
+def _unauthorized(reason: str) -> web.HTTPUnauthorized:
+    return web.HTTPUnauthorized(text=reason, content_type="text/plain", headers={"WWW-Authenticate": "Bearer"})
+
+
+async def api_principal(request: web.Request, query_token_allowed: bool = False) -> Principal:
+    """Who the request's token speaks for: the deployment's api.token (everything), or a partner's
+    live token (its role and scope). 401 naming why otherwise (wrong, expired, revoked)."""
+    runtime = request.app[RUNTIME]
+    given = bearer_token(request)
+    if given is None and query_token_allowed:
+        given = request.query.get("token")
+    expected = runtime.settings.api.token
+    if expected and tokens_match(given, expected, runtime.settings.api.previous_token):
+        return DEPLOYMENT
+    if not given:
+        if not expected:
+            raise web.HTTPForbidden(text="API disabled: set api.token", content_type="text/plain")
+        raise _unauthorized("wrong or missing API token")
+    try:
+        async with runtime.sessions() as session:
+            found = await principal_of(session, given, runtime.clock())
+    except DATABASE_DOWN:
+        raise web.HTTPServiceUnavailable(text="storage unavailable", content_type="text/plain") from None
+    if isinstance(found, str):
+        raise _unauthorized(found)
+    return found
+
+
 def _since(request: web.Request, name: str) -> datetime | None:
     return date_parameter(request, name)
 
@@ -47,36 +78,39 @@ def _limit(request: web.Request) -> int:
 
 
 async def reports(request: web.Request) -> web.Response:
-    require_api_token(request)
+    reader = await api_principal(request)
     runtime = request.app[RUNTIME]
     q = {name: text_parameter(request, name) for name in ("commune", "region", "incident", "status")}
     try:
         async with runtime.sessions() as session:
             rows = await report_rows(session, since=_since(request, "since"), until=_since(request, "until"),
                                      commune=q["commune"], region=q["region"], incident=q["incident"],
-                                     status=q["status"], limit=_limit(request))
+                                     status=q["status"], limit=_limit(request), within=reader.scope.pcodes)
     except DATABASE_DOWN:
         return plain(503, "storage unavailable")
     return web.json_response({"reports": rows})
 
 
 async def alerts(request: web.Request) -> web.Response:
-    require_api_token(request)
+    reader = await api_principal(request)
     runtime = request.app[RUNTIME]
     q = {name: text_parameter(request, name) for name in ("commune", "region", "incident", "status")}
     try:
         async with runtime.sessions() as session:
             rows = await alert_rows(session, status=q["status"], commune=q["commune"], region=q["region"],
-                                    incident=q["incident"], since=_since(request, "since"), limit=_limit(request))
+                                    incident=q["incident"], since=_since(request, "since"), limit=_limit(request),
+                                    within=reader.scope.pcodes)
     except DATABASE_DOWN:
         return plain(503, "storage unavailable")
     return web.json_response({"alerts": rows})
 
 
 async def communes(request: web.Request) -> web.Response:
-    require_api_token(request)
+    reader = await api_principal(request)
     runtime = request.app[RUNTIME]
     query = select(AdminUnit).where(AdminUnit.level == 3).order_by(AdminUnit.pcode)
+    if (inside := reader.scope.where(AdminUnit.pcode)) is not None:
+        query = query.where(inside)
     region, commune = text_parameter(request, "region"), text_parameter(request, "commune")
     if region:
         query = query.where(AdminUnit.pcode.startswith(region))
@@ -97,9 +131,13 @@ ABANDONED_AFTER_SECONDS = 180  # networks end idle USSD sessions after a minute 
 
 
 async def ussd_funnel(request: web.Request) -> web.Response:
-    """Where people give up in the USSD menu: sessions by the step they ended on."""
+    """Where people give up in the USSD menu: sessions by the step they ended on (every area's: a
+    USSD session is not tied to one, so a scoped token is refused)."""
 
-    require_api_token(request)
+    reader = await api_principal(request)
+    if not reader.scope.everywhere:
+        raise web.HTTPForbidden(text="the USSD funnel covers every area: a scoped token cannot read it",
+                                content_type="text/plain")
     runtime = request.app[RUNTIME]
     since = _since(request, "since")
     cutoff = runtime.clock().timestamp() - ABANDONED_AFTER_SECONDS
