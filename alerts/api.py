@@ -20,12 +20,25 @@ from alerts.jobs import (
     silent_reporters,
 )
 from alerts.neighbours import NeighbourPair, neighbour_pairs
+from alerts.operators import (
+    RESPONSE_CATEGORIES,
+    ActionError,
+    ActionLine,
+    acknowledge_as,
+    actions_of,
+    add_note,
+    resolve_with_outcome,
+    silence_alert,
+)
 from alerts.outcomes import AckResult
 from alerts.rules import RulesError, RuleSet, load_rules
 from alerts.service import acknowledge, replay, report_retracted, resolve_alert, score_pending_reports
+from alerts.silences import lift_silence, standing_silences
 
 __all__ = [
     "NeighbourPair", "neighbour_pairs",
+    "RESPONSE_CATEGORIES", "ActionError", "ActionLine", "acknowledge_as", "actions_of", "add_note", "lift_silence",
+    "resolve_with_outcome", "silence_alert", "standing_silences",
     "EXPIRED_TEXT", "AckResult", "CommitteeImportError", "RuleSet", "RulesError", "acknowledge", "add_member",
     "auto_resolve", "expire_alerts_left_unsent", "expire_stale_outbox", "import_committees_csv",
     "list_members", "load_rules", "remove_member", "replay", "report_retracted", "resolve_alert",

@@ -17,6 +17,7 @@ from alerts.notify import AlertConfig, notify
 from alerts.outcomes import AlertChange, ChangeKind, SilentReporter
 from alerts.pipeline import ALERT_STAGES, Situation, Trigger
 from alerts.rules import RuleSet
+from alerts.silences import with_stored_silences
 from gateway.storage.models import Alert, Outbox, Report, Reporter
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,12 @@ DEFAULT_EXPIRY = timedelta(minutes=240)  # settings.outbox.alert_expiry_minutes
 
 
 async def config_for(session: AsyncSession, rules: RuleSet | None, gazetteer: object,
-                     alert_expiry: timedelta) -> AlertConfig:
-    """The given gazetteer (or the gateway's place matcher), else admin_units read now."""
+                     alert_expiry: timedelta, now: datetime | None = None) -> AlertConfig:
+    """The given gazetteer (or the gateway's place matcher), else admin_units read now. Given `now`,
+    the rules gain the silences set on the dashboard that still hold (alerts.silences)."""
     places = as_gazetteer(gazetteer) if gazetteer is not None else await store.load_gazetteer(session)
+    if rules is not None and now is not None:
+        rules = await with_stored_silences(session, rules, now)
     return AlertConfig(rules, places, alert_expiry)
 
 
@@ -41,7 +45,7 @@ async def run_escalations(session: AsyncSession, rules: RuleSet, now: datetime, 
     )).scalars().all()
     if not due:
         return []
-    config = await config_for(session, rules, gazetteer, alert_expiry)
+    config = await config_for(session, rules, gazetteer, alert_expiry, now)
     changes = []
     for alert in due:
         step = alert.escalation_step + 1
@@ -74,7 +78,7 @@ async def run_repeats(session: AsyncSession, rules: RuleSet, now: datetime, *, g
     )).scalars().all()
     if not candidates:
         return []
-    config = await config_for(session, rules, gazetteer, alert_expiry)
+    config = await config_for(session, rules, gazetteer, alert_expiry, now)
     changes = []
     for alert in candidates:
         path = config.gazetteer.area_path(alert.commune_pcode)

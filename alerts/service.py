@@ -73,7 +73,7 @@ async def score_pending_reports(session: AsyncSession, rules: RuleSet, gazetteer
                                if row.commune_pcode and row.incident in rules.defaults))
     if not pairs:
         return []
-    config = await config_for(session, rules, gazetteer, alert_expiry)
+    config = await config_for(session, rules, gazetteer, alert_expiry, now)
     await store.lock_communes(session, (commune for commune, _ in pairs))
     pair_rules = {(c, i): config.rules.rule_for(config.gazetteer.area_path(c), i) for c, i in pairs}
     since = {pair: now - rule.window for pair, rule in pair_rules.items()}

@@ -13,7 +13,9 @@ from gateway.kernel.i18n import LANGUAGES, render
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGES = (("/dashboard", "Situation"), ("/dashboard/reports", "Reports"), ("/dashboard/review", "Review queue"),
-         ("/dashboard/focal-points", "Silent focal points"), ("/dashboard/delivery", "Delivery and cost"))
+         ("/dashboard/focal-points", "Silent focal points"), ("/dashboard/delivery", "Delivery and cost"),
+         ("/dashboard/people", "People"), ("/dashboard/silences", "Silences"))
+ADMIN_PAGES = (("/dashboard/audit", "Audit trail"), ("/dashboard/tokens", "API tokens"))
 LANGUAGE_NAMES = {"fr": "Français", "ha": "Hausa", "dje": "Zarma"}
 
 
@@ -51,12 +53,13 @@ def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
-def page(t: Texts, title_msgid: str, body: str, path: str, csrf: str | None) -> str:
+def page(t: Texts, title_msgid: str, body: str, path: str, csrf: str | None, role: str | None = None) -> str:
+    shown = PAGES + (ADMIN_PAGES if role == "admin" else ())
     nav = "".join(f'<a href="{href}"{" class=current" if href == path else ""}>{t(label)}</a>'
-                  for href, label in PAGES) if csrf else ""
+                  for href, label in shown) if csrf else ""
     langs = "".join(f'<a href="?lang={code}" lang="{code}">{escape(name)}</a>' for code, name in LANGUAGE_NAMES.items())
     logout = (f'<form method="post" action="/dashboard/logout"><input type="hidden" name="csrf" value="{csrf}">'
               f'<button type="submit">{t("Log out")}</button></form>') if csrf else ""
     return template("layout.html").substitute(
         lang=t.lang, title=t(title_msgid), app_name=t("Early warning observatory"), nav=nav, langs=langs,
-        logout=logout, body=body, footer=t("Read-only view. Reporters are shown as pseudonyms."))
+        logout=logout, body=body, footer=t("Reporters are shown as pseudonyms; every action is in the audit trail."))

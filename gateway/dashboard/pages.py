@@ -59,7 +59,8 @@ def alerts_table(t: Texts, taxonomy: Taxonomy, alerts: list[AlertLine], now: dat
                  if a.acknowledged_at else f'<span class="unacknowledged">{t("not acknowledged")}</span>')
         rows.append(
             f'<tr class="alert-row" data-code="{escape(a.code)}" data-level="{a.level}">'
-            f"<td><b>{escape(a.code)}</b></td><td>{_level_badge(a.level)}</td>"
+            f'<td><a href="/dashboard/alerts/{escape(a.code)}"><b>{escape(a.code)}</b></a></td>'
+            f"<td>{_level_badge(a.level)}</td>"
             f"<td>{_incident(taxonomy, a.incident, t.lang)}</td>"
             f"<td>{escape(a.commune.name if a.commune else '?')}<br><small>{escape(a.commune.region_name or '') if a.commune else ''}</small></td>"
             f"<td>{t.duration(now - a.opened_at)}<br><small>{when(a.opened_at)}</small></td>"

@@ -7,14 +7,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.dashboard.scope import EVERYWHERE, Scope
 from gateway.kernel.phones import mask_phone, mask_phones_in, sender_key
 from gateway.kernel.redact import redact
 from gateway.storage.models import (
     AdminUnit,
     Alert,
+    AlertAction,
     AlertReport,
     CommitteeMember,
     Message,
@@ -123,22 +125,32 @@ async def places(session: AsyncSession) -> dict[str, Place]:
     return out
 
 
-async def commune_points(session: AsyncSession, known: dict[str, Place]) -> list[CommunePoint]:
+def scoped(query: Select, column, scope: Scope) -> Select:  # noqa: ANN001 - a P-code column
+    """The query kept to the scope's areas."""
+    inside = scope.where(column)
+    return query if inside is None else query.where(inside)
+
+
+async def commune_points(session: AsyncSession, known: dict[str, Place], scope: Scope = EVERYWHERE) -> list[CommunePoint]:
     standing: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for pcode, level, code in await session.execute(
-            select(Alert.commune_pcode, Alert.level, Alert.code).where(Alert.status.in_(ACTIVE))):
+    for pcode, level, code in await session.execute(scoped(
+            select(Alert.commune_pcode, Alert.level, Alert.code).where(Alert.status.in_(ACTIVE)),
+            Alert.commune_pcode, scope)):
         standing[pcode].append((level, code))
     return [CommunePoint(place, max((lv for lv, _ in standing[pcode]), default=0),
                          tuple(code for _, code in sorted(standing[pcode], reverse=True)))
-            for pcode, place in sorted(known.items()) if place.lat is not None and place.lon is not None]
+            for pcode, place in sorted(known.items())
+            if place.lat is not None and place.lon is not None and scope.covers(pcode)]
 
 
-async def standing_alerts(session: AsyncSession, known: dict[str, Place], limit: int = 200) -> list[AlertLine]:
-    alerts = list((await session.execute(
-        select(Alert).where(Alert.status.in_(ACTIVE)).order_by(Alert.level.desc(), Alert.opened_at).limit(limit)
-    )).scalars())
+async def standing_alerts(session: AsyncSession, known: dict[str, Place], limit: int = 200,
+                          scope: Scope = EVERYWHERE) -> list[AlertLine]:
+    alerts = list((await session.execute(scoped(
+        select(Alert).where(Alert.status.in_(ACTIVE)).order_by(Alert.level.desc(), Alert.opened_at).limit(limit),
+        Alert.commune_pcode, scope))).scalars())
     reports: dict[int, list[ReportLine]] = defaultdict(list)
     members: dict[int, str] = {}
+    by_operator: dict[int, str] = {}
     if alerts:
         ids = [a.id for a in alerts]
         for alert_id, r, name in await session.execute(
@@ -152,26 +164,33 @@ async def standing_alerts(session: AsyncSession, known: dict[str, Place], limit:
             for member in (await session.execute(
                     select(CommitteeMember).where(CommitteeMember.id.in_(member_ids)))).scalars():
                 members[member.id] = member.name or member.role
+        # taken in charge from the dashboard: the person's user name
+        for alert_id, actor in await session.execute(
+                select(AlertAction.alert_id, AlertAction.actor).where(
+                    AlertAction.alert_id.in_([a.id for a in alerts if a.acknowledged_at and not a.acknowledged_by]),
+                    AlertAction.action == "acknowledged")):
+            by_operator[alert_id] = actor
     return [AlertLine(a.id, a.code, a.level, a.incident, a.status, known.get(a.commune_pcode), a.opened_at,
-                      a.acknowledged_at, members.get(a.acknowledged_by) if a.acknowledged_by else None,
+                      a.acknowledged_at, (members.get(a.acknowledged_by) if a.acknowledged_by
+                                           else by_operator.get(a.id)) if a.acknowledged_at else None,
                       a.escalation_step, tuple(reports[a.id]))
             for a in alerts]
 
 
-async def acknowledge_delays(session: AsyncSession, since: datetime) -> list[timedelta]:
+async def acknowledge_delays(session: AsyncSession, since: datetime, scope: Scope = EVERYWHERE) -> list[timedelta]:
     """Alert-to-acknowledgement delays of alerts opened since `since`: the alert-response gap."""
-    rows = await session.execute(select(Alert.opened_at, Alert.acknowledged_at).where(
-        Alert.opened_at >= since, Alert.acknowledged_at.is_not(None)))
+    rows = await session.execute(scoped(select(Alert.opened_at, Alert.acknowledged_at).where(
+        Alert.opened_at >= since, Alert.acknowledged_at.is_not(None)), Alert.commune_pcode, scope))
     return [acked - opened for opened, acked in rows]
 
 
 async def daily_report_counts(session: AsyncSession, known: dict[str, Place], since: datetime,
-                              region: str | None = None) -> dict[tuple[date, str, str | None], int]:
+                              region: str | None = None, scope: Scope = EVERYWHERE) -> dict[tuple[date, str, str | None], int]:
     """(day, incident, region P-code) -> number of valid reports received that day."""
     counts: Counter = Counter()
-    for received_at, incident, pcode in await session.execute(
+    for received_at, incident, pcode in await session.execute(scoped(
             select(Report.received_at, Report.incident, Report.commune_pcode)
-            .where(Report.received_at >= since, Report.status == "valid")):
+            .where(Report.received_at >= since, Report.status == "valid"), Report.commune_pcode, scope)):
         place = known.get(pcode) if pcode else None
         region_pcode = place.region_pcode if place else None
         if region is None or region_pcode == region:
@@ -179,45 +198,57 @@ async def daily_report_counts(session: AsyncSession, known: dict[str, Place], si
     return dict(counts)
 
 
-async def review_queue(session: AsyncSession, pseudonym_secret: str, limit: int = 100) -> list[ReviewItem]:
-    """Texts not understood, with numbers and the sender's registered name hidden like free text."""
-    rows = await session.execute(
+async def review_queue(session: AsyncSession, pseudonym_secret: str, limit: int = 100,
+                       scope: Scope = EVERYWHERE) -> list[ReviewItem]:
+    """Texts not understood, with numbers and the sender's registered name hidden like free text. A
+    scoped user sees the texts of registered senders of the scope only (a text names no place)."""
+    rows = await session.execute(scoped(
         select(Message, Reporter.name).outerjoin(Reporter, Reporter.phone == Message.sender)
         .where(Message.kind == "unknown", Message.review_label.is_(None))
-        .order_by(Message.received_at.desc(), Message.id.desc()).limit(limit))
+        .order_by(Message.received_at.desc(), Message.id.desc()).limit(limit), Reporter.commune_pcode, scope))
     return [ReviewItem(m.id, m.received_at, redact(m.text, name), m.lang,
                        sender_key(m.sender, pseudonym_secret) if m.sender else "anonymised")
             for m, name in rows]
 
 
 async def silent_focal_points(session: AsyncSession, now: datetime, days: int,
-                              pseudonym_secret: str) -> list[SilentFocalPoint]:
+                              pseudonym_secret: str, scope: Scope = EVERYWHERE) -> list[SilentFocalPoint]:
     cutoff = now - timedelta(days=days)
-    rows = await session.execute(
+    rows = await session.execute(scoped(
         select(Reporter, AdminUnit.name).outerjoin(AdminUnit, AdminUnit.pcode == Reporter.commune_pcode)
         .where(Reporter.status == "approved",
                or_(Reporter.last_report_at.is_(None), Reporter.last_report_at < cutoff))
-        .order_by(Reporter.last_report_at.is_not(None), Reporter.last_report_at, Reporter.id))
+        .order_by(Reporter.last_report_at.is_not(None), Reporter.last_report_at, Reporter.id),
+        Reporter.commune_pcode, scope))
     return [SilentFocalPoint(sender_key(r.phone, pseudonym_secret), mask_phone(r.phone), name, r.last_report_at)
             for r, name in rows]
 
 
-async def failed_sms(session: AsyncSession, since: datetime, limit: int = 200) -> list[FailedSms]:
-    rows = (await session.execute(
+def _outbox_in(query: Select, scope: Scope) -> Select:
+    """A scoped user sees the SMS of the alerts of the scope only (a reply names no area)."""
+    if scope.everywhere:
+        return query
+    return scoped(query.join(Alert, Alert.id == Outbox.alert_id), Alert.commune_pcode, scope)
+
+
+async def failed_sms(session: AsyncSession, since: datetime, limit: int = 200,
+                     scope: Scope = EVERYWHERE) -> list[FailedSms]:
+    rows = (await session.execute(_outbox_in(
         select(Outbox).where(Outbox.created_at >= since, or_(Outbox.status.in_(("failed", "expired")),
                                                             Outbox.delivery_status.in_(FAILED_DELIVERY)))
-        .order_by(Outbox.created_at.desc()).limit(limit))).scalars()
+        .order_by(Outbox.created_at.desc()).limit(limit), scope))).scalars()
     # last_error is masked when written; masked again here for rows written before that rule
     return [FailedSms(o.created_at, o.kind, mask_phone(o.recipient), o.status, o.delivery_status,
                       mask_phones_in(o.last_error) if o.last_error else o.last_error) for o in rows]
 
 
-async def sms_cost(session: AsyncSession, since: datetime) -> dict[tuple[str, str], tuple[int, float]]:
+async def sms_cost(session: AsyncSession, since: datetime,
+                   scope: Scope = EVERYWHERE) -> dict[tuple[str, str], tuple[int, float]]:
     """(kind, currency) -> (SMS with a cost, total). Africa's Talking reports cost as "XOF 25.0000"."""
     totals: dict[tuple[str, str], tuple[int, float]] = {}
-    for kind, cost in await session.execute(
+    for kind, cost in await session.execute(_outbox_in(
             select(Outbox.kind, Outbox.cost).where(Outbox.created_at >= since, Outbox.cost.is_not(None))
-            .order_by(Outbox.kind, Outbox.id)):
+            .order_by(Outbox.kind, Outbox.id), scope)):
         currency, _, amount = cost.strip().partition(" ")
         try:
             value = float(amount)
@@ -236,6 +267,6 @@ async def label_message(session: AsyncSession, message_id: int, label: str) -> b
     return True
 
 
-async def sent_count(session: AsyncSession, since: datetime) -> int:
-    return (await session.execute(select(func.count()).select_from(Outbox).where(
-        Outbox.created_at >= since, Outbox.status.in_(("sent", "logged"))))).scalar_one()
+async def sent_count(session: AsyncSession, since: datetime, scope: Scope = EVERYWHERE) -> int:
+    return (await session.execute(_outbox_in(select(func.count()).select_from(Outbox).where(
+        Outbox.created_at >= since, Outbox.status.in_(("sent", "logged"))), scope))).scalar_one()

@@ -1,6 +1,8 @@
-"""The dashboard's pages: login as a dashboard user (`ewg users add`), then read-only views.
-The only write is labelling a review-queue text (POST with the session cookie and a CSRF token;
-operators and admins, not viewers)."""
+"""The dashboard's pages: login as a dashboard user (`ewg users add`), then the situation, reports,
+review queue, silent focal points and delivery, each kept to the user's scope. Labelling a
+review-queue text is a POST with the session cookie and a CSRF token (operators and admins, not
+viewers); what operators do to people and alerts is in gateway/views/operators.py. Every login,
+logout and label is an audit row."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.dashboard import auth, pages, queries, users
+from gateway.dashboard import audit, auth, pages, queries, users
 from gateway.dashboard.layout import Texts, page
 from gateway.dashboard.suggestions import Suggestion, SuggestionError, append_suggestion, checked_word
 from gateway.runtime import RUNTIME, Runtime
@@ -75,7 +77,8 @@ def view(title_msgid: str, build: Page) -> Callable[[web.Request], Awaitable[web
             body = await build(request, runtime, t, session)
         except DATABASE_DOWN:
             return plain(503, "storage unavailable")
-        return _html(request, page(t, title_msgid, body, request.path, session.csrf_token(runtime.settings)))
+        return _html(request, page(t, title_msgid, body, request.path, session.csrf_token(runtime.settings),
+                                   session.role))
 
     return handler
 
@@ -108,14 +111,28 @@ async def login(request: web.Request) -> web.Response:
         return plain(503, "storage unavailable")
     if user is None:
         log.warning("dashboard login refused (from %s)", address)
+        await _audit_login(runtime, name, "login_refused", address)
         return _html(request, page(t, "Log in", pages.login_body(t, t("Wrong user name or password.")),
                                    request.path, None), status=401)
     log.info("dashboard login: %s", user.name)
+    await _audit_login(runtime, user.name, "login", address)
     response = web.HTTPSeeOther("/dashboard")
     response.set_cookie(SESSION_COOKIE, auth.new_session_cookie(settings, user.id, user.session_epoch, runtime.clock()),
                         max_age=int(settings.dashboard.session_hours * 3600), httponly=True,
                         samesite="Strict", secure=is_https(request, settings), path="/dashboard")
     raise response
+
+
+async def _audit_login(runtime: Runtime, name: str, action: str, address: str) -> None:
+    """A refused login names the user only when it exists: a password typed into the name field
+    must not land in the audit trail."""
+    try:
+        async with runtime.sessions() as db, db.begin():
+            if action == "login_refused" and (not users.NAME.fullmatch(name) or await users.find_user(db, name) is None):
+                name = "?"
+            await audit.record(db, runtime.clock(), name, action, None, None, address)
+    except DATABASE_DOWN:
+        log.warning("audit row of a %s not written: storage unavailable", action)
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -131,6 +148,8 @@ async def logout(request: web.Request) -> web.Response:
     try:
         async with runtime.sessions() as db, db.begin():
             await users.end_sessions(db, session.user_id, session.epoch)
+            await audit.record(db, runtime.clock(), session.user, "logout", None, None,
+                               client_address(request, runtime.settings))
     except DATABASE_DOWN:
         return plain(503, "storage unavailable")
     log.info("dashboard logout: %s", session.user)
@@ -143,9 +162,9 @@ async def _situation(request: web.Request, runtime: Runtime, t: Texts, session: 
     now = runtime.clock()
     async with runtime.sessions() as db:
         known = await queries.places(db)
-        points = await queries.commune_points(db, known)
-        alerts = await queries.standing_alerts(db, known)
-        delays = await queries.acknowledge_delays(db, now - timedelta(days=30))
+        points = await queries.commune_points(db, known, session.scope)
+        alerts = await queries.standing_alerts(db, known, scope=session.scope)
+        delays = await queries.acknowledge_delays(db, now - timedelta(days=30), session.scope)
     return pages.situation_body(t, runtime.taxonomy, points, alerts, delays, now)
 
 
@@ -156,16 +175,16 @@ async def _reports(request: web.Request, runtime: Runtime, t: Texts, session: au
     async with runtime.sessions() as db:
         known = await queries.places(db)
         counts = await queries.daily_report_counts(db, known, since=runtime.clock() - timedelta(days=days),
-                                                   region=region)
+                                                   region=region, scope=session.scope)
     regions = {p.region_pcode: queries.Place(p.region_pcode, p.region_name, p.country, None, None, None, None)
-               for p in known.values() if p.region_pcode}
+               for p in known.values() if p.region_pcode and session.scope.covers(p.pcode)}
     ordered = sorted(regions.values(), key=lambda r: (r.country, r.name or ""))
     return pages.reports_body(t, runtime.taxonomy, counts, ordered, region, first_day, days)
 
 
 async def _review(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
     async with runtime.sessions() as db:
-        items = await queries.review_queue(db, runtime.pseudonym_secret)
+        items = await queries.review_queue(db, runtime.pseudonym_secret, scope=session.scope)
     return pages.review_body(t, runtime.taxonomy, items, session.csrf_token(runtime.settings),
                              NOTICES.get(request.query.get("done", "")))
 
@@ -173,7 +192,8 @@ async def _review(request: web.Request, runtime: Runtime, t: Texts, session: aut
 async def _focal_points(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
     days = runtime.settings.dashboard.silent_days
     async with runtime.sessions() as db:
-        silent = await queries.silent_focal_points(db, runtime.clock(), days, runtime.pseudonym_secret)
+        silent = await queries.silent_focal_points(db, runtime.clock(), days, runtime.pseudonym_secret,
+                                                   session.scope)
     return pages.focal_points_body(t, silent, days, runtime.clock())
 
 
@@ -181,9 +201,9 @@ async def _delivery(request: web.Request, runtime: Runtime, t: Texts, session: a
     days = 30
     since = runtime.clock() - timedelta(days=days)
     async with runtime.sessions() as db:
-        failures = await queries.failed_sms(db, since)
-        cost = await queries.sms_cost(db, since)
-        sent = await queries.sent_count(db, since)
+        failures = await queries.failed_sms(db, since, scope=session.scope)
+        cost = await queries.sms_cost(db, since, session.scope)
+        sent = await queries.sent_count(db, since, session.scope)
     return pages.delivery_body(t, failures, cost, sent, days)
 
 
@@ -221,8 +241,12 @@ async def label(request: web.Request) -> web.Response:
         except SuggestionError:
             raise web.HTTPSeeOther("/dashboard/review?done=bad-word") from None
     async with runtime.sessions() as db, db.begin():
-        if not await queries.label_message(db, message_id, label_value):
+        hidden = not session.scope.everywhere and message_id not in {
+            item.message_id for item in await queries.review_queue(db, runtime.pseudonym_secret, 1000, session.scope)}
+        if hidden or not await queries.label_message(db, message_id, label_value):
             return plain(404, f"no unreviewed text {message_id}")
+        await audit.record(db, runtime.clock(), session.user, "label", f"message {message_id}", label_value,
+                           client_address(request, runtime.settings))
     if word:
         path = Path(runtime.settings.dashboard.suggestions_path)
         append_suggestion(path if path.is_absolute() else runtime.settings.base_dir / path,

@@ -4,7 +4,7 @@ from aiohttp import web
 
 from gateway.dashboard.auth import AttemptLimiter
 from gateway.runtime import RUNTIME
-from gateway.views import api, callbacks, dashboard, feeds, health
+from gateway.views import api, callbacks, dashboard, feeds, health, operators
 from gateway.views.dashboard import LOGIN_LIMITER
 from gateway.views.proxies import trusted_networks
 
@@ -38,3 +38,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/dashboard/focal-points", dashboard.focal_points)
     app.router.add_get("/dashboard/delivery", dashboard.delivery)
     app.router.add_get("/dashboard/static/dashboard.css", dashboard.stylesheet)
+    operators.add_routes(app)  # what operators and admins do: alerts, people, silences, audit, tokens, exports
