@@ -28,7 +28,7 @@ class OptionalBuildExt(build_ext):
         except Exception as exc:  # noqa: BLE001 - distutils raises several unrelated types here
             self._skip(exc)
 
-    def build_extension(self, ext) -> None:  # noqa: ANN001
+    def build_extension(self, ext) -> None:
         try:
             super().build_extension(ext)
         except Exception as exc:  # noqa: BLE001

@@ -33,7 +33,7 @@ def digest_text(lang: str, area_name: str, by_incident: Counter, open_alerts: in
     return render(lang, DIGEST, area=area, reports=total, open=open_alerts, details=details)
 
 
-async def send_daily_digests(session: AsyncSession, now: datetime, area_name, *,  # noqa: ANN001
+async def send_daily_digests(session: AsyncSession, now: datetime, area_name, *,
                              only_with_activity: bool = True, taxonomy: Taxonomy | None = None) -> int:
     """Queue today's digest for every active member (once a day: the dedup key holds the date).
     `area_name(pcode)` names an area. Returns how many were queued."""

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 @cache
-def _unscored(batch_size: int):  # noqa: ANN202 - built once per batch size (see alerts.store)
+def _unscored(batch_size: int):  # built once per batch size (see alerts.store)
     return (select(Report.id, Report.commune_pcode, Report.incident, Report.received_at, Report.status)
             .where(Report.scored_at.is_(None))
             .order_by(Report.received_at, Report.id).limit(batch_size).with_for_update(skip_locked=True))

@@ -50,7 +50,7 @@ _PG_PAIRS = func.unnest(bindparam("communes", type_=postgresql.ARRAY(String)),
                         ).table_valued("commune", "incident", "start").render_derived(name="pairs")
 
 
-def _window_senders(pairs, commune, incident, start):  # noqa: ANN001, ANN202
+def _window_senders(pairs, commune, incident, start):
     return select(
         Report.commune_pcode, Report.incident, Report.sender_key, Report.trust, Report.count,
         func.max(Report.received_at), func.max(Report.id), func.count(),
@@ -92,7 +92,7 @@ def _dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind else "sqlite"
 
 
-def insert_ignoring_duplicates(session: AsyncSession, table):  # noqa: ANN001, ANN201
+def insert_ignoring_duplicates(session: AsyncSession, table):
     return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
@@ -220,7 +220,7 @@ async def alert_evidence(session: AsyncSession, alert_id: int) -> AlertEvidence:
     return AlertEvidence(int(row[0] or 0), row[1])
 
 
-async def new_alert_code(session: AsyncSession, draw=secrets.choice) -> str:  # noqa: ANN001
+async def new_alert_code(session: AsyncSession, draw=secrets.choice) -> str:
     """A short code not used by any alert yet (about a million possibilities)."""
     while True:
         code = "".join(draw(CODE_ALPHABET) for _ in range(CODE_LENGTH))

@@ -101,7 +101,7 @@ def add_new_reports(db: sqlite3.Connection, first_id: int, n: int, rng: random.R
     db.commit()
 
 
-async def score_all(factory, rules, places, now: datetime) -> float:  # noqa: ANN001
+async def score_all(factory, rules, places, now: datetime) -> float:
     """Score every unscored report in batches of 100, as the gateway's scorer loop does."""
     started = time.perf_counter()
     while True:

@@ -75,7 +75,7 @@ class Store:
 
 
 class Floor:
-    def __init__(self, store: Store, parser, taxonomy):  # noqa: ANN001
+    def __init__(self, store: Store, parser, taxonomy):
         self.store, self.parser, self.taxonomy = store, parser, taxonomy
         self.queue: asyncio.Queue = asyncio.Queue()
 
@@ -120,7 +120,7 @@ class Floor:
         return web.Response(text="stored" if stored else "duplicate", content_type="text/plain")
 
 
-async def load_parser(database_url: str):  # noqa: ANN201
+async def load_parser(database_url: str):
     from gateway.parser import load_parser as build
     from gateway.storage.db import create_engine, session_factory
     from gateway.storage.gazetteer import load_gazetteer
@@ -152,7 +152,7 @@ def main() -> None:
     parser = asyncio.run(load_parser(args.gazetteer_db))
     floor = Floor(Store(args.store), parser, load_taxonomy())
 
-    async def start(_app: web.Application):  # noqa: ANN202
+    async def start(_app: web.Application):
         task = asyncio.create_task(floor.run())
         yield
         task.cancel()

@@ -71,7 +71,7 @@ def first_party(target: str) -> bool:
     return within(target, "gateway", "alerts")
 
 
-def violations(imports: list[Import], allowed) -> list[str]:  # noqa: ANN001
+def violations(imports: list[Import], allowed) -> list[str]:
     return sorted({f"{i.module}:{i.line} imports {i.target}" for i in imports if not allowed(i)})
 
 

@@ -68,7 +68,7 @@ async def post(client, path: str, data: dict, status: int = 303) -> str:
     return response.headers.get("Location", "") if status == 303 else await response.text()
 
 
-async def rows(client, model, *where) -> list:  # noqa: ANN001
+async def rows(client, model, *where) -> list:
     async with client.server.app[RUNTIME].sessions() as session:
         return list((await session.execute(select(model).where(*where))).scalars())
 

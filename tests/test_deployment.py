@@ -25,7 +25,7 @@ from tests.support.ports import free_port
 SETTINGS = REPO_ROOT / "settings.toml"
 
 
-def run_ewg(tmp_path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:  # noqa: ANN001
+def run_ewg(tmp_path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("EWG_")}
     clean.update({"EWG_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'ewg.db'}", "EWG_HTTP__PORT": "0"}, **env)
     return subprocess.run([sys.executable, "-m", "gateway", *args, "--config", str(SETTINGS)], env=clean,
@@ -41,13 +41,13 @@ def assert_one_line_refusal(result: subprocess.CompletedProcess, names: str) -> 
 
 
 @pytest.mark.parametrize("missing", sorted(PRODUCTION_SECRETS))
-def test_production_refuses_to_start_without_each_secret(tmp_path, missing):  # noqa: ANN001
+def test_production_refuses_to_start_without_each_secret(tmp_path, missing):
     env = {name: value for name, value in PRODUCTION_SECRETS.items() if name != missing}
     assert_one_line_refusal(run_ewg(tmp_path, env, "serve"), missing)
 
 
 @pytest.mark.parametrize("name", ["EWG_CALLBACKS__TOKEN", "EWG_API__TOKEN", "EWG_DASHBOARD__SESSION_SECRET"])
-def test_production_refuses_a_secret_shorter_than_16_characters(tmp_path, name):  # noqa: ANN001
+def test_production_refuses_a_secret_shorter_than_16_characters(tmp_path, name):
     result = run_ewg(tmp_path, {**PRODUCTION_SECRETS, name: "x" * 15}, "serve")
     assert_one_line_refusal(result, name)
 
@@ -59,7 +59,7 @@ def test_shipped_settings_are_production_without_secrets() -> None:
         check_production(settings)
 
 
-def test_secrets_new_prints_what_production_needs(tmp_path):  # noqa: ANN001
+def test_secrets_new_prints_what_production_needs(tmp_path):
     result = run_ewg(tmp_path, {}, "secrets", "new")
     assert result.returncode == 0, result.stderr
     env = dict(line.split("=", 1) for line in result.stdout.split())
@@ -69,7 +69,7 @@ def test_secrets_new_prints_what_production_needs(tmp_path):  # noqa: ANN001
 
 
 @pytest.mark.parametrize("how", [("serve", "--demo"), ("serve",)])
-def test_demo_mode_refuses_real_provider_credentials(tmp_path, how):  # noqa: ANN001
+def test_demo_mode_refuses_real_provider_credentials(tmp_path, how):
     env = {"EWG_AFRICASTALKING__USERNAME": "observatory", "EWG_AFRICASTALKING__API_KEY": "atsk_live_key"}
     if how == ("serve",):
         env["EWG_GATEWAY__DEMO"] = "true"
@@ -101,7 +101,7 @@ async def post_sms(gateway: GatewayProcess, params: dict) -> int:
         return answer.status
 
 
-async def test_demo_mode_makes_throw_away_secrets_and_loads_the_demo_people(tmp_path):  # noqa: ANN001
+async def test_demo_mode_makes_throw_away_secrets_and_loads_the_demo_people(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'ewg.db'}"
     settings_file = tmp_path / "settings.toml"  # demo secrets are written beside the settings file
     settings_file.write_text(SETTINGS.read_text())
@@ -125,7 +125,7 @@ async def test_demo_mode_makes_throw_away_secrets_and_loads_the_demo_people(tmp_
     assert demo["callbacks_token"] not in gateway.logs()
 
 
-async def test_production_with_secrets_serves_no_demo_person_and_refuses_tokenless_callbacks(tmp_path):  # noqa: ANN001
+async def test_production_with_secrets_serves_no_demo_person_and_refuses_tokenless_callbacks(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'ewg.db'}"
     gateway = GatewayProcess({"EWG_DATABASE__URL": url}, free_port(), tmp_path, people=False)
     await gateway.start()
@@ -140,7 +140,7 @@ async def test_production_with_secrets_serves_no_demo_person_and_refuses_tokenle
     assert "demo people" not in gateway.logs()
 
 
-async def test_production_refuses_a_database_filled_by_demo_mode(tmp_path):  # noqa: ANN001
+async def test_production_refuses_a_database_filled_by_demo_mode(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'ewg.db'}"
     demo = GatewayProcess({"EWG_DATABASE__URL": url, "EWG_GATEWAY__DEMO": "true"}, free_port(), tmp_path,
                           people=False)

@@ -129,7 +129,7 @@ def multipart_body(form: dict[str, str], charset: str, encoding: str) -> bytes:
 
 async def assert_nothing_half_stored(client: TestClient) -> None:
     async with client.app[RUNTIME].sessions() as session:
-        async def count(statement) -> int:  # noqa: ANN001
+        async def count(statement) -> int:
             return int((await session.execute(statement)).scalar_one())
 
         without_outcome = await count(select(func.count()).select_from(Message).where(
@@ -161,7 +161,7 @@ FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCh
 @pytest.mark.parametrize("endpoint", list(FIELDS))
 @FUZZ
 @given(data=st.data())
-async def test_random_forms_never_500_and_leave_nothing_half_stored(gateway, endpoint, data) -> None:  # noqa: ANN001
+async def test_random_forms_never_500_and_leave_nothing_half_stored(gateway, endpoint, data) -> None:
     form = data.draw(forms(endpoint))
     response = await gateway.post(endpoint, params={"token": "s3cret"}, data=form)
     body = await response.text()
@@ -177,7 +177,7 @@ async def test_random_forms_never_500_and_leave_nothing_half_stored(gateway, end
 @pytest.mark.parametrize("endpoint", list(FIELDS))
 @FUZZ
 @given(raw=raw_bodies())
-async def test_raw_bodies_in_any_encoding_never_500(gateway, endpoint, raw) -> None:  # noqa: ANN001
+async def test_raw_bodies_in_any_encoding_never_500(gateway, endpoint, raw) -> None:
     body, content_type = raw
     response = await gateway.post(endpoint, params={"token": "s3cret"}, data=body,
                                   headers={"Content-Type": content_type})
@@ -188,7 +188,7 @@ async def test_raw_bodies_in_any_encoding_never_500(gateway, endpoint, raw) -> N
 @pytest.mark.parametrize("endpoint", list(FIELDS))
 @FUZZ
 @given(data=st.data())
-async def test_other_charsets_and_lone_surrogates_are_a_400_naming_the_charset(gateway, endpoint, data) -> None:  # noqa: ANN001
+async def test_other_charsets_and_lone_surrogates_are_a_400_naming_the_charset(gateway, endpoint, data) -> None:
     charset = data.draw(st.sampled_from(REFUSED_CHARSETS))
     if data.draw(st.booleans()):
         body = data.draw(escaped_forms(endpoint)).encode()
@@ -205,7 +205,7 @@ async def test_other_charsets_and_lone_surrogates_are_a_400_naming_the_charset(g
 @pytest.mark.parametrize("endpoint", list(FIELDS))
 @FUZZ
 @given(data=st.data())
-async def test_utf8_and_latin1_forms_are_read_as_sent(gateway, endpoint, data) -> None:  # noqa: ANN001
+async def test_utf8_and_latin1_forms_are_read_as_sent(gateway, endpoint, data) -> None:
     charset = data.draw(st.sampled_from(ACCEPTED_CHARSETS))
     encoding = "ascii" if charset == "us-ascii" else charset
     form = data.draw(forms(endpoint))

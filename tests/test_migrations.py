@@ -20,7 +20,7 @@ from gateway.storage.retention import (
 )
 
 
-async def test_the_migrated_schema_is_the_models(db_url) -> None:  # noqa: ANN001
+async def test_the_migrated_schema_is_the_models(db_url) -> None:
     engine = create_engine(db_url)
     try:
         async with engine.connect() as connection:
@@ -38,7 +38,7 @@ async def test_the_migrated_schema_is_the_models(db_url) -> None:  # noqa: ANN00
                             "SEARCH messages USING INDEX ix_messages_unerased (stored_at<?)"]),
     (erase_reply_recipients_before, ["SEARCH outbox USING INDEX ix_outbox_replies_unerased (created_at<?)"]),
 ])
-def test_retention_reads_only_what_still_carries_a_number(_sqlite_template, tmp_path, erase, plan) -> None:  # noqa: ANN001
+def test_retention_reads_only_what_still_carries_a_number(_sqlite_template, tmp_path, erase, plan) -> None:
     """The hourly erase is a range of a partial index, not a scan of every row ever stored."""
     path = tmp_path / "ewg.db"
     shutil.copy(_sqlite_template, path)

@@ -59,12 +59,12 @@ async def send_all(url: str, forms: list[dict], answers: dict[str, int | None],
     return answers
 
 
-def stored_ids(db_path) -> list[str]:  # noqa: ANN001
+def stored_ids(db_path) -> list[str]:
     with sqlite3.connect(db_path) as db:
         return [row[0] for row in db.execute("SELECT external_id FROM messages")]
 
 
-def left_sending(db_path) -> int:  # noqa: ANN001
+def left_sending(db_path) -> int:
     """Rows the dead gateway had claimed and not recorded: what a lease would hold back."""
     with sqlite3.connect(db_path) as db:
         return db.execute("SELECT count(*) FROM outbox WHERE status = 'sending'").fetchone()[0]
@@ -74,7 +74,7 @@ def seconds(value: float | None) -> str:
     return "more than 45 s" if value is None else f"{value:.1f} s"
 
 
-async def all_confirmed_after(fake, numbers: set[str], started: float, limit: float) -> float | None:  # noqa: ANN001
+async def all_confirmed_after(fake, numbers: set[str], started: float, limit: float) -> float | None:
     """Seconds from `started` until every number has a confirmation, or None past `limit`."""
     while time.monotonic() - started <= limit:
         if numbers <= {m["to"] for m in await fake.messages()}:
@@ -84,7 +84,7 @@ async def all_confirmed_after(fake, numbers: set[str], started: float, limit: fl
 
 
 @pytest.mark.slow
-async def test_kill_9_under_load_loses_nothing_and_confirms_everyone_once(tmp_path) -> None:  # noqa: ANN001
+async def test_kill_9_under_load_loses_nothing_and_confirms_everyone_once(tmp_path) -> None:
     db_path = tmp_path / "ewg.db"
     now = datetime.now(UTC)
     forms = [inbound_sms_form(reporter(n), "ATTAQUE GABI 3", received_at=now, message_id=f"crash-{n:05d}")

@@ -52,14 +52,14 @@ def third_batch() -> list[tuple[str, str, str]]:
             ("b-16", LATECOMER, "AIDE")]
 
 
-async def submit_together(client, messages: list[tuple[str, str, str]]) -> list:  # noqa: ANN001
+async def submit_together(client, messages: list[tuple[str, str, str]]) -> list:
     """Queued before the group committer wakes, so they are one batch."""
     runtime = client.server.app[RUNTIME]
     return await asyncio.gather(*(runtime.ingest.submit(InboundSms(external_id, sender, "3737", body, RECEIVED))
                                   for external_id, sender, body in messages))
 
 
-async def run_batches(client) -> tuple[list, list, list]:  # noqa: ANN001
+async def run_batches(client) -> tuple[list, list, list]:
     runtime = client.server.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():
         (await session.execute(select(Reporter).where(Reporter.phone == BLOCKED))).scalar_one().status = "blocked"
@@ -67,7 +67,7 @@ async def run_batches(client) -> tuple[list, list, list]:  # noqa: ANN001
     second = await submit_together(client, second_batch())
     parse = runtime.ingest_ctx.parse
 
-    def parse_or_raise(text: str, lang: str | None, home: str | None):  # noqa: ANN202
+    def parse_or_raise(text: str, lang: str | None, home: str | None):
         if text == "PANNE":
             raise RuntimeError("a parser bug")
         return parse(text, lang, home)
@@ -77,7 +77,7 @@ async def run_batches(client) -> tuple[list, list, list]:  # noqa: ANN001
     return first, second, third
 
 
-async def stored(client) -> dict[str, list[tuple]]:  # noqa: ANN001
+async def stored(client) -> dict[str, list[tuple]]:
     """What the ingest path writes, table by table, in a stable order (scoring's columns and the demo
     people's seeding time left out)."""
     queries = {
@@ -94,7 +94,7 @@ async def stored(client) -> dict[str, list[tuple]]:  # noqa: ANN001
         return {table: [tuple(row) for row in await session.execute(text(sql))] for table, sql in queries.items()}
 
 
-async def test_a_batch_gives_each_message_its_own_outcome_in_order(gateway) -> None:  # noqa: ANN001
+async def test_a_batch_gives_each_message_its_own_outcome_in_order(gateway) -> None:
     first, second, third = await run_batches(gateway)
     assert [(o.duplicate, o.kind, o.reply_status) for o in first] == [
         (False, "report", "queued"), (True, "duplicate", None), (False, "command", "queued"),
@@ -136,13 +136,13 @@ def sqlite_copies(tmp_path: Path, _sqlite_template: Path) -> list[str]:
     return urls
 
 
-async def test_sqlite_driver_path_stores_what_the_portable_path_stores(sqlite_copies, monkeypatch) -> None:  # noqa: ANN001
+async def test_sqlite_driver_path_stores_what_the_portable_path_stores(sqlite_copies, monkeypatch) -> None:
     """The same two batches through the driver-level statements and through SQLAlchemy's, on two
     copies of the same database: every column the ingest path writes is the same."""
     driver_calls = []
     real_write = sqlite_batch.write_batch
 
-    async def counted_write(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    async def counted_write(*args, **kwargs):
         driver_calls.append(1)
         return await real_write(*args, **kwargs)
 
@@ -150,7 +150,7 @@ async def test_sqlite_driver_path_stores_what_the_portable_path_stores(sqlite_co
     dumps = []
     for url, use_driver in zip(sqlite_copies, (True, False), strict=True):
         if not use_driver:
-            async def no_driver(_session):  # noqa: ANN001, ANN202
+            async def no_driver(_session):
                 return None
 
             monkeypatch.setattr(sqlite_batch, "driver_of", no_driver)
@@ -168,7 +168,7 @@ async def test_sqlite_driver_path_stores_what_the_portable_path_stores(sqlite_co
         assert driver_dump[table] == portable_dump[table], table
 
 
-async def test_a_message_outcome_is_written_with_its_batch(gateway) -> None:  # noqa: ANN001
+async def test_a_message_outcome_is_written_with_its_batch(gateway) -> None:
     await submit_together(gateway, [("o-1", STRANGER, "AIDE"), ("o-2", STRANGER, "attaque tera 2")])
     runtime = gateway.server.app[RUNTIME]
     async with runtime.sessions() as session:
@@ -177,7 +177,7 @@ async def test_a_message_outcome_is_written_with_its_batch(gateway) -> None:  # 
     assert [tuple(row) for row in rows] == [("command", "help", "fr", "queued"), ("report", None, "fr", "queued")]
 
 
-async def test_a_database_refusing_writes_is_answered_503_and_nothing_is_half_stored(sqlite_copies) -> None:  # noqa: ANN001
+async def test_a_database_refusing_writes_is_answered_503_and_nothing_is_half_stored(sqlite_copies) -> None:
     """On the SQLite batch path too, a database error is SQLAlchemy's (the view answers 503 so the
     provider retries), and the retry is stored once the database takes writes again."""
     settings = make_settings(sqlite_copies[0], callbacks={"token": "s3cret"})

@@ -11,7 +11,7 @@ from gateway.views.health import refresh_outbox_gauges
 from tests.support.callbacks import FOCAL_POINT, send
 
 
-async def replies_to(client, phone: str) -> list[str]:  # noqa: ANN001
+async def replies_to(client, phone: str) -> list[str]:
     runtime = client.server.app[RUNTIME]
     async with runtime.sessions() as session:
         rows = await session.execute(select(Outbox.body).where(Outbox.recipient == phone, Outbox.kind == "reply")
@@ -19,13 +19,13 @@ async def replies_to(client, phone: str) -> list[str]:  # noqa: ANN001
         return [body for (body,) in rows]
 
 
-async def reporter(client, phone: str) -> Reporter | None:  # noqa: ANN001
+async def reporter(client, phone: str) -> Reporter | None:
     runtime = client.server.app[RUNTIME]
     async with runtime.sessions() as session:
         return (await session.execute(select(Reporter).where(Reporter.phone == phone))).scalar_one_or_none()
 
 
-async def test_register_creates_a_pending_focal_point_in_their_language(gateway) -> None:  # noqa: ANN001
+async def test_register_creates_a_pending_focal_point_in_their_language(gateway) -> None:
     newcomer = "+22791112233"
     await send(gateway, newcomer, "HARSHE ha")
     await send(gateway, newcomer, "RIJISTA Guidan Sori Awa Moussa")
@@ -43,13 +43,13 @@ async def test_register_creates_a_pending_focal_point_in_their_language(gateway)
     assert (report.trust, report.commune_pcode, report.incident) == ("pending", "NE004005003", "cattle_theft")
 
 
-async def test_register_with_an_unknown_commune_explains(gateway) -> None:  # noqa: ANN001
+async def test_register_with_an_unknown_commune_explains(gateway) -> None:
     await send(gateway, "+22791112234", "INSCRIPTION")
     assert await replies_to(gateway, "+22791112234") == [
         "Commune introuvable. Envoyez: INSCRIPTION <commune> <votre nom>"]
 
 
-async def test_retract_only_your_own_report(gateway) -> None:  # noqa: ANN001
+async def test_retract_only_your_own_report(gateway) -> None:
     await send(gateway, FOCAL_POINT, "ATTAQUE GABI 4")
     ref = (await replies_to(gateway, FOCAL_POINT))[0].split()[2].rstrip(":")
     await send(gateway, "+22791112235", f"FAUX {ref}")
@@ -61,7 +61,7 @@ async def test_retract_only_your_own_report(gateway) -> None:  # noqa: ANN001
         assert (await session.execute(select(Report.status))).scalar_one() == "retracted"
 
 
-async def test_unknown_number_is_stored_unverified_and_invited_to_register(gateway) -> None:  # noqa: ANN001
+async def test_unknown_number_is_stored_unverified_and_invited_to_register(gateway) -> None:
     assert await send(gateway, "+22791112236", "attaque tera 7") == "stored: report"
     runtime = gateway.server.app[RUNTIME]
     async with runtime.sessions() as session:
@@ -70,7 +70,7 @@ async def test_unknown_number_is_stored_unverified_and_invited_to_register(gatew
     assert (await replies_to(gateway, "+22791112236"))[0].endswith("Pour devenir point focal: INSCRIPTION <commune>")
 
 
-async def test_blocked_number_is_stored_but_not_turned_into_a_report(gateway) -> None:  # noqa: ANN001
+async def test_blocked_number_is_stored_but_not_turned_into_a_report(gateway) -> None:
     runtime = gateway.server.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():
         (await session.execute(select(Reporter).where(Reporter.phone == FOCAL_POINT))).scalar_one().status = "blocked"
@@ -80,7 +80,7 @@ async def test_blocked_number_is_stored_but_not_turned_into_a_report(gateway) ->
         assert (await session.execute(select(func.count()).select_from(Message))).scalar_one() == 1
 
 
-async def test_a_flood_is_stored_in_full_but_answered_only_up_to_the_limit(gateway) -> None:  # noqa: ANN001
+async def test_a_flood_is_stored_in_full_but_answered_only_up_to_the_limit(gateway) -> None:
     for n in range(12):
         await send(gateway, "+22791112237", f"bonjour {n}")
     runtime = gateway.server.app[RUNTIME]
@@ -95,6 +95,6 @@ async def test_a_flood_is_stored_in_full_but_answered_only_up_to_the_limit(gatew
     assert "ewg_flooding_numbers 1.0" in metrics
 
 
-async def test_help_in_the_reporters_language(gateway) -> None:  # noqa: ANN001
+async def test_help_in_the_reporters_language(gateway) -> None:
     assert await send(gateway, FOCAL_POINT, "TAIMAKO") == "stored: command"
     assert (await replies_to(gateway, FOCAL_POINT))[0].startswith("Ku aika: LAMARI WURI ADADI. Misali: HARI GABI 12.")

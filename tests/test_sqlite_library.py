@@ -16,7 +16,7 @@ def test_this_library_has_what_the_gateway_needs() -> None:
     check_sqlite_library()
 
 
-def test_a_library_older_than_returning_is_refused(monkeypatch) -> None:  # noqa: ANN001
+def test_a_library_older_than_returning_is_refused(monkeypatch) -> None:
     monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
     monkeypatch.setattr(sqlite3, "sqlite_version", "3.34.1")
     with pytest.raises(UnsupportedDatabase, match=r"SQLite 3\.34\.1 is too old: the gateway needs 3\.35"):
@@ -26,20 +26,20 @@ def test_a_library_older_than_returning_is_refused(monkeypatch) -> None:  # noqa
 class _NoJson:
     """A connection of a build without the JSON functions."""
 
-    def execute(self, sql: str):  # noqa: ANN201
+    def execute(self, sql: str):
         raise sqlite3.OperationalError("no such table: json_each")
 
     def close(self) -> None:
         pass
 
 
-def test_a_library_without_json_functions_is_refused(monkeypatch) -> None:  # noqa: ANN001
+def test_a_library_without_json_functions_is_refused(monkeypatch) -> None:
     monkeypatch.setattr(db.sqlite3, "connect", lambda _path: _NoJson())
     with pytest.raises(UnsupportedDatabase, match=r"built without its JSON functions \(json_each\)"):
         check_sqlite_library()
 
 
-def test_serve_says_so_in_one_line_without_a_traceback(monkeypatch, tmp_path, capsys) -> None:  # noqa: ANN001
+def test_serve_says_so_in_one_line_without_a_traceback(monkeypatch, tmp_path, capsys) -> None:
     monkeypatch.setenv("EWG_DATABASE__URL", f"sqlite+aiosqlite:///{tmp_path / 'ewg.db'}")
     for name, value in PRODUCTION_SECRETS.items():  # a start that gets as far as the database
         monkeypatch.setenv(name, value)

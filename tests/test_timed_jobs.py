@@ -39,7 +39,7 @@ def runs_by_job(metrics: str) -> dict[tuple[str, str], float]:
     return {(job, outcome): float(count) for job, outcome, count in RUNS.findall(metrics)}
 
 
-async def test_every_timed_job_runs_through_the_scheduler_without_an_error(db_url, tmp_path) -> None:  # noqa: ANN001
+async def test_every_timed_job_runs_through_the_scheduler_without_an_error(db_url, tmp_path) -> None:
     async with FakeProviderServer() as fake:
         gateway = GatewayProcess({
             "EWG_DATABASE__URL": db_url, "EWG_AFRICASTALKING__BASE_URL": fake.base_url, **fake.credentials_env(),

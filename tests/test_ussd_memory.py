@@ -17,22 +17,22 @@ from tests.support.gateway import running_gateway
 
 
 @pytest.fixture
-def memory_settings(settings):  # noqa: ANN001
+def memory_settings(settings):
     return replace(settings, ussd=replace(settings.ussd, session_store="memory", flush_seconds=0.05))
 
 
-async def post(client, text: str, session_id: str = "ATUid_m") -> str:  # noqa: ANN001
+async def post(client, text: str, session_id: str = "ATUid_m") -> str:
     response = await client.post("/callbacks/at/ussd" + TOKEN, headers=FORM, data=hop(sessionId=session_id, text=text))
     assert response.status == 200
     return await response.text()
 
 
-async def stored_row(runtime) -> UssdSession | None:  # noqa: ANN001
+async def stored_row(runtime) -> UssdSession | None:
     async with runtime.sessions() as session:
         return (await session.execute(select(UssdSession))).scalar_one_or_none()
 
 
-async def test_menu_positions_reach_the_database_without_anyone_asking(memory_settings, clock) -> None:  # noqa: ANN001
+async def test_menu_positions_reach_the_database_without_anyone_asking(memory_settings, clock) -> None:
     async with running_gateway(memory_settings, clock) as client:
         runtime = client.server.app[RUNTIME]
         assert runtime.ussd_live is not None
@@ -47,7 +47,7 @@ async def test_menu_positions_reach_the_database_without_anyone_asking(memory_se
         assert row is not None and (row.hops, row.last_text, row.state["step"]) == (2, "1", "incident")
 
 
-async def test_a_restart_continues_the_session_from_its_row(memory_settings, clock) -> None:  # noqa: ANN001
+async def test_a_restart_continues_the_session_from_its_row(memory_settings, clock) -> None:
     slow_flush = replace(memory_settings, ussd=replace(memory_settings.ussd, flush_seconds=3600))
     async with running_gateway(slow_flush, clock) as client:
         await post(client, "")
@@ -63,14 +63,14 @@ async def test_a_restart_continues_the_session_from_its_row(memory_settings, clo
         assert (row.hops, row.state["step"]) == (3, "place")
 
 
-async def test_an_action_that_fails_to_commit_changes_nothing_and_the_retry_stores_it(memory_settings, clock) -> None:  # noqa: ANN001
+async def test_an_action_that_fails_to_commit_changes_nothing_and_the_retry_stores_it(memory_settings, clock) -> None:
     async with running_gateway(memory_settings, clock) as client:
         runtime = client.server.app[RUNTIME]
         for text in ["", "1", "1*1", "1*1*1", "1*1*1*5"]:
             assert (await post(client, text)).startswith("CON ")
         real_submit = runtime.ussd.submit
 
-        async def database_down(item):  # noqa: ANN001, ANN202
+        async def database_down(item):
             raise ConnectionError("database down")
 
         runtime.ussd.submit = database_down
@@ -84,7 +84,7 @@ async def test_an_action_that_fails_to_commit_changes_nothing_and_the_retry_stor
             assert (await session.execute(select(func.count()).select_from(Report))).scalar_one() == 1
 
 
-def test_idle_and_excess_sessions_leave_memory_once_written(monkeypatch) -> None:  # noqa: ANN001
+def test_idle_and_excess_sessions_leave_memory_once_written(monkeypatch) -> None:
     from datetime import UTC, datetime, timedelta
 
     from gateway.kernel.envelopes import UssdHop
@@ -106,7 +106,7 @@ BAD_PHONE = "+22790123456"
 
 @pytest.mark.parametrize("where", ["phone", "text"])
 async def test_a_row_the_database_refuses_is_left_out_and_the_rest_flush(memory_settings, clock, caplog,
-                                                                         monkeypatch, where: str) -> None:  # noqa: ANN001
+                                                                         monkeypatch, where: str) -> None:
     """A session holding a lone surrogate (which no database driver encodes) put straight into the
     store: it is logged without its number and left out; the other sessions are written, the USSD
     end callback and the funnel keep answering, and the memory cap still holds."""

@@ -129,7 +129,7 @@ SMS_CASES += [
 ]
 
 
-async def counts(client) -> tuple[int, int, int]:  # noqa: ANN001
+async def counts(client) -> tuple[int, int, int]:
     runtime = client.server.app[RUNTIME]
     async with runtime.sessions() as session:
         return tuple([
@@ -149,7 +149,7 @@ async def test_inbound_sms_wire(gateway, case: Case) -> None:
     assert await counts(gateway) == (case.messages, case.reports, case.replies)
 
 
-async def test_duplicate_callback_is_stored_and_answered_once(gateway) -> None:  # noqa: ANN001
+async def test_duplicate_callback_is_stored_and_answered_once(gateway) -> None:
     for _ in range(3):
         response = await gateway.post("/callbacks/at/sms" + TOKEN, data=sms(id="ATXid_dup"),
                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -158,7 +158,7 @@ async def test_duplicate_callback_is_stored_and_answered_once(gateway) -> None: 
     assert await counts(gateway) == (1, 1, 1)
 
 
-async def test_same_id_on_concurrent_callbacks_stored_once(gateway) -> None:  # noqa: ANN001
+async def test_same_id_on_concurrent_callbacks_stored_once(gateway) -> None:
     import asyncio
 
     responses = await asyncio.gather(*[
@@ -169,7 +169,7 @@ async def test_same_id_on_concurrent_callbacks_stored_once(gateway) -> None:  # 
     assert await counts(gateway) == (1, 1, 1)
 
 
-async def test_stored_message_keeps_the_provider_fields(gateway) -> None:  # noqa: ANN001
+async def test_stored_message_keeps_the_provider_fields(gateway) -> None:
     await gateway.post("/callbacks/at/sms" + TOKEN, data=sms(text="sace guidan sori uku", id="ATXid_9"),
                        headers={"Content-Type": "application/x-www-form-urlencoded"})
     runtime = gateway.server.app[RUNTIME]
@@ -184,7 +184,7 @@ async def test_stored_message_keeps_the_provider_fields(gateway) -> None:  # noq
         ("kidnapping", "NE004005003", 3, "approved")
 
 
-def parse_raising(client, text: str, exc: Exception) -> None:  # noqa: ANN001
+def parse_raising(client, text: str, exc: Exception) -> None:
     """The running gateway's parser raises `exc` for `text`; other texts are parsed as usual."""
     ctx = client.server.app[RUNTIME].ingest_ctx
     parse = ctx.parse
@@ -197,24 +197,24 @@ def parse_raising(client, text: str, exc: Exception) -> None:  # noqa: ANN001
     ctx.parse = parse_or_raise
 
 
-async def post_sms(client, **fields: str) -> tuple[int, str]:  # noqa: ANN001
+async def post_sms(client, **fields: str) -> tuple[int, str]:
     response = await client.post("/callbacks/at/sms" + TOKEN, data=sms(**fields),
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
     return response.status, await response.text()
 
 
-async def message_by_id(client, external_id: str) -> Message:  # noqa: ANN001
+async def message_by_id(client, external_id: str) -> Message:
     async with client.server.app[RUNTIME].sessions() as session:
         return (await session.execute(select(Message).where(Message.external_id == external_id))).scalar_one()
 
 
-async def in_review_queue(client, message_id: int) -> bool:  # noqa: ANN001
+async def in_review_queue(client, message_id: int) -> bool:
     runtime = client.server.app[RUNTIME]
     async with runtime.sessions() as session:
         return message_id in {item.message_id for item in await review_queue(session, runtime.pseudonym_secret)}
 
 
-async def test_a_message_whose_understanding_raises_is_stored_for_review(gateway, caplog) -> None:  # noqa: ANN001
+async def test_a_message_whose_understanding_raises_is_stored_for_review(gateway, caplog) -> None:
     text = "ATTAQUE GABI 12 boum"
     parse_raising(gateway, text, ValueError(f"cannot read the text of {FOCAL_POINT}"))
     assert await post_sms(gateway, text=text, id="ATXid_boom") == (200, "stored: kept for review")
@@ -230,7 +230,7 @@ async def test_a_message_whose_understanding_raises_is_stored_for_review(gateway
     assert await counts(gateway) == (1, 0, 0)
 
 
-async def test_the_rest_of_a_batch_is_stored_as_usual_when_one_message_raises(gateway) -> None:  # noqa: ANN001
+async def test_the_rest_of_a_batch_is_stored_as_usual_when_one_message_raises(gateway) -> None:
     parse_raising(gateway, "PANNE", RuntimeError("parser bug"))
     texts = ["ATTAQUE GABI 12", "attaque tera 3", "PANNE", "AIDE", "enlevement gabi 2", "bonjour"]
     answers = await asyncio.gather(*(post_sms(gateway, text=text, id=f"ATXid_b{n}", **{"from": f"+2279111200{n}"})
@@ -240,7 +240,7 @@ async def test_the_rest_of_a_batch_is_stored_as_usual_when_one_message_raises(ga
     assert await counts(gateway) == (6, 3, 5)
 
 
-async def test_a_constraint_error_of_one_message_stores_it_for_review_not_a_503(gateway) -> None:  # noqa: ANN001
+async def test_a_constraint_error_of_one_message_stores_it_for_review_not_a_503(gateway) -> None:
     """A report naming a commune the gazetteer's table lacks breaks a foreign key: that error belongs
     to the message (every retry would meet it), so it is kept for review, not answered 503."""
     ctx = gateway.server.app[RUNTIME].ingest_ctx
@@ -256,8 +256,8 @@ async def test_a_constraint_error_of_one_message_stores_it_for_review_not_a_503(
     assert await counts(gateway) == (2, 1, 1)
 
 
-async def test_a_message_the_database_refuses_even_raw_is_a_400(gateway, monkeypatch) -> None:  # noqa: ANN001
-    async def refuse(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+async def test_a_message_the_database_refuses_even_raw_is_a_400(gateway, monkeypatch) -> None:
+    async def refuse(*_args, **_kwargs):
         raise IntegrityError("INSERT INTO messages ...", None, Exception("refused"))
 
     parse_raising(gateway, "ATTAQUE GABI 12", ValueError("parser bug"))
@@ -294,7 +294,7 @@ def test_only_operational_database_errors_mean_unavailable(error: Exception, una
 KENYAN = "+254791541111"  # courier's test number
 
 
-async def test_courier_receive_from_kenya_is_stored_as_sent(gateway) -> None:  # noqa: ANN001
+async def test_courier_receive_from_kenya_is_stored_as_sent(gateway) -> None:
     response = await gateway.post("/callbacks/at/sms" + TOKEN, data=COURIER_AT + "&linkId=03090445075804249226",
                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert (response.status, await response.text()) == (200, "stored: kept for review")
@@ -307,7 +307,7 @@ async def test_courier_receive_from_kenya_is_stored_as_sent(gateway) -> None:  #
     assert await in_review_queue(gateway, message.id)
 
 
-async def test_a_foreign_number_never_raises_an_alert(gateway) -> None:  # noqa: ANN001
+async def test_a_foreign_number_never_raises_an_alert(gateway) -> None:
     """Not even an approved reporter's row makes a foreign number's report count: it is kept for
     review and scored nowhere. The same text from the commune's approved focal point alerts."""
     runtime = gateway.server.app[RUNTIME]
@@ -330,7 +330,7 @@ async def test_a_foreign_number_never_raises_an_alert(gateway) -> None:  # noqa:
     assert await alerts() == 1
 
 
-async def test_a_foreign_number_gets_a_reply_only_when_configured(settings, clock) -> None:  # noqa: ANN001
+async def test_a_foreign_number_gets_a_reply_only_when_configured(settings, clock) -> None:
     answering = replace(settings, gateway=replace(settings.gateway, reply_to_foreign=True))
     async with running_gateway(answering, clock) as client:
         assert await post_sms(client, text="bonjour", **{"from": KENYAN}) == (200, "stored: kept for review")
@@ -370,7 +370,7 @@ DELIVERY_CASES = [
 
 
 @pytest.mark.parametrize("case", DELIVERY_CASES, ids=lambda c: c.label)
-async def test_delivery_report_wire(gateway, case: Case) -> None:  # noqa: ANN001
+async def test_delivery_report_wire(gateway, case: Case) -> None:
     response = await gateway.post("/callbacks/at/delivery" + case.query, data=case.body,
                                   headers={"Content-Type": "application/x-www-form-urlencoded", **case.headers})
     assert response.status == case.status
@@ -381,10 +381,10 @@ async def test_delivery_report_wire(gateway, case: Case) -> None:  # noqa: ANN00
     assert stored == case.messages
 
 
-async def test_a_delivery_report_the_database_refuses_for_itself_is_a_400_not_a_503(gateway, monkeypatch) -> None:  # noqa: ANN001
+async def test_a_delivery_report_the_database_refuses_for_itself_is_a_400_not_a_503(gateway, monkeypatch) -> None:
     from gateway.views import callbacks
 
-    async def refuse(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+    async def refuse(*_args, **_kwargs):
         raise DataError("INSERT INTO delivery_events ...", None, Exception("value too long"))
 
     monkeypatch.setattr(callbacks, "record_delivery", refuse)
@@ -393,7 +393,7 @@ async def test_a_delivery_report_the_database_refuses_for_itself_is_a_400_not_a_
     assert (response.status, await response.text()) == (400, "delivery report could not be stored (DataError)")
 
 
-async def test_delivery_report_updates_the_outbox_row_once(gateway) -> None:  # noqa: ANN001
+async def test_delivery_report_updates_the_outbox_row_once(gateway) -> None:
     runtime = gateway.server.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():
         [row_id] = await enqueue(session, [OutboundSms("test:1", "reply", FOCAL_POINT, "Recu R7K2")], runtime.clock())

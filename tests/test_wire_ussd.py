@@ -16,13 +16,13 @@ from tests.support.gateway import running_gateway
 
 
 @pytest.fixture(params=["memory", "database"])
-def settings(request, settings):  # noqa: ANN001 - every test here runs against both session stores
+def settings(request, settings):  # every test here runs against both session stores
     from dataclasses import replace
 
     return replace(settings, ussd=replace(settings.ussd, session_store=request.param))
 
 
-async def written(runtime) -> None:  # noqa: ANN001
+async def written(runtime) -> None:
     """Sessions kept in memory reach their rows within ussd.flush_seconds; tests do not wait."""
     if runtime.ussd_live is not None:
         await runtime.ussd_live.flush()
@@ -63,7 +63,7 @@ USSD_CASES = [
 
 
 @pytest.mark.parametrize("case", USSD_CASES, ids=lambda c: c.label)
-async def test_ussd_wire(gateway, case: Case) -> None:  # noqa: ANN001
+async def test_ussd_wire(gateway, case: Case) -> None:
     response = await gateway.post("/callbacks/at/ussd" + case.query, data=case.body, headers={**FORM, **case.headers})
     assert response.status == case.status
     assert response.content_type == "text/plain"
@@ -74,7 +74,7 @@ async def test_ussd_wire(gateway, case: Case) -> None:  # noqa: ANN001
         assert (await session.execute(select(func.count()).select_from(UssdSession))).scalar_one() == case.sessions
 
 
-async def test_unknown_service_code_ends_politely(settings, clock) -> None:  # noqa: ANN001
+async def test_unknown_service_code_ends_politely(settings, clock) -> None:
     from dataclasses import replace
 
     settings = replace(settings, africastalking=replace(settings.africastalking, ussd_codes=["*384*3737#"]))
@@ -83,7 +83,7 @@ async def test_unknown_service_code_ends_politely(settings, clock) -> None:  # n
         assert (response.status, await response.text()) == (200, "END Service code not in use.")
 
 
-async def walk(client, answers: list[str], session_id: str = "ATUid_walk", phone: str = FOCAL_POINT) -> list[str]:  # noqa: ANN001
+async def walk(client, answers: list[str], session_id: str = "ATUid_walk", phone: str = FOCAL_POINT) -> list[str]:
     screens = []
     typed: list[str] = []
     for answer in [None, *answers]:
@@ -96,7 +96,7 @@ async def walk(client, answers: list[str], session_id: str = "ATUid_walk", phone
     return screens
 
 
-async def test_report_by_ussd_is_stored_once_and_alerts_like_sms(gateway) -> None:  # noqa: ANN001
+async def test_report_by_ussd_is_stored_once_and_alerts_like_sms(gateway) -> None:
     # main menu -> 1 report -> 1 attack -> 1 my commune (Gabi) -> count 5 -> 1 send
     screens = await walk(gateway, ["1", "1", "1", "5", "1"])
     assert all(s.startswith("CON ") for s in screens[:-1]) and screens[-1].startswith("END ")
@@ -137,7 +137,7 @@ async def test_report_by_ussd_is_stored_once_and_alerts_like_sms(gateway) -> Non
     assert recipients == {"+22796000201", "+22796000202"}
 
 
-async def test_session_end_event_is_recorded(gateway) -> None:  # noqa: ANN001
+async def test_session_end_event_is_recorded(gateway) -> None:
     await walk(gateway, ["1"], session_id="ATUid_gone")
     response = await gateway.post("/callbacks/at/ussd/events" + TOKEN, headers=FORM, data=urlencode({
         "sessionId": "ATUid_gone", "phoneNumber": FOCAL_POINT, "status": "Incomplete", "durationInMillis": "40000",
@@ -164,13 +164,13 @@ def session_end(**fields: str) -> str:
     (session_end(), charset("utf-16"), 400, "body charset 'utf-16' is not accepted: send UTF-8 or Latin-1"),
     (session_end(), charset("iso-8859-1"), 200, "ok"),
 ], ids=["plain", "unicode_escape", "utf-16", "latin-1"])
-async def test_session_end_event_charsets(gateway, body: str, headers: dict, status: int, answer: str) -> None:  # noqa: ANN001
+async def test_session_end_event_charsets(gateway, body: str, headers: dict, status: int, answer: str) -> None:
     await walk(gateway, ["1"], session_id="ATUid_gone")
     response = await gateway.post("/callbacks/at/ussd/events" + TOKEN, headers=headers, data=body)
     assert (response.status, await response.text()) == (status, answer)
 
 
-async def test_a_hop_holding_a_lone_surrogate_leaves_the_session_store_working(gateway) -> None:  # noqa: ANN001
+async def test_a_hop_holding_a_lone_surrogate_leaves_the_session_store_working(gateway) -> None:
     """A unicode_escape hop once put a lone surrogate in the sessions written behind: every flush
     failed, and the session-end callback and the funnel answered 500 until a restart."""
     await walk(gateway, ["1"], session_id="ATUid_ok")
@@ -186,8 +186,8 @@ async def test_a_hop_holding_a_lone_surrogate_leaves_the_session_store_working(g
     assert funnel.status == 200 and (await funnel.json())["sessions"] == 1
 
 
-async def test_a_hop_that_raises_ends_the_session_politely_not_a_500(gateway, caplog) -> None:  # noqa: ANN001
-    async def broken(_hop):  # noqa: ANN001, ANN202
+async def test_a_hop_that_raises_ends_the_session_politely_not_a_500(gateway, caplog) -> None:
+    async def broken(_hop):
         raise RuntimeError(f"a bug handling {FOCAL_POINT}")
 
     gateway.server.app[RUNTIME].answer_hop = broken
@@ -196,12 +196,12 @@ async def test_a_hop_that_raises_ends_the_session_politely_not_a_500(gateway, ca
     assert "ATUid_bug" in caplog.text and FOCAL_POINT[4:] not in caplog.text
 
 
-async def test_a_session_end_the_database_refuses_for_itself_is_a_400_not_a_503(gateway, monkeypatch) -> None:  # noqa: ANN001
+async def test_a_session_end_the_database_refuses_for_itself_is_a_400_not_a_503(gateway, monkeypatch) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from gateway.ussd import flow as ussd_flow
 
-    async def refuse(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+    async def refuse(*_args, **_kwargs):
         raise IntegrityError("UPDATE ussd_sessions ...", None, Exception("refused"))
 
     monkeypatch.setattr(ussd_flow, "record_session_end", refuse)
@@ -209,7 +209,7 @@ async def test_a_session_end_the_database_refuses_for_itself_is_a_400_not_a_503(
     assert (response.status, await response.text()) == (400, "session end could not be stored (IntegrityError)")
 
 
-async def test_abandoned_sessions_are_visible_to_analysts(gateway, clock) -> None:  # noqa: ANN001
+async def test_abandoned_sessions_are_visible_to_analysts(gateway, clock) -> None:
     await walk(gateway, ["1", "1"], session_id="ATUid_a")  # stops at the place question
     await walk(gateway, ["1", "1", "1", "5", "1"], session_id="ATUid_b")  # completes
     clock.advance(minutes=5)
@@ -221,7 +221,7 @@ async def test_abandoned_sessions_are_visible_to_analysts(gateway, clock) -> Non
     assert body["by_outcome_and_step"] == {"abandoned": {"place": 1}, "completed": {"submitted": 1}}
 
 
-async def test_concurrent_sessions_share_commits_and_a_doubled_last_hop_stores_once(gateway) -> None:  # noqa: ANN001
+async def test_concurrent_sessions_share_commits_and_a_doubled_last_hop_stores_once(gateway) -> None:
     """Hops arriving together are group-committed: 30 sessions of five focal points walk at once,
     and each sends its last hop twice at the same moment (the provider retrying): one report per
     session, both answers the same END screen with the same reference."""

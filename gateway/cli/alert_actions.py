@@ -8,8 +8,8 @@ from gateway.cli.errors import CliError
 from gateway.runtime import utc_now
 
 
-def resolve_alert(settings, code: str) -> int:  # noqa: ANN001
-    async def work(session):  # noqa: ANN001, ANN202
+def resolve_alert(settings, code: str) -> int:
+    async def work(session):
         return await alerts_api.resolve_alert(session, code.strip().upper(), "admin", utc_now())
 
     if not in_transaction(settings, work):

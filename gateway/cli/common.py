@@ -37,7 +37,7 @@ def run_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async def with_session(sessions) -> T:  # noqa: ANN001
+    async def with_session(sessions) -> T:
         async with sessions() as session, session.begin():
             return await work(session)
 
@@ -65,7 +65,7 @@ def write_rows(rows: Iterable[dict], fmt: str, columns: list[str]) -> None:
             print("  ".join(str(row.get(c, "")) for c in columns))
 
 
-def add_format_flags(parser) -> None:  # noqa: ANN001
+def add_format_flags(parser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--json", dest="fmt", action="store_const", const="json", help="JSON lines")
     group.add_argument("--csv", dest="fmt", action="store_const", const="csv", help="CSV with a header row")

@@ -8,7 +8,7 @@ from gateway.storage.migrate import upgrade
 from gateway.storage.secrets import pseudonym_secret_file
 
 
-def register(sub) -> None:  # noqa: ANN001
+def register(sub) -> None:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", help="apply migrations (Alembic)")
@@ -16,7 +16,7 @@ def register(sub) -> None:  # noqa: ANN001
     up.set_defaults(handler=run_upgrade)
 
 
-def run_upgrade(args, settings) -> int:  # noqa: ANN001
+def run_upgrade(args, settings) -> int:
     url = settings.database_url
     if is_sqlite(url):
         Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from gateway.storage.db import is_sqlite
 from gateway.storage.gazetteer import is_empty, load_gazetteer
 
 
-def register(sub) -> None:  # noqa: ANN001
+def register(sub) -> None:
     parse = sub.add_parser("parse", help="show how an SMS text is understood")
     add_config(parse)
     parse.add_argument("--lang", choices=["fr", "ha", "dje"], default=None)
@@ -26,11 +26,11 @@ def register(sub) -> None:  # noqa: ANN001
     parse.set_defaults(handler=run_parse)
 
 
-def gazetteer_for_cli(settings):  # noqa: ANN001, ANN201
+def gazetteer_for_cli(settings):
     """The stored gazetteer when there is a database with one, else the demo gazetteer."""
     url = settings.database_url
     if not (is_sqlite(url) and not Path(url.split(":///", 1)[1]).exists()):
-        async def load(sessions):  # noqa: ANN001, ANN202
+        async def load(sessions):
             async with sessions() as session:
                 return None if await is_empty(session) else await load_gazetteer(session)
 
@@ -44,7 +44,7 @@ def gazetteer_for_cli(settings):  # noqa: ANN001, ANN201
     return Gazetteer(batch.units, batch.places)
 
 
-def run_parse(args, settings) -> int:  # noqa: ANN001
+def run_parse(args, settings) -> int:
     parser = load_parser(gazetteer_for_cli(settings))
     if args.jsonl:
         for number, line in enumerate(sys.stdin, start=1):

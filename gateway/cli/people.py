@@ -13,7 +13,7 @@ from gateway.storage.gazetteer import load_gazetteer
 from gateway.storage.reporters import CsvImportError, read_reporters_csv, set_status, upsert_reporter
 
 
-def register(sub) -> None:  # noqa: ANN001
+def register(sub) -> None:
     reporters = sub.add_parser("reporters", help="focal points")
     rsub = reporters.add_subparsers(dest="reporters_command", required=True)
     listing = rsub.add_parser("list", help="list focal points (numbers masked unless --show-numbers)")
@@ -66,14 +66,14 @@ def register(sub) -> None:  # noqa: ANN001
     cimp.set_defaults(handler=import_members)
 
 
-def _phone(settings, raw: str) -> str:  # noqa: ANN001
+def _phone(settings, raw: str) -> str:
     try:
         return normalise_phone(raw, settings.gateway.default_region, settings.gateway.accepted_regions)
     except PhoneError as exc:
         raise CliError(str(exc)) from None
 
 
-async def _commune_resolver(session):  # noqa: ANN001, ANN202
+async def _commune_resolver(session):
     gazetteer = await load_gazetteer(session)
 
     def resolve(text: str) -> str | None:
@@ -82,8 +82,8 @@ async def _commune_resolver(session):  # noqa: ANN001, ANN202
     return resolve
 
 
-def list_reporters(args, settings) -> int:  # noqa: ANN001
-    async def work(session):  # noqa: ANN001, ANN202
+def list_reporters(args, settings) -> int:
+    async def work(session):
         return await reporter_store.list_reporters(session, args.status)
 
     rows = [{"id": r.id, "phone": r.phone if args.show_numbers else mask_phone(r.phone), "name": r.name,
@@ -94,10 +94,10 @@ def list_reporters(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def add_reporter(args, settings) -> int:  # noqa: ANN001
+def add_reporter(args, settings) -> int:
     phone = _phone(settings, args.phone)
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         commune = (await _commune_resolver(session))(args.commune)
         if commune is None:
             raise CliError(f"unknown commune {args.commune!r}")
@@ -109,10 +109,10 @@ def add_reporter(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def set_reporter_status(args, settings, status: str) -> int:  # noqa: ANN001
+def set_reporter_status(args, settings, status: str) -> int:
     phone = _phone(settings, args.phone)
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         return await set_status(session, phone, status)
 
     if in_transaction(settings, work) is None:
@@ -121,10 +121,10 @@ def set_reporter_status(args, settings, status: str) -> int:  # noqa: ANN001
     return 0
 
 
-def import_reporters(args, settings) -> int:  # noqa: ANN001
+def import_reporters(args, settings) -> int:
     path = existing_file(args.file)
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         resolve = await _commune_resolver(session)
         rows = read_reporters_csv(path, resolve, settings.gateway.default_region, settings.gateway.accepted_regions)
         now = utc_now()
@@ -141,8 +141,8 @@ def import_reporters(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def list_members(args, settings) -> int:  # noqa: ANN001
-    async def work(session):  # noqa: ANN001, ANN202
+def list_members(args, settings) -> int:
+    async def work(session):
         return await alerts_api.list_members(session, args.area)
 
     rows = [{"id": m.id, "phone": m.phone if args.show_numbers else mask_phone(m.phone), "name": m.name,
@@ -152,10 +152,10 @@ def list_members(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def add_member(args, settings) -> int:  # noqa: ANN001
+def add_member(args, settings) -> int:
     phone = _phone(settings, args.phone)
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         return await alerts_api.add_member(session, phone=phone, name=args.name, area=args.area, role=args.role, lang=args.lang)
 
     try:
@@ -166,10 +166,10 @@ def add_member(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def remove_member(args, settings) -> int:  # noqa: ANN001
+def remove_member(args, settings) -> int:
     phone = _phone(settings, args.phone)
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         return await alerts_api.remove_member(session, phone, args.area)
 
     removed = in_transaction(settings, work)
@@ -179,10 +179,10 @@ def remove_member(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def import_members(args, settings) -> int:  # noqa: ANN001
+def import_members(args, settings) -> int:
     path = existing_file(args.file)
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         return await import_committees_csv(session, path, settings.gateway.default_region,
                                            settings.gateway.accepted_regions)
 

@@ -11,7 +11,7 @@ from gateway.gazetteer.places import known_area_codes
 from gateway.storage.gazetteer import load_gazetteer
 
 
-def register(sub) -> None:  # noqa: ANN001
+def register(sub) -> None:
     rules = sub.add_parser("rules", help="alert rules")
     rsub = rules.add_subparsers(dest="rules_command", required=True)
     check = rsub.add_parser("check", help="validate rule files; exit 1 with file:line: message on any error")
@@ -28,18 +28,18 @@ def register(sub) -> None:  # noqa: ANN001
     replay.set_defaults(handler=run_replay)
 
 
-def _known_areas(settings) -> frozenset[str]:  # noqa: ANN001
+def _known_areas(settings) -> frozenset[str]:
     return known_area_codes(gazetteer_for_cli(settings))
 
 
-def load_checked(settings, path: str | None):  # noqa: ANN001, ANN201
+def load_checked(settings, path: str | None):
     try:
         return load_rules(path or settings.rules_path, _known_areas(settings))
     except RulesError as exc:
         raise CliError("rules refused:\n" + "\n".join(exc.errors)) from None
 
 
-def check_rules(args, settings) -> int:  # noqa: ANN001
+def check_rules(args, settings) -> int:
     try:
         load_rules(args.path or settings.rules_path, _known_areas(settings))
     except RulesError as exc:
@@ -50,10 +50,10 @@ def check_rules(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def run_replay(args, settings) -> int:  # noqa: ANN001
+def run_replay(args, settings) -> int:
     rules = load_checked(settings, args.rules)
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         return await replay(session, rules, args.since, args.until, await load_gazetteer(session))
 
     alerts = in_transaction(settings, work)

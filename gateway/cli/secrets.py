@@ -4,7 +4,7 @@ from gateway.cli.common import add_config
 from gateway.deployment import new_secrets_env
 
 
-def register(sub) -> None:  # noqa: ANN001
+def register(sub) -> None:
     secrets = sub.add_parser("secrets", help="production secrets")
     secrets_sub = secrets.add_subparsers(dest="secrets_command", required=True)
     new = secrets_sub.add_parser("new", help="print fresh secrets as EWG_* environment lines")
@@ -12,6 +12,6 @@ def register(sub) -> None:  # noqa: ANN001
     new.set_defaults(handler=print_new_secrets)
 
 
-def print_new_secrets(args, settings) -> int:  # noqa: ANN001
+def print_new_secrets(args, settings) -> int:
     print(new_secrets_env())
     return 0

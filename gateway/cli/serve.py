@@ -27,7 +27,7 @@ from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.db import UnsupportedDatabase
 
 
-def register(sub) -> None:  # noqa: ANN001
+def register(sub) -> None:
     serve = sub.add_parser("serve", help="run the gateway")
     add_config(serve)
     serve.add_argument("--port", type=int, default=None, help="overrides http.port")
@@ -65,7 +65,7 @@ async def add_demo_admin(runtime: Runtime, secrets: DemoSecrets) -> None:
         await ensure_user(session, secrets.dashboard_user, secrets.dashboard_password, "admin")
 
 
-def run_serve(args, settings) -> int:  # noqa: ANN001
+def run_serve(args, settings) -> int:
     configure_logging(settings.logging)
     settings, demo_secrets = settings_to_serve(args.demo, settings, logging.getLogger("gateway"))
     port = args.port or settings.http.port

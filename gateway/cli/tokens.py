@@ -15,7 +15,7 @@ from gateway.dashboard.users import ROLES
 from gateway.runtime import utc_now
 
 
-def register(sub) -> None:  # noqa: ANN001
+def register(sub) -> None:
     tokens = sub.add_parser("tokens", help="API tokens of partners (role, scope, expiry)")
     tsub = tokens.add_subparsers(dest="tokens_command", required=True)
     add = tsub.add_parser("add", help="make a partner's token; it is printed once and only its hash is kept")
@@ -46,7 +46,7 @@ def actor() -> str:
         return "cli"
 
 
-def _expiry(args, now: datetime) -> datetime | None:  # noqa: ANN001
+def _expiry(args, now: datetime) -> datetime | None:
     if args.no_expiry:
         return None
     if args.expires:
@@ -61,11 +61,11 @@ def _expiry(args, now: datetime) -> datetime | None:  # noqa: ANN001
     return now + timedelta(days=days)
 
 
-def add_command(args, settings) -> int:  # noqa: ANN001
+def add_command(args, settings) -> int:
     now = utc_now()
     expires_at = _expiry(args, now)
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         scope = await scope_of(session, args.scope)
         row, token = await add_token(session, args.name, args.role, scope, expires_at, now)
         await record(session, now, actor(), "token_add", row.name,
@@ -84,7 +84,7 @@ def add_command(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def list_command(args, settings) -> int:  # noqa: ANN001
+def list_command(args, settings) -> int:
     now = utc_now()
     rows = []
     for t in in_transaction(settings, list_tokens):
@@ -97,10 +97,10 @@ def list_command(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def revoke_command(args, settings) -> int:  # noqa: ANN001
+def revoke_command(args, settings) -> int:
     now = utc_now()
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         revoked = await revoke_token(session, args.name, now)
         if revoked:
             await record(session, now, actor(), "token_revoke", args.name[:64], None, "local")

@@ -24,7 +24,7 @@ SCOPE_HELP = ("the area the user sees and acts on: region, department or commune
               "comma-separated (e.g. Maradi or NE004,NE006011005); default: everywhere")
 
 
-def register(sub) -> None:  # noqa: ANN001
+def register(sub) -> None:
     users = sub.add_parser("users", help="dashboard users")
     usub = users.add_subparsers(dest="users_command", required=True)
     add = usub.add_parser("add", help="add a dashboard user (asks the password twice, or --password-stdin)")
@@ -80,7 +80,7 @@ def _name(raw: str) -> str:
         raise CliError(str(exc)) from None
 
 
-async def scope_of(session, areas: str | None) -> Scope:  # noqa: ANN001
+async def scope_of(session, areas: str | None) -> Scope:
     """The scope named on the command line (None: everywhere)."""
     if areas is None:
         return EVERYWHERE
@@ -90,11 +90,11 @@ async def scope_of(session, areas: str | None) -> Scope:  # noqa: ANN001
         raise CliError(str(exc)) from None
 
 
-def add_command(args, settings) -> int:  # noqa: ANN001
+def add_command(args, settings) -> int:
     name = _name(args.name)
     password = read_password(args.password_stdin)
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         return await add_user(session, name, password, args.role, scope=await scope_of(session, args.scope))
 
     try:
@@ -106,12 +106,12 @@ def add_command(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def scope_command(args, settings) -> int:  # noqa: ANN001
+def scope_command(args, settings) -> int:
     name = _name(args.name)
     if (args.areas is None) == (not args.everywhere):
         raise CliError("give the areas, or --everywhere")
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         return await set_scope(session, name, await scope_of(session, args.areas))
 
     try:
@@ -123,11 +123,11 @@ def scope_command(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def passwd_command(args, settings) -> int:  # noqa: ANN001
+def passwd_command(args, settings) -> int:
     name = _name(args.name)
     password = read_password(args.password_stdin)
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         return await set_password(session, name, password)
 
     try:
@@ -138,7 +138,7 @@ def passwd_command(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def list_command(args, settings) -> int:  # noqa: ANN001
+def list_command(args, settings) -> int:
     rows = [{"name": u.name, "role": u.role, "scope": u.scope,
              "created_at": u.created_at.isoformat() if u.created_at else None}
             for u in in_transaction(settings, list_users)]
@@ -146,10 +146,10 @@ def list_command(args, settings) -> int:  # noqa: ANN001
     return 0
 
 
-def remove_command(args, settings) -> int:  # noqa: ANN001
+def remove_command(args, settings) -> int:
     name = _name(args.name)
 
-    async def work(session):  # noqa: ANN001, ANN202
+    async def work(session):
         return await remove_user(session, name)
 
     if not in_transaction(settings, work):

@@ -125,7 +125,7 @@ async def places(session: AsyncSession) -> dict[str, Place]:
     return out
 
 
-def scoped(query: Select, column, scope: Scope) -> Select:  # noqa: ANN001 - a P-code column
+def scoped(query: Select, column, scope: Scope) -> Select:  # a P-code column
     """The query kept to the scope's areas."""
     inside = scope.where(column)
     return query if inside is None else query.where(inside)

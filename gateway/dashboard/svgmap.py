@@ -46,7 +46,7 @@ def _graticule(proj: Projection) -> list[str]:
     return parts
 
 
-def _centres(points: list[CommunePoint], key) -> dict[str, tuple[float, float]]:  # noqa: ANN001
+def _centres(points: list[CommunePoint], key) -> dict[str, tuple[float, float]]:
     groups: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for point in points:
         name = key(point)

@@ -27,7 +27,7 @@ def known_area_codes(gazetteer: Gazetteer) -> frozenset[str]:
     return frozenset(codes)
 
 
-def ussd_search(gazetteer: Gazetteer):  # noqa: ANN201
+def ussd_search(gazetteer: Gazetteer):
     """The USSD menu's place search: (typed text, home) -> [(pcode, commune name, village)]."""
 
     def search(text: str, home: str | None) -> list[tuple[str, str, str | None]]:

@@ -35,7 +35,7 @@ async def holds_demo_people(session: AsyncSession) -> bool:
     return found.first() is not None
 
 
-async def load_reference_data(sessions: async_sessionmaker, settings: Settings):  # noqa: ANN201
+async def load_reference_data(sessions: async_sessionmaker, settings: Settings):
     if settings.gateway.demo:
         await install_demo_data_if_empty(sessions, settings)
     async with sessions() as session:

@@ -314,7 +314,7 @@ class Parser:
         return detected, false_friends
 
     @staticmethod
-    def _vote(hits) -> str | None:  # noqa: ANN001 - any iterable of hits
+    def _vote(hits) -> str | None:  # any iterable of hits
         """The language most hits belong to alone; None when none does or two tie. A plain dict,
         not a Counter: most_common runs in Python, and this runs for every text (BENCHMARKS.md)."""
         votes: dict[str, int] = {}

@@ -61,7 +61,7 @@ def create_engine(url: str, echo: bool = False, read_only: bool = False) -> Asyn
             **one_writer)
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable under WAL against process crashes (kill -9); FULL adds

@@ -56,7 +56,7 @@ async def census_to_pcode(session: AsyncSession) -> dict[str, str]:
     return {census: pcode for census, pcode in rows.all()}
 
 
-def _insert_for(session: AsyncSession):  # noqa: ANN202 - the dialect's insert()
+def _insert_for(session: AsyncSession):  # the dialect's insert()
     dialect = session.bind.dialect.name
     if dialect == "sqlite":
         return sqlite.insert

@@ -34,7 +34,7 @@ class ReporterRow:
     lang: str
 
 
-def read_reporters_csv(path: Path, resolve_commune, default_region: str, regions) -> list[ReporterRow]:  # noqa: ANN001
+def read_reporters_csv(path: Path, resolve_commune, default_region: str, regions) -> list[ReporterRow]:
     """Validate every row first; any bad row -> CsvImportError listing them all."""
     errors: list[str] = []
     rows: list[ReporterRow] = []

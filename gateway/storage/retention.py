@@ -18,25 +18,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.storage.models import ERASED, REPLIES_UNERASED, Message, Outbox, Report, Reporter, UssdSession
 
 
-def _unerased_messages_before(cutoff: datetime):  # noqa: ANN202
+def _unerased_messages_before(cutoff: datetime):
     return select(Message.id).where(Message.stored_at < cutoff, Message.sender.is_not(None))
 
 
-def erase_reports_before(cutoff: datetime):  # noqa: ANN201
+def erase_reports_before(cutoff: datetime):
     """The free text and reporter link of reports whose message is about to be erased (by message id,
     from a range of ix_messages_unerased); run before erase_senders_before, which ends that range."""
     return (update(Report).where(Report.message_id.in_(_unerased_messages_before(cutoff)))
             .values(free_text=None, reporter_id=None).execution_options(synchronize_session=False))
 
 
-def erase_senders_before(cutoff: datetime):  # noqa: ANN201
+def erase_senders_before(cutoff: datetime):
     """Messages stored before `cutoff` emptied of number, text, parse, link id and error (a range of
     ix_messages_unerased)."""
     return (update(Message).where(Message.stored_at < cutoff, Message.sender.is_not(None))
             .values(sender=None, text="", parse={}, link_id=None, error=None))
 
 
-def erase_reply_recipients_before(cutoff: datetime):  # noqa: ANN201
+def erase_reply_recipients_before(cutoff: datetime):
     """The numbers and texts of replies created before `cutoff`, once sent or given up (a range of
     ix_outbox_replies_unerased)."""
     return (update(Outbox).where(text(REPLIES_UNERASED), Outbox.created_at < cutoff,
@@ -44,12 +44,12 @@ def erase_reply_recipients_before(cutoff: datetime):  # noqa: ANN201
             .values(recipient=ERASED, body=""))
 
 
-def erase_ussd_sessions_before(cutoff: datetime):  # noqa: ANN201
+def erase_ussd_sessions_before(cutoff: datetime):
     return (update(UssdSession).where(UssdSession.updated_at < cutoff, UssdSession.phone != ERASED)
             .values(phone=ERASED, last_text=""))
 
 
-def forget_unregistered_before(cutoff: datetime):  # noqa: ANN201
+def forget_unregistered_before(cutoff: datetime):
     """Rows of numbers that never registered, created and last heard of before `cutoff`, once no
     report links to them (run after erase_reports_before, which unlinks the old reports)."""
     linked = select(Report.id).where(Report.reporter_id == Reporter.id).exists()

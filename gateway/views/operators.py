@@ -99,7 +99,7 @@ def _expiry(runtime: Runtime) -> timedelta:
 
 # --- alerts ---------------------------------------------------------------------------------------
 
-async def _visible_alert(db, request: web.Request, session: Session):  # noqa: ANN001, ANN202
+async def _visible_alert(db, request: web.Request, session: Session):
     code = request.match_info["code"]
     alert = await alert_page.find_visible_alert(db, code, session.scope)
     if alert is None:
@@ -247,7 +247,7 @@ async def _people(request: web.Request, runtime: Runtime, t: Texts, session: Ses
 people_page = view("People", _people)
 
 
-async def _person_line(db, request: web.Request, runtime: Runtime, session: Session):  # noqa: ANN001, ANN202
+async def _person_line(db, request: web.Request, runtime: Runtime, session: Session):
     reporter_id = path_id(request, "person_id", "focal point")
     reporter = await people.visible_reporter(db, reporter_id, session.scope)
     if reporter is None:
@@ -313,7 +313,7 @@ async def _block(request: web.Request, runtime: Runtime, session: Session, form:
     return await _set_status(request, runtime, session, "block")
 
 
-async def _commune(db, form: dict, session: Session, field: str = "commune", levels: tuple[int, ...] = (3,)) -> str:  # noqa: ANN001
+async def _commune(db, form: dict, session: Session, field: str = "commune", levels: tuple[int, ...] = (3,)) -> str:
     """A unit named in a form (name or P-code) at one of `levels`, within the user's scope."""
     raw = _field(form, field, 100)
     try:
@@ -368,7 +368,7 @@ async def _add_member(request: web.Request, runtime: Runtime, session: Session, 
     raise web.HTTPSeeOther("/dashboard/people?done=member-added")
 
 
-async def _visible_member(db, request: web.Request, session: Session):  # noqa: ANN001, ANN202
+async def _visible_member(db, request: web.Request, session: Session):
     member_id = path_id(request, "member_id", "committee member")
     member = await people.visible_member(db, member_id, session.scope)
     if member is None:
