@@ -1,0 +1,47 @@
+"""Every text the dashboard shows is in the French, Hausa and Zarma dashboard catalogs: the literal
+`t("...")` calls of the dashboard's modules, and the values it passes to `t` from tables (page titles,
+notices, statuses, roles, response categories, timeline entries)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from babel.messages.pofile import read_po
+
+from alerts.api import RESPONSE_CATEGORIES
+from gateway import PROJECT_ROOT
+from gateway.dashboard import alert_page, people
+from gateway.dashboard.layout import ADMIN_PAGES, PAGES
+from gateway.dashboard.users import ROLES
+from gateway.kernel.i18n import LANGUAGES
+from gateway.views import dashboard, operators
+
+SOURCES = [*sorted((PROJECT_ROOT / "gateway" / "dashboard").glob("*.py")),
+           PROJECT_ROOT / "gateway" / "views" / "dashboard.py", PROJECT_ROOT / "gateway" / "views" / "operators.py"]
+LITERAL = re.compile(r"""\bt\(\s*(["'])((?:\\.|(?!\1).)*)\1""")
+TIMELINE = {"Alert opened", "Report", "Notification sent", "Notification withheld", "Acknowledged by SMS",
+            "Acknowledged on the dashboard", "Note", "Resolved with an outcome", "Silenced", "Closed"}
+TITLES = {"Alert", "People", "Focal point", "Silences", "Audit trail", "API tokens"}
+
+
+def shown_texts() -> set[str]:
+    found = {match.group(2).replace("\\'", "'") for path in SOURCES
+             for match in LITERAL.finditer(path.read_text(encoding="utf-8"))} - {"msgid"}  # layout's own t(msgid)
+    return (found | set(operators.NOTICES.values()) | set(dashboard.NOTICES.values())
+            | {label for _, label in PAGES + ADMIN_PAGES} | set(people.STATUSES) | {"unregistered"}
+            | set(people.MEMBER_ROLES) | set(RESPONSE_CATEGORIES) | set(ROLES) | {"active", "expired", "revoked"}
+            | set(alert_page.LEVEL_NAMES.values()) | TIMELINE | TITLES)
+
+
+def test_the_extraction_finds_the_texts() -> None:
+    texts = shown_texts()
+    assert {"Take charge (acknowledge)", "Reveal the number", "Audit trail", "security_forces"} <= texts
+    assert len(texts) > 150
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_dashboard_text_is_in_the_catalog(lang: str) -> None:
+    with (PROJECT_ROOT / "locales" / lang / "LC_MESSAGES" / "dashboard.po").open("rb") as handle:
+        catalog = {str(m.id): str(m.string) for m in read_po(handle) if m.id and m.string and not m.fuzzy}
+    assert sorted(shown_texts() - set(catalog)) == []
