@@ -110,7 +110,7 @@ def list_neighbours(args, settings) -> int:  # noqa: ANN001
           f"within {settings.spillover.cross_border_km:g} km ([spillover] cross_border_km, at import)")
     for row in rows:
         km = f"{row['distance_km']:.1f} km ({row['between']})" if row["distance_km"] is not None else "-"
-        source = row["source"] + (f" {row['rule']}" if row["rule"] else "")
+        source = f"added by {row['rule']}" if row["rule"] else row["source"]
         removed = f"  REMOVED by {row['removed_by']}" if row["removed_by"] else ""
         print(f"  {row['neighbour']:<12} {row['name'] or '(outside the gazetteer)':<24} {row['country']}  "
               f"{km:<26} {source}{removed}")
