@@ -8,15 +8,30 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from gateway.dashboard.scope import Scope
 from gateway.dashboard.svgmap import LEVEL_COLOURS
+from gateway.dashboard.users import add_user
+from gateway.runtime import RUNTIME
+from gateway.storage.models import Outbox
 from tests.support.components import require
-from tests.support.dashboard import ADMIN, ADMIN_PASSWORD, add_dashboard_user, seed_traffic
+from tests.support.dashboard import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    TERA,
+    add_dashboard_user,
+    post_sms,
+    scored,
+    seed_traffic,
+)
+from tests.support.gateway import settle
 
 CHROMIUM = Path(os.environ.get("EWG_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "dashboard.png"
+AYEROU, NEWCOMER = "+22790000105", "+22790000188"
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright (PyPI) is not installed")
 pytestmark = require(CHROMIUM.is_file() and bool(shutil.which(str(CHROMIUM))),
@@ -100,3 +115,124 @@ async def test_review_label_in_the_browser(browser, gateway, clock) -> None:
     await page.click("#review button[type=submit]")
     await page.wait_for_url("**/dashboard/review?done=labelled")
     assert "Rien à examiner." in await page.inner_text("main")
+
+
+# --- operators: people, alerts, scope (issue 22) ----------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+OPERATOR_PASSWORD = "sahel-operator-2026"
+
+
+async def log_in_as(browser, gateway, name: str, role: str, scope: tuple[str, ...] | None = None):
+    async with gateway.server.app[RUNTIME].sessions() as session, session.begin():
+        await add_user(session, name, OPERATOR_PASSWORD, role, scope=Scope(scope))
+    page = await browser.new_page(viewport={"width": 1100, "height": 900})
+    await page.goto(str(gateway.make_url("/dashboard/login")))
+    await page.fill("input[name=user]", name)
+    await page.fill("input[name=password]", OPERATOR_PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/dashboard")
+    return page
+
+
+async def screenshot(page, name: str) -> None:
+    """A small PNG of the page for docs/, refreshed on purpose only (EWG_UPDATE_SCREENSHOT)."""
+    shot = await page.screenshot()
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("EWG_UPDATE_SCREENSHOT"):
+        (DOCS / name).write_bytes(shot)
+
+
+async def tera_alert(gateway) -> dict:
+    await post_sms(gateway, TERA, "ATTAQUE TERA 3", "b-tera")
+    return (await scored(gateway, lambda a: "NE006011005" in a))["NE006011005"]
+
+
+async def test_the_admin_approves_a_registration_and_the_welcome_goes_out(browser, gateway, clock) -> None:
+    await post_sms(gateway, NEWCOMER, "LANGUE dje", "b-1")
+    await post_sms(gateway, NEWCOMER, "INSCRIPTION GABI Moussa", "b-2")
+    await settle(gateway)
+    page = await log_in_as(browser, gateway, "awa", "admin")
+    await page.click("header nav >> text=Personnes")
+    await page.wait_for_url("**/dashboard/people")
+    row = page.locator("#focal-points tr.person[data-status=pending]")
+    assert await row.count() == 1 and "Moussa" in await row.inner_text() and NEWCOMER not in await page.content()
+    await screenshot(page, "dashboard-people.png")
+    await row.locator("button[value=approve]").click()
+    await page.wait_for_url("**/dashboard/people?done=approved")
+    assert "SMS de bienvenue" in await page.inner_text(".notice")
+    assert await page.locator("#focal-points tr.person[data-status=pending]").count() == 0
+    await settle(gateway)
+    async with gateway.server.app[RUNTIME].sessions() as session:
+        sent = (await session.execute(select(Outbox).where(Outbox.recipient == NEWCOMER,
+                                                           Outbox.dedup_key.like("welcome:%")))).scalar_one()
+    assert sent.status == "logged" and sent.body.startswith("Fofo!") and "Gabi" in sent.body  # Zarma, as chosen
+
+
+async def test_an_operator_silences_an_alert_and_a_matching_report_is_withheld(browser, gateway, clock) -> None:
+    alert = await tera_alert(gateway)
+    await settle(gateway)
+    page = await log_in_as(browser, gateway, "musa", "operator")
+    await page.click(f"#alerts a >> text={alert['code']}")
+    await page.wait_for_url(f"**/dashboard/alerts/{alert['code']}")
+    await page.select_option("#silence select[name=area]", "NE006011005")
+    await page.select_option("#silence select[name=hours]", "6")
+    await page.fill("#silence input[name=reason]", "opération de l'armée en cours")
+    await page.click("#silence button[type=submit]")
+    await page.wait_for_url("**?done=silenced")
+    assert "opération de l'armée" in await page.inner_text("#silences")
+
+    await post_sms(gateway, AYEROU, "ATTAQUE TERA 12", "b-3")  # a second reporter, a count of 12: level 2
+    await scored(gateway, lambda a: a.get("NE006011005", {}).get("level") == 2)
+    await page.reload()
+    withheld = page.locator("#timeline tr.withheld")
+    assert await withheld.count() >= 1
+    assert all("silenced until" in text for text in await withheld.all_inner_texts())
+    await screenshot(page, "dashboard-alert.png")
+
+
+async def test_an_operator_resolves_an_alert_with_an_outcome(browser, gateway, clock) -> None:
+    alert = await tera_alert(gateway)
+    page = await log_in_as(browser, gateway, "musa", "operator")
+    await page.goto(str(gateway.make_url(f"/dashboard/alerts/{alert['code']}")))
+    await page.click("#acknowledge button")
+    await page.wait_for_url("**?done=acknowledged")
+    assert await page.inner_text("#alert-status") == "prise en charge"
+    await page.select_option("#resolve select[name=category]", "security_forces")
+    await page.fill("#resolve textarea[name=note]", "Patrouille envoyée, assaillants partis")
+    await page.click("#resolve button[type=submit]")
+    await page.wait_for_url("**?done=resolved")
+    assert "forces de sécurité" in await page.inner_text("#outcome")
+    assert "Patrouille envoyée" in await page.inner_text("#timeline")
+    assert await page.locator("#resolve").count() == 0  # a closed alert takes notes only
+    api = await gateway.get("/api/alerts", headers={"Authorization": "Bearer api-token"})
+    [resolved] = [a for a in (await api.json())["alerts"] if a["code"] == alert["code"]]
+    assert resolved["outcome"]["category"] == "security_forces"
+
+
+async def test_a_viewer_of_maradi_cannot_see_or_open_a_tillaberi_alert(browser, gateway, clock) -> None:
+    alerts = await seed_traffic(gateway, clock)
+    tera = await tera_alert(gateway)
+    page = await log_in_as(browser, gateway, "zara", "viewer", ("NE004",))
+    codes = await page.locator("#alerts tr.alert-row").evaluate_all("rows => rows.map(r => r.dataset.code)")
+    assert sorted(codes) == sorted([alerts["NE004006003"]["code"], alerts["NE004005003"]["code"]])
+    assert await page.locator('#commune-map [data-pcode="NE006011005"]').count() == 0
+    response = await page.goto(str(gateway.make_url(f"/dashboard/alerts/{tera['code']}")))
+    assert response.status == 404
+    response = await page.goto(str(gateway.make_url(f"/dashboard/alerts/{alerts['NE004006003']['code']}")))
+    assert response.status == 200 and await page.locator("form.action").count() == 0  # a viewer reads only
+
+
+async def test_the_admin_reads_the_audit_trail(browser, gateway, clock) -> None:
+    await seed_traffic(gateway, clock)
+    page = await log_in_as(browser, gateway, "awa", "admin")
+    await page.click("header nav >> text=Journal d'audit")
+    await page.wait_for_url("**/dashboard/audit")
+    assert "login" in await page.locator("#audit tr.audit").first.inner_text()
+    await page.select_option("select[name=action]", "login")
+    await page.click(".filters button")
+    await page.wait_for_url("**/dashboard/audit?*action=login*")
+    assert set(await page.locator("#audit tr.audit").evaluate_all("rows => rows.map(r => r.dataset.action)")) == {"login"}
+    await screenshot(page, "dashboard-audit.png")
+    await page.goto(str(gateway.make_url("/dashboard")))
+    await screenshot(page, "dashboard-situation.png")

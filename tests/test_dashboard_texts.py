@@ -23,6 +23,9 @@ LITERAL = re.compile(r"""\bt\(\s*(["'])((?:\\.|(?!\1).)*)\1""")
 TIMELINE = {"Alert opened", "Report", "Notification sent", "Notification withheld", "Acknowledged by SMS",
             "Acknowledged on the dashboard", "Note", "Resolved with an outcome", "Silenced", "Closed"}
 TITLES = {"Alert", "People", "Focal point", "Silences", "Audit trail", "API tokens"}
+# labels of the alert's and the person's facts and of the people's buttons, passed to t from tuples
+LABELS = {"Code", "Level", "Incident", "Commune", "Status", "Opened", "Acknowledged", "Escalation step", "Resolved",
+          "Outcome", "Pseudonym", "Number", "Registered", "Last report", "Approve", "Block"}
 
 
 def shown_texts() -> set[str]:
@@ -31,7 +34,7 @@ def shown_texts() -> set[str]:
     return (found | set(operators.NOTICES.values()) | set(dashboard.NOTICES.values())
             | {label for _, label in PAGES + ADMIN_PAGES} | set(people.STATUSES) | {"unregistered"}
             | set(people.MEMBER_ROLES) | set(RESPONSE_CATEGORIES) | set(ROLES) | {"active", "expired", "revoked"}
-            | set(alert_page.LEVEL_NAMES.values()) | TIMELINE | TITLES)
+            | set(alert_page.LEVEL_NAMES.values()) | TIMELINE | TITLES | LABELS)
 
 
 def test_the_extraction_finds_the_texts() -> None:
