@@ -65,7 +65,7 @@ async def rings_around(session: AsyncSession, commune: str, rings: int,
                        overrides: Iterable[PairOverride]) -> dict[str, int]:
     """Every commune within `rings` steps of `commune` (not itself) -> its ring (1: a neighbour).
     One query per ring. A commune outside the gazetteer (named by a rule file) has no stored
-    neighbours of its own: the rings stop there."""
+    neighbours of its own: the rings end there."""
     overrides = list(overrides)
     found: dict[str, int] = {commune: 0}
     frontier = {commune}
