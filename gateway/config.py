@@ -48,6 +48,30 @@ class AfricasTalkingSettings:
 
 
 @dataclass(frozen=True)
+class AndroidSettings:
+    """SMS Gateway for Android on a phone with a local SIM (local server, the app's cloud or a private server)."""
+
+    base_url: str = ""  # e.g. http://192.168.1.20:8080 (local server) or https://api.sms-gate.app/3rdparty/v1
+    username: str = ""
+    password: str = ""
+    signing_key: str = ""  # the app's webhook signing key: every /callbacks/android request is checked with it
+    sim_number: int = 0  # 0: the app's default SIM; 1, 2...: that slot
+    timeout_seconds: float = 15.0
+    ping_stale_seconds: float = 900.0  # no system:ping for this long: the phone counts as down
+
+    @property
+    def sends_for_real(self) -> bool:
+        return bool(self.base_url and self.username and self.password)
+
+
+@dataclass(frozen=True)
+class ProvidersSettings:
+    order: list[str] = field(default_factory=list)  # empty: every configured provider, in KNOWN_PROVIDERS order
+    routes: dict[str, str] = field(default_factory=dict)  # number prefix -> "kannel,android": tried first, in order
+    tries_before_failover: int = 3  # provider-side failures of an alert on one provider before the next is tried
+
+
+@dataclass(frozen=True)
 class CallbackSettings:
     token: str = ""
     previous_token: str = ""  # still accepted while the provider's callback URLs are moved to a new token
@@ -146,6 +170,8 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     africastalking: AfricasTalkingSettings = field(default_factory=AfricasTalkingSettings)
+    android: AndroidSettings = field(default_factory=AndroidSettings)
+    providers: ProvidersSettings = field(default_factory=ProvidersSettings)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)

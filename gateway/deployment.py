@@ -58,6 +58,8 @@ def real_provider_credentials(settings: Settings) -> str | None:
     """The setting that would make demo mode send real SMS (to demo people's numbers), if any."""
     if settings.africastalking.api_key or settings.africastalking.username:
         return "EWG_AFRICASTALKING__USERNAME/API_KEY"
+    if settings.android.base_url or settings.android.username or settings.android.password:
+        return "EWG_ANDROID__BASE_URL/USERNAME/PASSWORD"
     return None
 
 

@@ -16,6 +16,7 @@ class InboundSms:
     received_at: datetime
     link_id: str | None = None
     network_code: str | None = None
+    provider: str = "africastalking"  # which provider carried it: its reply leaves the same way
 
 
 class DeliveryState(Enum):
@@ -76,3 +77,13 @@ class SendResult:
     provider_message_id: str | None = None
     cost: str | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One SMS of a batch as a provider that tracks SMS by our id sees it (`per_sms = True`):
+    the outbox id its delivery reports name, and when it is no longer worth delivering."""
+
+    outbox_id: int
+    recipient: str
+    expires_at: datetime | None = None

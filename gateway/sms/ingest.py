@@ -94,7 +94,8 @@ def message_rows(batch: Sequence[InboundSms], now: datetime, understood: Sequenc
     return [{
         "channel": "sms", "external_id": sms.external_id, "sender": sms.sender, "short_code": sms.short_code,
         "text": sms.text, "received_at": sms.received_at, "stored_at": now, "link_id": sms.link_id,
-        "network_code": sms.network_code, "kind": "unknown", "parse": {}, **(understood[n] if understood else {}),
+        "network_code": sms.network_code, "provider": sms.provider, "kind": "unknown", "parse": {},
+        **(understood[n] if understood else {}),
     } for n, sms in enumerate(batch)]
 
 
@@ -274,7 +275,7 @@ async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms
         outcome_kind = "unknown"
         reply_text = replies.text(lang, replies.HELP)
 
-    reply_status = _queue_reply(ctx, sms.sender, message_id, reply_text, replies_sent, writes, now)
+    reply_status = _queue_reply(ctx, sms, message_id, reply_text, replies_sent, writes, now)
     writes.outcomes.append({
         "message_id": message_id, "o_kind": outcome_kind,
         "o_command": parsed.command if outcome_kind == "command" else None, "o_lang": lang,
@@ -293,8 +294,9 @@ def _foreign_region(ctx: IngestContext, phone: str) -> str | None:
     return None if region in accepted else region
 
 
-def _queue_reply(ctx: IngestContext, phone: str, message_id: int, body: str | None,
+def _queue_reply(ctx: IngestContext, sms: InboundSms, message_id: int, body: str | None,
                  replies_sent: dict[str, int], writes: _BatchWrites, now: datetime) -> str:
+    phone = sms.sender
     if not body:
         return "none"
     settings = ctx.settings.gateway
@@ -303,10 +305,12 @@ def _queue_reply(ctx: IngestContext, phone: str, message_id: int, body: str | No
                  settings.reply_limit, settings.reply_window_minutes)
         return "rate_limited"
     replies_sent[phone] = replies_sent.get(phone, 0) + 1
-    writes.replies.append(outbox_row(OutboundSms(
+    row = outbox_row(OutboundSms(
         dedup_key=f"reply:{message_id}", kind="reply", recipient=phone, body=body, priority=PRIORITY_REPLY,
         expires_at=expiry(now, ctx.settings.outbox.reply_expiry_minutes),
-    ), now))
+    ), now)
+    row["provider"] = sms.provider  # a reply leaves through the provider its message came in on
+    writes.replies.append(row)
     return "queued"
 
 

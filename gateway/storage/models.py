@@ -135,6 +135,7 @@ class Message(Base):
     reply_status: Mapped[str | None] = mapped_column(String(16))  # queued, rate_limited, none
     review_label: Mapped[str | None] = mapped_column(String(40))
     error: Mapped[str | None] = mapped_column(String(200))  # why understanding it failed; it waits for review
+    provider: Mapped[str | None] = mapped_column(String(16))  # africastalking, android, kannel; None on old rows
 
 
 class Report(Base):
@@ -302,6 +303,8 @@ class Outbox(Base):
     alert_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("alerts.id"), index=True)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # a reply: the provider its message came in on; once tried: the provider that last took it
+    provider: Mapped[str | None] = mapped_column(String(16))
 
 
 class DeliveryEvent(Base):
