@@ -71,11 +71,11 @@ async def area_path(session: AsyncSession, pcode: str) -> tuple[AreaChoice, ...]
 
 async def find_visible_alert(session: AsyncSession, code: str, scope: Scope) -> Alert | None:
     """The alert with this code if the scope covers its commune; otherwise as if it did not exist."""
-    alert = await alerts_api_find(session, code)
+    alert = await _alert_by_code(session, code)
     return alert if alert is not None and scope.covers(alert.commune_pcode) else None
 
 
-async def alerts_api_find(session: AsyncSession, code: str) -> Alert | None:
+async def _alert_by_code(session: AsyncSession, code: str) -> Alert | None:
     if not code.isascii() or not code.isalnum() or len(code) > 8:
         return None
     return (await session.execute(select(Alert).where(Alert.code == code.upper()))).scalar_one_or_none()
