@@ -122,6 +122,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
             observe_time_to_ack=runtime.metrics.time_to_ack.observe,
         ),
         key_secret=runtime.pseudonym_secret,
+        locate=ussd_search(gazetteer),
     )
 
     async def process(batch: list[InboundSms]) -> list[IngestOutcome]:

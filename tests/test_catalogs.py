@@ -21,6 +21,7 @@ from gateway import PROJECT_ROOT
 from gateway.kernel.i18n import LANGUAGES, render
 from gateway.kernel.segments import is_gsm7, measure, to_gsm7
 from gateway.kernel.taxonomy import load_taxonomy
+from gateway.sms.followup import MAX_CANDIDATE_CHARS, MAX_CANDIDATES
 
 LOCALES = PROJECT_ROOT / "locales"
 CATALOGS = ("replies", "alerts", "ussd", "dashboard")
@@ -95,6 +96,7 @@ def long_values(lang: str, name: str) -> dict[str, object]:
         "details": render(lang, " {items}.", items=", ".join(f"{label} 999" for label in labels)),
         "items": ", ".join(f"{label} 999" for label in labels),
         "name": LONGEST_COMMUNE[:22], "language": "Francais",
+        "candidates": ", ".join([LONGEST_COMMUNE[:MAX_CANDIDATE_CHARS]] * MAX_CANDIDATES),
     }
 
 

@@ -125,9 +125,10 @@ def review_body(t: Texts, taxonomy: Taxonomy, items: list[ReviewItem], csrf: str
     langs = "".join(f'<option value="{code}">{code}</option>' for code in ("fr", "ha", "dje"))
     rows = "".join(
         f'<tr data-message="{m.message_id}"><td>{when(m.received_at)}</td><td><code>{escape(m.sender)}</code></td>'
-        f"<td>{escape(m.text)}</td><td>{escape(m.lang or '')}</td><td>"
+        f"<td>{escape(m.text)}{_needs(t, m)}</td><td>{escape(m.lang or '')}</td><td>"
         f'<form class="review-form" method="post" action="/dashboard/review/{m.message_id}">'
         f'<input type="hidden" name="csrf" value="{csrf}"><select name="label">{options}</select>'
+        + (f'<input name="place" placeholder="{t("place (village or commune)")}" maxlength="80">' if m.needs else "") +
         f'<input name="word" placeholder="{t("unknown word (optional)")}" maxlength="40">'
         f'<select name="word_lang">{langs}</select><button type="submit">{t("Label")}</button></form></td></tr>'
         for m in items)
@@ -136,6 +137,11 @@ def review_body(t: Texts, taxonomy: Taxonomy, items: list[ReviewItem], csrf: str
                     + (f'<table id="review"><tr><th>{t("Received")}</th><th>{t("Sender (pseudonym)")}</th>'
                        f'<th>{t("Text")}</th><th>{t("Language")}</th><th>{t("Label")}</th></tr>{rows}</table>'
                        if items else f"<p>{t('Nothing to review.')}</p>"))
+
+
+def _needs(t: Texts, item: ReviewItem) -> str:
+    """The flag of a report whose follow-up question went unanswered."""
+    return f' <strong class="needs">{t("needs a place")}</strong>' if item.needs else ""
 
 
 def focal_points_body(t: Texts, silent: list[SilentFocalPoint], days: int, now: datetime) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.dashboard.scope import EVERYWHERE, Scope
 from gateway.kernel.phones import mask_phone, mask_phones_in, sender_key
 from gateway.kernel.redact import redact
+from gateway.sms import followup
 from gateway.storage.models import (
     AdminUnit,
     Alert,
@@ -87,6 +88,7 @@ class ReviewItem:
     text: str
     lang: str | None
     sender: str  # pseudonym
+    needs: str | None = None  # what the report lacks ("a place"); None for a text not understood
 
 
 @dataclass(frozen=True)
@@ -198,17 +200,30 @@ async def daily_report_counts(session: AsyncSession, known: dict[str, Place], si
     return dict(counts)
 
 
+NEEDS_A_PLACE = "needs a place"
+
+
 async def review_queue(session: AsyncSession, pseudonym_secret: str, limit: int = 100,
-                       scope: Scope = EVERYWHERE) -> list[ReviewItem]:
-    """Texts not understood, with numbers and the sender's registered name hidden like free text. A
-    scoped user sees the texts of registered senders of the scope only (a text names no place)."""
+                       scope: Scope = EVERYWHERE, now: datetime | None = None) -> list[ReviewItem]:
+    """Texts not understood, and (given `now`) the reports whose follow-up question went
+    unanswered, flagged as needing a place; numbers and the sender's registered name hidden like
+    free text. A scoped user sees the texts of registered senders of the scope only (a text names
+    no place)."""
+    waiting = Report.status == followup.ASKED
+    shown = or_(Message.kind == "unknown", waiting) if now is not None else Message.kind == "unknown"
+    query = (select(Message, Reporter.name, waiting.label("needs_place"))
+             .outerjoin(Reporter, Reporter.phone == Message.sender)
+             .outerjoin(Report, Report.message_id == Message.id)
+             .where(shown, Message.review_label.is_(None)))
+    if now is not None:  # a question still open to its answer is not the operator's yet
+        query = query.where(or_(Report.id.is_(None), Report.status != followup.ASKED,
+                                Message.stored_at <= followup.answer_deadline(now)))
     rows = await session.execute(scoped(
-        select(Message, Reporter.name).outerjoin(Reporter, Reporter.phone == Message.sender)
-        .where(Message.kind == "unknown", Message.review_label.is_(None))
-        .order_by(Message.received_at.desc(), Message.id.desc()).limit(limit), Reporter.commune_pcode, scope))
+        query.order_by(Message.received_at.desc(), Message.id.desc()).limit(limit), Reporter.commune_pcode, scope))
     return [ReviewItem(m.id, m.received_at, redact(m.text, name), m.lang,
-                       sender_key(m.sender, pseudonym_secret) if m.sender else "anonymised")
-            for m, name in rows]
+                       sender_key(m.sender, pseudonym_secret) if m.sender else "anonymised",
+                       NEEDS_A_PLACE if needs_place else None)
+            for m, name, needs_place in rows]
 
 
 async def silent_focal_points(session: AsyncSession, now: datetime, days: int,
@@ -259,10 +274,25 @@ async def sms_cost(session: AsyncSession, since: datetime,
     return totals
 
 
-async def label_message(session: AsyncSession, message_id: int, label: str) -> bool:
+async def label_message(session: AsyncSession, message_id: int, label: str, incidents: frozenset[str] = frozenset(),
+                        place: str | None = None) -> bool:
+    """Label a text not understood, or a report that needs a place: an incident label with a place
+    (the operator's `place`, else the commune the reporter's number stands for) sends that report
+    to the scorer; "noise" withdraws it."""
     message = await session.get(Message, message_id)
-    if message is None or message.kind != "unknown":
+    if message is None:
         return False
+    if message.kind != "unknown":
+        report = await followup.waiting_report(session, message_id)
+        if report is None:
+            return False
+        if label in incidents:
+            report.incident = label
+            commune = place or (message.parse or {}).get("commune")
+            if commune:
+                await followup.complete(session, report.id, commune, None if place else report.village)
+        elif label == "noise":
+            report.status = "retracted"
     message.review_label = label
     return True
 

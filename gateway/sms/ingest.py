@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.config import Settings
@@ -38,7 +38,7 @@ from gateway.phone_actions import (
     set_language,
     store_message_rows,
 )
-from gateway.sms import replies
+from gateway.sms import followup, replies
 from gateway.sms.alert_commands import AlertCommands
 from gateway.storage import sqlite_batch
 from gateway.storage.errors import database_unavailable
@@ -75,6 +75,7 @@ class IngestContext:
     alerts: AlertCommands  # `OK <code>` and the rescoring after a retraction
     key_secret: str = ""
     counters: dict[str, int] = field(default_factory=dict)
+    locate: followup.Search | None = None  # the place an answer to a question names
 
 
 # The hot path's statements are built once: building one and computing its cache key costs more
@@ -83,9 +84,13 @@ _MESSAGES = Message.__table__
 UPDATE_OUTCOMES = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id")).values(
     kind=bindparam("o_kind"), command=bindparam("o_command"), lang=bindparam("o_lang"),
     parse=bindparam("o_parse"), reply_status=bindparam("o_reply_status"), error=bindparam("o_error"))
-_REPLIES_SINCE = select(Outbox.recipient, func.count()).where(
-    Outbox.recipient.in_(bindparam("phones", expanding=True)), Outbox.kind == "reply",
-    Outbox.created_at >= bindparam("since")).group_by(Outbox.recipient)
+# The reply limit's count and the newest question still open to an answer, from the same rows.
+_REPLIES_SINCE = select(
+    Outbox.recipient, func.count(case((Outbox.created_at >= bindparam("since"), 1))),
+    func.max(case((and_(Outbox.dedup_key.startswith(followup.ASK_PREFIX, autoescape=True),
+                        Outbox.created_at >= bindparam("asked_since")), Outbox.dedup_key))),
+).where(Outbox.recipient.in_(bindparam("phones", expanding=True)), Outbox.kind == "reply",
+        Outbox.created_at >= bindparam("earliest")).group_by(Outbox.recipient)
 
 
 def message_rows(batch: Sequence[InboundSms], now: datetime, understood: Sequence[dict] | None = None) -> list[dict]:
@@ -94,8 +99,7 @@ def message_rows(batch: Sequence[InboundSms], now: datetime, understood: Sequenc
     return [{
         "channel": "sms", "external_id": sms.external_id, "sender": sms.sender, "short_code": sms.short_code,
         "text": sms.text, "received_at": sms.received_at, "stored_at": now, "link_id": sms.link_id,
-        "network_code": sms.network_code, "provider": sms.provider, "kind": "unknown", "parse": {},
-        **(understood[n] if understood else {}),
+        "network_code": sms.network_code, "kind": "unknown", "parse": {}, **(understood[n] if understood else {}),
     } for n, sms in enumerate(batch)]
 
 
@@ -103,13 +107,24 @@ Reporters = dict[str, Reporter | KnownReporter]  # by phone: what a batch knows 
 
 
 async def _store_and_look_up_on_sqlite(driver: OneHandOffConnection, batch: Sequence[InboundSms], now: datetime,
-                                       since: datetime) -> tuple[list[int | None], Reporters, dict[str, int]]:
-    """store_messages, find_reporters and recent_reply_counts in one hand-off to SQLite."""
+                                       since: datetime) -> tuple[list[int | None], Reporters, dict[str, int],
+                                                                 dict[str, str]]:
+    """store_messages, find_reporters and recent_replies in one hand-off to SQLite."""
     message_ids, found, counted = await sqlite_batch.store_and_look_up(
         driver, insert_messages("sqlite"), message_rows(batch, now), sorted({sms.sender for sms in batch}),
-        since)
+        since, followup.answer_deadline(now))
     reporters = {row[1]: KnownReporter(*row) for row in found}
-    return message_ids, reporters, {recipient: int(count) for recipient, count in counted}
+    return message_ids, reporters, *_counted_and_asked(counted)
+
+
+def _counted_and_asked(rows) -> tuple[dict[str, int], dict[str, str]]:
+    """(recipient, replies counted, newest open question's key) rows as two maps."""
+    counted, asked = {}, {}
+    for recipient, count, key in rows:
+        counted[recipient] = int(count)
+        if key:
+            asked[recipient] = key
+    return counted, asked
 
 
 @dataclass
@@ -168,15 +183,16 @@ async def handle_sms_batch(session: AsyncSession, ctx: IngestContext, batch: Seq
     since = now - timedelta(minutes=ctx.settings.gateway.reply_window_minutes)
     driver = await sqlite_batch.driver_of(session)
     if driver is not None:
-        message_ids, reporters, replies_sent = await _store_and_look_up_on_sqlite(driver, batch, now, since)
+        message_ids, reporters, replies_sent, asked = await _store_and_look_up_on_sqlite(driver, batch, now, since)
     else:
         message_ids = await store_messages(session, batch, now)
         phones = {sms.sender for sms, message_id in zip(batch, message_ids, strict=True) if message_id}
         reporters = await find_reporters(session, phones) if phones else {}
-        replies_sent = await recent_reply_counts(session, phones, since) if phones else {}
+        replies_sent, asked = await recent_replies(session, phones, since, now) if phones else ({}, {})
     fresh = [(sms, message_id) for sms, message_id in zip(batch, message_ids, strict=True) if message_id]
     writes = _BatchWrites(driver)
-    understood = {message_id: await _understand(session, ctx, sms, message_id, reporters, replies_sent, writes, now)
+    understood = {message_id: await _understand(session, ctx, sms, message_id, reporters, replies_sent, writes, now,
+                                                asked)
                   for sms, message_id in fresh}
     await writes.write(session)
     outcomes = []
@@ -228,15 +244,19 @@ async def store_messages(session: AsyncSession, batch: Sequence[InboundSms], now
     return await store_message_rows(session, message_rows(batch, now, understood))
 
 
-async def recent_reply_counts(session: AsyncSession, phones: set[str], since: datetime) -> dict[str, int]:
-    """Replies queued to each number since `since` (the reply rate limit), for a whole batch at once."""
-    counted = await session.execute(_REPLIES_SINCE, {"phones": list(phones), "since": since})
-    return {recipient: int(count) for recipient, count in counted}
+async def recent_replies(session: AsyncSession, phones: set[str], since: datetime,
+                         now: datetime) -> tuple[dict[str, int], dict[str, str]]:
+    """Replies queued to each number since `since` (the reply rate limit), and the key of each
+    number's newest question that can still be answered, for a whole batch at once."""
+    asked_since = followup.answer_deadline(now)
+    counted = await session.execute(_REPLIES_SINCE, {"phones": list(phones), "since": since,
+                                                     "asked_since": asked_since, "earliest": min(since, asked_since)})
+    return _counted_and_asked(counted)
 
 
 async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms, message_id: int,
                       reporters: Reporters, replies_sent: dict[str, int], writes: _BatchWrites,
-                      now: datetime) -> _Understood:
+                      now: datetime, asked: dict[str, str]) -> _Understood:
     foreign = _foreign_region(ctx, sms.sender)
     reporter = None if foreign else reporters.get(sms.sender)
     lang_hint = reporter.lang if reporter else None
@@ -247,7 +267,13 @@ async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms
     report_ref: str | None = None
     review: str | None = None
     reply_text: str | None
-    if foreign:
+    reply_key = "reply"
+    question: followup.Question | None = None
+    answered = None if foreign or parsed.kind != "unknown" or sms.sender not in asked else await _answer(
+        session, ctx, asked.pop(sms.sender), sms.text, reporter, lang, writes, message_id)
+    if answered is not None:
+        outcome_kind, report_ref, reply_text = "answer", *answered
+    elif foreign:
         # Kept, never acted on: no report to score (so it cannot alert) and no command run; a
         # person reviews it. A reply abroad costs more, so it is sent only when configured.
         outcome_kind = "unknown"
@@ -257,17 +283,23 @@ async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms
         if blocked(reporter):
             reply_text = replies.text(lang, replies.BLOCKED)
         else:
+            question = followup.question_for(parsed)
             row = report_row(
                 key_secret=ctx.key_secret, message_id=message_id, channel="sms", phone=sms.sender, reporter=reporter,
-                incident=parsed.incident, commune=parsed.commune, village=parsed.village,
-                count=parsed.count, secondary=list(parsed.secondary),
+                incident=parsed.incident, commune=None if question else parsed.commune,
+                village=None if question else parsed.village, count=parsed.count, secondary=list(parsed.secondary),
                 free_text=parsed.free_text or None, lang=lang, received_at=sms.received_at,
             )
             writes.reports.append(row)
             report_ref = row["ref"]
-            place = parsed.commune_name or (ctx.commune_name(parsed.commune) if parsed.commune else None)
-            reply_text = replies.confirmation(lang, ctx.taxonomy, report_ref, parsed.incident, place,
-                                              parsed.count, verified=row["trust"] == "approved")
+            if question is not None:
+                row["status"], reply_key = followup.ASKED, followup.ASK_PREFIX
+                reply_text = followup.question_text(lang, question, report_ref,
+                                                    ctx.taxonomy.by_id(parsed.incident).label(lang), ctx.commune_name)
+            else:
+                place = parsed.commune_name or (ctx.commune_name(parsed.commune) if parsed.commune else None)
+                reply_text = replies.confirmation(lang, ctx.taxonomy, report_ref, parsed.incident, place,
+                                                  parsed.count, verified=row["trust"] == "approved")
     elif parsed.kind == "command":
         await writes.write(session)
         reply_text = await _run_command(session, ctx, sms, reporters, parsed, lang, now)
@@ -275,7 +307,8 @@ async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms
         outcome_kind = "unknown"
         reply_text = replies.text(lang, replies.HELP)
 
-    reply_status = _queue_reply(ctx, sms, message_id, reply_text, replies_sent, writes, now)
+    reply_status = _queue_reply(ctx, sms.sender, message_id, reply_text, replies_sent, writes, now,
+                                dedup_key=followup.ask_key(message_id) if reply_key == followup.ASK_PREFIX else None)
     writes.outcomes.append({
         "message_id": message_id, "o_kind": outcome_kind,
         "o_command": parsed.command if outcome_kind == "command" else None, "o_lang": lang,
@@ -294,9 +327,9 @@ def _foreign_region(ctx: IngestContext, phone: str) -> str | None:
     return None if region in accepted else region
 
 
-def _queue_reply(ctx: IngestContext, sms: InboundSms, message_id: int, body: str | None,
-                 replies_sent: dict[str, int], writes: _BatchWrites, now: datetime) -> str:
-    phone = sms.sender
+def _queue_reply(ctx: IngestContext, phone: str, message_id: int, body: str | None,
+                 replies_sent: dict[str, int], writes: _BatchWrites, now: datetime,
+                 dedup_key: str | None = None) -> str:
     if not body:
         return "none"
     settings = ctx.settings.gateway
@@ -305,12 +338,10 @@ def _queue_reply(ctx: IngestContext, sms: InboundSms, message_id: int, body: str
                  settings.reply_limit, settings.reply_window_minutes)
         return "rate_limited"
     replies_sent[phone] = replies_sent.get(phone, 0) + 1
-    row = outbox_row(OutboundSms(
-        dedup_key=f"reply:{message_id}", kind="reply", recipient=phone, body=body, priority=PRIORITY_REPLY,
+    writes.replies.append(outbox_row(OutboundSms(
+        dedup_key=dedup_key or f"reply:{message_id}", kind="reply", recipient=phone, body=body, priority=PRIORITY_REPLY,
         expires_at=expiry(now, ctx.settings.outbox.reply_expiry_minutes),
-    ), now)
-    row["provider"] = sms.provider  # a reply leaves through the provider its message came in on
-    writes.replies.append(row)
+    ), now))
     return "queued"
 
 
@@ -335,6 +366,29 @@ async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSm
     if command == "acknowledge":
         return await acknowledge_alert(session, ctx.alerts, sms.sender, parsed.alert_code or "", lang, now)
     return replies.text(lang, replies.HELP)
+
+
+async def _answer(session: AsyncSession, ctx: IngestContext, key: str, text: str,
+                  reporter: Reporter | KnownReporter | None, lang: str, writes: _BatchWrites,
+                  message_id: int) -> tuple[str, str] | None:
+    """The answer to a question, when `text` names a place and the report still waits: the report
+    completed (handed to the scorer), its reference and confirmation. None: not an answer."""
+    asked_message = followup.asked_message(key)
+    if ctx.locate is None or asked_message is None:
+        return None
+    await writes.write(session)  # the report may have been asked about earlier in this batch
+    report = await followup.waiting_report(session, asked_message)
+    if report is None:
+        return None
+    asked_parse = (await session.get(Message, asked_message)).parse or {}
+    place = followup.answered_place(ctx.locate, text, reporter.commune_pcode if reporter else None,
+                                    followup.candidates_of(asked_parse))
+    if place is None or not await followup.complete(session, report.id, *place):
+        return None
+    writes.report_ids[message_id] = report.id
+    confirmed = replies.confirmation(lang, ctx.taxonomy, report.ref, report.incident, ctx.commune_name(place[0]),
+                                     report.count, verified=report.trust == "approved")
+    return report.ref, confirmed
 
 
 async def _stored_reporter(session: AsyncSession, reporters: Reporters, phone: str, now: datetime) -> Reporter:

@@ -32,9 +32,13 @@ _JSON = frozenset({"parse", "o_parse", "secondary"})
 
 REPORTERS_SQL = ("SELECT id, phone, name, commune_pcode, lang, status FROM reporters "
                  "WHERE phone IN (SELECT value FROM json_each(:phones))")
-# the reply limit's count, as gateway.sms.ingest._REPLIES_SINCE counts it (ix_outbox_recipient_created)
-REPLY_COUNTS_SQL = ("SELECT recipient, count(*) FROM outbox WHERE recipient IN (SELECT value FROM json_each(:phones)) "
-                    "AND kind = 'reply' AND created_at >= :since GROUP BY recipient")
+# the reply limit's count and the newest question still open to an answer, as
+# gateway.sms.ingest._REPLIES_SINCE reads them (ix_outbox_recipient_created): the same rows, so a
+# number with no question pending costs nothing more
+REPLY_COUNTS_SQL = ("SELECT recipient, count(CASE WHEN created_at >= :since THEN 1 END), "
+                    "max(CASE WHEN dedup_key LIKE 'ask:%' AND created_at >= :asked_since THEN dedup_key END) "
+                    "FROM outbox WHERE recipient IN (SELECT value FROM json_each(:phones)) "
+                    "AND kind = 'reply' AND created_at >= min(:since, :asked_since) GROUP BY recipient")
 TOUCH_REPORTERS_SQL = "UPDATE reporters SET last_report_at = :at WHERE id = :id"
 
 
@@ -101,10 +105,12 @@ async def _in_transaction(driver: OneHandOffConnection, work: Callable[[sqlite3.
 
 
 async def store_and_look_up(driver: OneHandOffConnection, insert_messages: ClauseElement, messages: list[dict],
-                            phones: list[str], since: datetime) -> tuple[list[int | None], list[tuple], list[tuple]]:
+                            phones: list[str], since: datetime, asked_since: datetime
+                            ) -> tuple[list[int | None], list[tuple], list[tuple]]:
     """The messages inserted (None for a provider id already stored, or twice in the batch), the
     stored reporters of `phones` (id, phone, name, commune, lang, status), and the replies queued
-    to each since `since` (recipient, count)."""
+    to each since `since` with the key of the newest question asked since `asked_since`
+    (recipient, count, key or None)."""
     sql = compiled_sql(insert_messages, tuple(messages[0]))
 
     def work(connection: sqlite3.Connection) -> tuple[list[int | None], list[tuple], list[tuple]]:
@@ -113,7 +119,7 @@ async def store_and_look_up(driver: OneHandOffConnection, insert_messages: Claus
             ids = [row[0] if row else None for row in _each_returning(cursor, sql, Bound().rows(messages))]
             if not phones:
                 return ids, [], []
-            asked = {"phones": json.dumps(phones), "since": sqlite_time(since)}
+            asked = {"phones": json.dumps(phones), "since": sqlite_time(since), "asked_since": sqlite_time(asked_since)}
             return ids, cursor.execute(REPORTERS_SQL, asked).fetchall(), cursor.execute(REPLY_COUNTS_SQL, asked).fetchall()
         finally:
             cursor.close()

@@ -184,7 +184,7 @@ async def _reports(request: web.Request, runtime: Runtime, t: Texts, session: au
 
 async def _review(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
     async with runtime.sessions() as db:
-        items = await queries.review_queue(db, runtime.pseudonym_secret, scope=session.scope)
+        items = await queries.review_queue(db, runtime.pseudonym_secret, scope=session.scope, now=runtime.clock())
     return pages.review_body(t, runtime.taxonomy, items, session.csrf_token(runtime.settings),
                              NOTICES.get(request.query.get("done", "")))
 
@@ -240,10 +240,15 @@ async def label(request: web.Request) -> web.Response:
             word = checked_word(word)
         except SuggestionError:
             raise web.HTTPSeeOther("/dashboard/review?done=bad-word") from None
+    place_text = str(form.get("place", "")).strip()[:80]
+    place = runtime.gazetteer.resolve_commune(place_text) if place_text else None
+    if place_text and place is None:
+        return plain(400, f"unknown place {place_text[:40]!r}: a commune or village name, or a P-code")
     async with runtime.sessions() as db, db.begin():
         hidden = not session.scope.everywhere and message_id not in {
-            item.message_id for item in await queries.review_queue(db, runtime.pseudonym_secret, 1000, session.scope)}
-        if hidden or not await queries.label_message(db, message_id, label_value):
+            item.message_id for item in await queries.review_queue(db, runtime.pseudonym_secret, 1000, session.scope,
+                                                                   runtime.clock())}
+        if hidden or not await queries.label_message(db, message_id, label_value, runtime.taxonomy.ids, place):
             return plain(404, f"no unreviewed text {message_id}")
         await audit.record(db, runtime.clock(), session.user, "label", f"message {message_id}", label_value,
                            client_address(request, runtime.settings))
