@@ -20,10 +20,10 @@ from gateway.kernel.envelopes import InboundSms, UssdHop
 from gateway.kernel.tasks import stop_gracefully
 from gateway.kernel.taxonomy import load_taxonomy
 from gateway.metrics import Metrics
+from gateway.outbox.providers import build_providers
 from gateway.outbox.sender import OutboxSender
-from gateway.providers.africastalking import AfricasTalkingSender
 from gateway.providers.base import SmsProvider
-from gateway.providers.log import LogProvider
+from gateway.providers.registry import LOG, Providers
 from gateway.runtime import RUNTIME, Runtime, utc_now
 from gateway.sms.alert_commands import AlertCommands
 from gateway.sms.ingest import IngestContext, IngestOutcome, ingest_sms_batch
@@ -179,20 +179,14 @@ async def ussd_sessions(runtime: Runtime) -> AsyncIterator[None]:
 
 async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
-    at = runtime.settings.africastalking
-    provider = runtime.provider
-    if provider is None:
-        provider = (AfricasTalkingSender(at.username, at.api_key, at.base_url, at.sender_id, at.timeout_seconds)
-                    if at.sends_for_real else LogProvider())
-    runtime.sender = OutboxSender(runtime.sessions, provider, runtime.settings.outbox, runtime.metrics,
-                                  runtime.clock, runtime.dialect)
+    providers = Providers.single(runtime.provider) if runtime.provider else build_providers(runtime.settings)
+    runtime.sender = OutboxSender(runtime.sessions, providers, runtime.settings.outbox, runtime.metrics,
+                                  runtime.clock, runtime.dialect, runtime.settings.providers.tries_before_failover)
     task = asyncio.create_task(runtime.sender.run_forever(), name="outbox-sender")
-    log.info("outbound SMS: %s", "Africa's Talking at " + at.base_url if at.sends_for_real else "log only")
+    log.info("outbound SMS: %s", "log only" if providers.order == [LOG] else "through " + ", ".join(providers.order))
     yield
     await stop_gracefully([task], runtime.sender.request_stop)
-    close = getattr(provider, "close", None)  # a stand-in provider a test injects may hold nothing
-    if close:
-        await close()
+    await providers.close()
 
 
 async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:

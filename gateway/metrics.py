@@ -50,3 +50,13 @@ class Metrics:
                                       "Approved focal points with no report for dashboard.silent_days",
                                       registry=r)
         self.ussd_hops = Counter("ewg_ussd_hops_total", "USSD hops by outcome", ["outcome"], registry=r)
+        self.provider_sent = Counter("ewg_provider_sms_sent_total", "Outbound SMS each provider took", ["provider"],
+                                     registry=r)
+        self.provider_failed = Counter("ewg_provider_sms_failed_total", "Outbound SMS tries that failed, by provider "
+                                       "and side (provider: may move to the next provider; recipient: final)",
+                                       ["provider", "side"], registry=r)
+        self.provider_latency = Histogram("ewg_provider_send_seconds", "One batch handed to a provider, by provider",
+                                          ["provider"], buckets=(.05, .1, .25, .5, 1, 2.5, 5, 10, 30), registry=r)
+        self.android_last_ping = Gauge("ewg_android_last_ping_timestamp_seconds",
+                                       "When the phone of SMS Gateway for Android last pinged (Unix time; 0: never)",
+                                       registry=r)

@@ -6,6 +6,11 @@ the same row, and a replica that dies mid-send leaves rows that become claimable
 lease runs out. A SQLite gateway is one process: at start it takes back at once what it left
 `sending` when it died. Alerts (priority 0) are always claimed before routine replies. Expiry
 (alerts.jobs.expire_stale_outbox) runs here, in the claim transaction, and nowhere else.
+
+Routing: a reply leaves through the provider its message came in on (the row's `provider`); any
+other SMS through the first provider that reaches its recipient, moving to the next after
+`tries_before_failover` provider-side failures (a recipient-side failure is final wherever it
+happens). Each row records the provider that last took it.
 """
 
 from __future__ import annotations
@@ -13,20 +18,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from prometheus_client import Counter
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from alerts.api import EXPIRED_TEXT, expire_alerts_left_unsent, expire_stale_outbox
 from gateway.config import OutboxSettings
-from gateway.kernel.envelopes import SendOutcome, SendResult
+from gateway.kernel.envelopes import Outgoing, SendOutcome, SendResult
 from gateway.kernel.phones import mask_phone, mask_phones_in
 from gateway.metrics import Metrics
 from gateway.providers.base import SmsProvider
+from gateway.providers.registry import Providers
 from gateway.storage.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -54,16 +60,21 @@ def backoff_delay(attempt: int, settings: OutboxSettings, rng: random.Random = _
 UNRECORDED_TEXTS = 16
 
 
+# A claimed row: what routing and sending it need.
+Claimed = tuple[int, str, str, str, str | None, int, datetime | None]  # id, recipient, body, kind, provider, attempts, expires
+Result = tuple[SendResult, str]  # the result and the provider that gave it
+
+
 class OutboxSender:
-    def __init__(self, sessions: async_sessionmaker, provider: SmsProvider, settings: OutboxSettings,
-                 metrics: Metrics, clock: Callable[[], datetime], dialect: str):
+    def __init__(self, sessions: async_sessionmaker, provider: SmsProvider | Providers, settings: OutboxSettings,
+                 metrics: Metrics, clock: Callable[[], datetime], dialect: str, tries_before_failover: int = 3):
         self._sessions = sessions
-        self._provider = provider
+        self._providers = provider if isinstance(provider, Providers) else Providers.single(provider)
         self._settings = settings
         self._metrics = metrics
         self._clock = clock
         self._dialect = dialect
-        self._mode = getattr(provider, "mode", "provider")
+        self._tries = max(tries_before_failover, 1)
         self.wake = asyncio.Event()
         self._stopping = False
         self._swept_at: datetime | None = None
@@ -114,7 +125,7 @@ class OutboxSender:
         rows = await self._claim(now)
         if not rows:
             return 0
-        unrecorded = {row_id for row_id, _, _ in rows}
+        unrecorded = {row[0] for row in rows}
         pass_done = asyncio.Event()
         leases = asyncio.create_task(self._renew_leases(unrecorded, pass_done), name="outbox-leases")
         try:
@@ -142,29 +153,34 @@ class OutboxSender:
             except Exception:  # noqa: BLE001 - the pass goes on; the next renewal may succeed
                 log.warning("could not renew the outbox lease of %d SMS in flight", len(unrecorded))
 
-    async def _send_claimed(self, rows: list[tuple[int, str, str]], unrecorded: set[int]) -> None:
-        by_body: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        for row_id, recipient, body in rows:
-            by_body[body].append((row_id, recipient))
+    def provider_for(self, recipient: str, kind: str, provider: str | None, attempts: int) -> str:
+        """The provider of a row's next try: a reply's own, or the route's after failovers."""
+        return self._providers.choose(recipient, provider if kind == "reply" else None, attempts, self._tries)
+
+    async def _send_claimed(self, rows: list[Claimed], unrecorded: set[int]) -> None:
+        by_text: dict[tuple[str, str], list[Outgoing]] = defaultdict(list)
+        for row_id, recipient, body, kind, provider, attempts, expires_at in rows:
+            name = self.provider_for(recipient, kind, provider, attempts)
+            by_text[name, body].append(Outgoing(row_id, recipient, _aware(expires_at)))
         # Alerts first: rows came ordered by priority; dicts keep insertion order.
         record = self._coalescing_recorder()
         texts_in_flight = asyncio.Semaphore(UNRECORDED_TEXTS)
 
-        async def send_and_record(body: str, group: list[tuple[int, str]]) -> None:
+        async def send_and_record(name: str, body: str, group: list[Outgoing]) -> None:
             async with texts_in_flight:
-                await record(await self._send_group(body, group))
-            unrecorded.difference_update(row_id for row_id, _ in group)
+                await record(await self._send_group(name, body, group))
+            unrecorded.difference_update(one.outbox_id for one in group)
 
-        await asyncio.gather(*(send_and_record(body, group) for body, group in by_body.items()))
+        await asyncio.gather(*(send_and_record(name, body, group) for (name, body), group in by_text.items()))
 
-    def _coalescing_recorder(self) -> Callable[[list[tuple[int, SendResult]]], Awaitable[None]]:
+    def _coalescing_recorder(self) -> Callable[[list[tuple[int, Result]]], Awaitable[None]]:
         """Results are recorded as soon as they come (an SMS handed to the provider but not yet
         recorded is sent again after a crash), and those that come while a recording transaction
         runs share the next one. Each call returns once its own results are committed."""
-        pending: dict[int, SendResult] = {}
+        pending: dict[int, Result] = {}
         one_at_a_time = asyncio.Lock()
 
-        async def record(results: list[tuple[int, SendResult]]) -> None:
+        async def record(results: list[tuple[int, Result]]) -> None:
             pending.update(results)
             async with one_at_a_time:
                 if not pending:
@@ -175,39 +191,46 @@ class OutboxSender:
 
         return record
 
-    async def _claim(self, now: datetime) -> list[tuple[int, str, str]]:
+    async def _claim(self, now: datetime) -> list[Claimed]:
         sweep = self._swept_at is None or not timedelta(0) <= now - self._swept_at < EXPIRY_SWEEP
         async with self._sessions() as session, session.begin():
             if sweep:
                 await expire_stale_outbox(session, now)
-            rows = [(r.id, r.recipient, r.body) for r in await session.execute(self._due, {"now": now})]
+            rows = [tuple(r) for r in await session.execute(self._due, {"now": now})]
             if rows:
                 await session.execute(_MARK_SENDING, {"ids": [r[0] for r in rows], "until": now + LEASE})
         if sweep:
             self._swept_at = now
         return rows
 
-    async def _send_group(self, body: str, group: list[tuple[int, str]]) -> list[tuple[int, SendResult]]:
-        recipients = [recipient for _, recipient in group]
+    async def _send_group(self, name: str, body: str, group: list[Outgoing]) -> list[tuple[int, Result]]:
+        provider = self._providers.senders[name]
+        recipients = [one.recipient for one in group]
+        started = time.perf_counter()
         try:
-            results = await self._provider.send(body, recipients)
+            if getattr(provider, "per_sms", False):
+                results = await provider.send(body, recipients, outgoing=group)
+            else:
+                results = await provider.send(body, recipients)
         except Exception as exc:  # noqa: BLE001 - an unexpected client error is a retryable failure
-            log.warning("provider send raised %s", type(exc).__name__)
+            log.warning("provider %s send raised %s", name, type(exc).__name__)
             results = [SendResult(r, SendOutcome.RETRY, reason=type(exc).__name__) for r in recipients]
+        self._metrics.provider_latency.labels(name).observe(time.perf_counter() - started)
         by_recipient = {result.recipient: result for result in results}
-        return [(row_id, by_recipient.get(recipient) or SendResult(recipient, SendOutcome.RETRY, reason="no result"))
-                for row_id, recipient in group]
+        return [(one.outbox_id, (by_recipient.get(one.recipient)
+                                 or SendResult(one.recipient, SendOutcome.RETRY, reason="no result"), name))
+                for one in group]
 
-    async def _record(self, results: dict[int, SendResult]) -> None:
+    async def _record(self, results: dict[int, Result]) -> None:
         """Record a batch of results in one statement (Core: the hot path of every SMS sent)."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
             rows = (await session.execute(_TO_RECORD, {"ids": list(results)})).all()
             changes, counted, alerts_expired = [], [], set()
             for row in rows:
-                values, counter = self._apply(row._asdict(), results[row.id], now)
+                values, counters = self._apply(row._asdict(), *results[row.id], now)
                 changes.append(values)
-                counted.append(counter)
+                counted.extend(counters)
                 if values["status"] == "expired" and row.alert_id is not None:
                     alerts_expired.add(row.alert_id)
             if changes:
@@ -219,31 +242,41 @@ class OutboxSender:
         for counter in counted:  # counted once committed, so metrics never run ahead of the outbox
             counter.inc()
 
-    def _apply(self, row: dict, result: SendResult, now: datetime) -> tuple[dict, Counter]:
-        """The new values of one row after a result, and the metric to count once they are committed."""
+    def _apply(self, row: dict, result: SendResult, provider: str, now: datetime) -> tuple[dict, list]:
+        """The new values of one row after a result from `provider`, and the metrics to count once
+        they are committed."""
         values = {name: row[name] for name in _UPDATED}
-        values.update(row_id=row["id"], attempts=row["attempts"] + 1, claimed_until=None)
+        values.update(row_id=row["id"], attempts=row["attempts"] + 1, claimed_until=None, provider=provider)
         if result.outcome is SendOutcome.SENT:
+            mode = self._providers.mode(provider)
             # a reason on a sent SMS is a doubt worth showing (the provider's status not understood)
             note = mask_phones_in(result.reason)[:200] if result.reason else None
             if note:
                 log.warning("SMS %d %s", row["id"], note)
-            values.update(status="logged" if self._mode == "log" else "sent", sent_at=now, last_error=note,
+            values.update(status="logged" if mode == "log" else "sent", sent_at=now, last_error=note,
                           provider_message_id=result.provider_message_id, cost=result.cost)
-            return values, self._metrics.sent.labels(row["kind"], self._mode)
+            return values, [self._metrics.sent.labels(row["kind"], mode), self._metrics.provider_sent.labels(provider)]
         reason = mask_phones_in(result.reason or "unknown")[:200]
         values["last_error"] = reason
+        side = "provider" if result.outcome is SendOutcome.RETRY else "recipient"
+        failed = self._metrics.provider_failed.labels(provider, side)
         retryable = result.outcome is SendOutcome.RETRY and self._may_retry(row["expires_at"], values["attempts"], now)
         if retryable:
-            values.update(status="queued",
-                          next_attempt_at=now + timedelta(seconds=backoff_delay(values["attempts"], self._settings)))
+            following = self.provider_for(row["recipient"], row["kind"], row["provider"], values["attempts"])
+            if following != provider:
+                # the next provider has not failed yet: it is tried at once, without back-off
+                log.info("SMS %d moves from %s to %s after %s", row["id"], provider, following, reason)
+                delay = 0.0
+            else:
+                delay = backoff_delay(values["attempts"], self._settings)
+            values.update(status="queued", next_attempt_at=now + timedelta(seconds=delay))
         elif result.outcome is SendOutcome.RETRY and row["expires_at"] is not None:
             # the last try of an SMS that was worth retrying ended after its expiry: it expired
             values.update(status="expired", last_error=f"{EXPIRED_TEXT} ({reason})"[:200])
         else:
             values["status"] = "failed"
             log.warning("SMS %d to %s failed for good: %s", row["id"], mask_phone(row["recipient"]), reason)
-        return values, self._metrics.send_failures.labels(_reason_label(reason), str(retryable).lower())
+        return values, [self._metrics.send_failures.labels(_reason_label(reason), str(retryable).lower()), failed]
 
     def _may_retry(self, expires_at: datetime | None, attempts: int, now: datetime) -> bool:
         """An SMS with an expiry is retried until it expires, however long the outage (the expiry
@@ -254,14 +287,15 @@ class OutboxSender:
 
 
 # What recording a result reads, and the columns it writes (all of them, so one statement fits every outcome).
-_UPDATED = ("status", "sent_at", "provider_message_id", "cost", "last_error", "next_attempt_at")
+_UPDATED = ("status", "sent_at", "provider_message_id", "cost", "last_error", "next_attempt_at", "provider")
 _RECORDED = (Outbox.id, Outbox.kind, Outbox.recipient, Outbox.attempts, Outbox.expires_at, Outbox.alert_id,
              *(getattr(Outbox, name) for name in _UPDATED))
 
 
 # The statements of every pass, built once (see gateway.sms.ingest).
 _TABLE = Outbox.__table__
-_DUE = select(_TABLE.c.id, _TABLE.c.recipient, _TABLE.c.body).where(
+_DUE = select(_TABLE.c.id, _TABLE.c.recipient, _TABLE.c.body, _TABLE.c.kind, _TABLE.c.provider,
+              _TABLE.c.attempts, _TABLE.c.expires_at).where(
     or_(and_(_TABLE.c.status == "queued", _TABLE.c.next_attempt_at <= bindparam("now")),
         and_(_TABLE.c.status == "sending", _TABLE.c.claimed_until < bindparam("now"))),
     or_(_TABLE.c.expires_at.is_(None), _TABLE.c.expires_at > bindparam("now")),
@@ -273,6 +307,11 @@ _RENEW = update(_TABLE).where(_TABLE.c.id.in_(bindparam("ids", expanding=True)),
 _RECLAIM = update(_TABLE).where(_TABLE.c.status == "sending").values(
     status="queued", claimed_until=None, next_attempt_at=bindparam("now"))
 _TO_RECORD = select(*_RECORDED).where(Outbox.id.in_(bindparam("ids", expanding=True)))
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands times back naive; they are UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def _reason_label(reason: str) -> str:
