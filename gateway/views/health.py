@@ -20,6 +20,7 @@ from gateway.kernel.tasks import stop_gracefully
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.migrate import schema_is_current
 from gateway.storage.models import Outbox
+from gateway.views.android import PHONE
 from gateway.views.api import require_api_token
 from gateway.views.common import DATABASE_DOWN
 
@@ -40,6 +41,8 @@ async def healthz(request: web.Request) -> web.Response:
     except DATABASE_DOWN as exc:
         detail.update(status="error", database=f"unreachable: {type(exc).__name__}")
     detail["rules"] = "loaded" if runtime.rules is not None else "none"
+    if runtime.settings.android.sends_for_real:  # a dead phone is the likeliest outage in the field
+        detail["android"] = request.app[PHONE].detail(runtime.clock(), runtime.settings.android.ping_stale_seconds)
     return web.json_response(detail, status=200 if detail["status"] == "ok" else 503)
 
 
