@@ -10,6 +10,7 @@ the content, so two identical texts would share it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -167,8 +168,8 @@ class AndroidSender:
         self._base = base_url.rstrip("/")
         self._sim = sim_number
         self._http = aiohttp.ClientSession(
-            auth=aiohttp.BasicAuth(username, password),
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", "Authorization": "Basic " + base64.b64encode(
+                f"{username}:{password}".encode()).decode()},
             connector=aiohttp.TCPConnector(limit=connections),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS, sock_read=timeout),
         )
