@@ -152,6 +152,8 @@ def test_every_reachable_screen_fits_and_every_path_ends(lang, who):
         expected -= {Step.ACK_CODE, Step.ACK_SENT}
     if ctx.home is None:
         expected -= {Step.PLACE}
+    if ctx.is_registered:  # registering is offered to numbers not registered yet only
+        expected -= {Step.REGISTER_COMMUNE, Step.REGISTER_PICK, Step.REGISTER_NAME, Step.REGISTERED}
     assert expected <= reached_steps
     assert finals > 0
 
@@ -253,7 +255,7 @@ def test_cancel_at_confirmation_sends_nothing(lang):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_register_with_name(lang):
-    results = walk(context(lang, registered=False, home=None), "3", "gabi", "  Moussa   Ali ")
+    results = walk(context(lang, registered=False, home=None), "2", "gabi", "  Moussa   Ali ")
     assert actions(results) == [Register("NE004006003", "Moussa Ali", lang)]
     assert results[-1].screen.final
     assert results[-1].screen.text == render(
@@ -261,13 +263,13 @@ def test_register_with_name(lang):
 
 
 def test_register_skipping_the_name_after_did_you_mean():
-    results = walk(context("ha", registered=False, home=None), "3", "tibiri", "1", "0")
+    results = walk(context("ha", registered=False, home=None), "2", "tibiri", "1", "0")
     assert [r.state.step for r in results][2:] == [Step.REGISTER_PICK, Step.REGISTER_NAME, Step.REGISTERED]
     assert actions(results) == [Register("NE004002006", None, "ha")]
 
 
 def test_register_name_too_long_reprompts():
-    results = walk(context("fr"), "3", "gabi", "N" * 41, "Ali")
+    results = walk(context("fr", registered=False), "2", "gabi", "N" * 41, "Ali")
     assert results[3].screen.text == "Nom trop long.\nVotre nom (0 pour passer):"
     assert actions(results) == [Register("NE004006003", "Ali", "fr")]
 
@@ -283,10 +285,21 @@ def test_committee_member_acknowledges_by_code(lang):
 
 
 def test_acknowledge_is_not_offered_to_non_members():
-    results = walk(context("fr", member=False), "2")
-    assert "2 " + render("fr", "Acknowledge an alert") not in results[0].screen.text
+    results = walk(context("fr", member=False), "5")
+    assert render("fr", "Acknowledge an alert") not in results[0].screen.text
     assert results[1].state.step is Step.MAIN
     assert results[1].screen.text.startswith("Choix invalide.\nAlerte précoce\n1 Signaler")
+
+
+@pytest.mark.parametrize(("who", "options"), [
+    ("focal point", ["Report an incident", "Help", "Language"]),
+    ("committee member", ["Report an incident", "Acknowledge an alert", "Help", "Language"]),
+    ("new number", ["Report an incident", "Register", "Help", "Language"]),
+])
+def test_main_menu_is_numbered_without_gaps_and_offers_only_what_applies(who, options):
+    ctx = context("fr", registered=who != "new number", member=who == "committee member")
+    lines = start(ctx).screen.text.splitlines()[1:]
+    assert lines == [f"{number} {render('fr', option)}" for number, option in enumerate(options, start=1)]
 
 
 def test_invalid_alert_code_reprompts():
@@ -297,7 +310,7 @@ def test_invalid_alert_code_reprompts():
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_help_ends_with_the_help_text(lang):
-    results = walk(context(lang), "4")
+    results = walk(context(lang), "2")
     assert results[-1].screen.final and results[-1].state.step is Step.HELP_SHOWN
     assert results[-1].screen.text == render(lang, "To report: dial this code, choose 1. By SMS: INCIDENT "
                                                    "PLACE NUMBER, e.g. ATTAQUE GABI 12. Help by SMS: AIDE")
@@ -310,7 +323,7 @@ def test_help_ends_with_the_help_text(lang):
     ("3", "dje", "Ciine suubante: Zarma."),
 ])
 def test_switching_language_answers_in_the_new_language(answer, new_lang, expected):
-    results = walk(context("fr"), "5", answer)
+    results = walk(context("fr"), "3", answer)
     assert actions(results) == [SetLanguage(new_lang)]
     assert results[-1].screen.text == expected and results[-1].screen.final
 
@@ -421,7 +434,7 @@ def test_callers_ack_text_is_made_gsm7_and_cut_to_one_screen():
 def test_stepping_an_ended_session_is_a_programming_error():
     ctx = context("fr")
     with pytest.raises(ValueError):
-        step(walk(ctx, "4")[-1].state, "1", ctx)
+        step(walk(ctx, "2")[-1].state, "1", ctx)
 
 
 # --- catalogs -------------------------------------------------------------------------------

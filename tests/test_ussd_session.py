@@ -39,8 +39,8 @@ class RecordingSearch:
         return [GABI] if text.replace("*", "").strip().lower() == "gabi" else []
 
 
-def context(lang: str | None = "fr", member: bool = False, search=None) -> MenuContext:
-    return MenuContext(lang=lang, is_registered=True, home_pcode="NE004006003", home_name="Gabi",
+def context(lang: str | None = "fr", member: bool = False, search=None, registered: bool = True) -> MenuContext:
+    return MenuContext(lang=lang, is_registered=registered, home_pcode="NE004006003", home_name="Gabi",
                        is_committee_member=member, search=search or RecordingSearch())
 
 
@@ -117,9 +117,9 @@ def test_repeated_confirmation_hop_after_the_report_was_stored_shows_the_referen
 
 def test_late_hop_after_the_session_ended_repeats_the_final_screen():
     ctx = context()
-    ended = hops(ctx, "", "4")[-1]
+    ended = hops(ctx, "", "2")[-1]  # help
     assert ended.screen.final
-    late = advance(through_storage(ended.stored), "4*1", ctx)
+    late = advance(through_storage(ended.stored), "2*1", ctx)
     assert late.duplicate and late.action is None
     assert late.screen == ended.screen
     assert late.stored == through_storage(ended.stored)
@@ -158,8 +158,8 @@ def test_text_that_diverges_from_the_stored_one_starts_over_from_it():
 
 def test_star_typed_inside_an_answer_stays_in_that_answer():
     search = RecordingSearch()
-    ctx = context(search=search)
-    results = hops(ctx, "", "3", "3*ga*bi", "3*ga*bi*Moussa*Ali")
+    ctx = context(search=search, registered=False)
+    results = hops(ctx, "", "2", "2*ga*bi", "2*ga*bi*Moussa*Ali")  # 2: register, for a number not registered
     assert search.asked == ["ga*bi"]
     assert [hop.action for hop in results if hop.action] == [Register("NE004006003", "Moussa*Ali", "fr")]
 

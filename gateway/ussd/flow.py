@@ -46,12 +46,12 @@ from gateway.ussd.memory import SESSIONS_BY_ID, Caller, LiveSession, LiveSession
 from gateway.ussd.state import MenuContext, PlaceSearch
 
 # Built once (see gateway.phone_actions): the statements of every USSD hop that reads or stores.
-_ACTIVE_MEMBERS = select(CommitteeMember.phone).where(
+_ACTIVE_MEMBERS = select(CommitteeMember.phone, CommitteeMember.lang).where(
     CommitteeMember.phone.in_(bindparam("phones", expanding=True)), CommitteeMember.active.is_(True))
 _CALLER_FACTS = union_all(
     select(Reporter.phone, Reporter.lang, Reporter.status, Reporter.commune_pcode, literal(False))
     .where(Reporter.phone.in_(bindparam("phones", expanding=True))),
-    select(CommitteeMember.phone, null(), null(), null(), literal(True)).where(
+    select(CommitteeMember.phone, CommitteeMember.lang, null(), null(), literal(True)).where(
         CommitteeMember.phone.in_(bindparam("phones", expanding=True)), CommitteeMember.active.is_(True)))
 _SESSIONS_LOCKED = SESSIONS_BY_ID.order_by(UssdSession.session_id).with_for_update()
 
@@ -73,8 +73,10 @@ async def handle_hops(session: AsyncSession, ctx: IngestContext, search: PlaceSe
     rows = await _session_rows(session, {hop.session_id for hop in hops})
     phones = {hop.phone for hop in hops}
     reporters = await find_reporters(session, phones)
-    members = set((await session.execute(_ACTIVE_MEMBERS, {"phones": list(phones)})).scalars())
-    return [await _handle_hop(session, ctx, search, hop, rows, reporters, hop.phone in members, now) for hop in hops]
+    members: dict[str, str | None] = {}
+    for phone, lang in await session.execute(_ACTIVE_MEMBERS, {"phones": list(phones)}):
+        members[phone] = members.get(phone) or lang
+    return [await _handle_hop(session, ctx, search, hop, rows, reporters, members, now) for hop in hops]
 
 
 async def _session_rows(session: AsyncSession, session_ids: set[str]) -> dict[str, UssdSession]:
@@ -84,13 +86,13 @@ async def _session_rows(session: AsyncSession, session_ids: set[str]) -> dict[st
 
 
 async def _handle_hop(session: AsyncSession, ctx: IngestContext, search: PlaceSearch, hop: UssdHop,
-                      rows: dict[str, UssdSession], reporters: dict[str, Reporter], is_member: bool,
+                      rows: dict[str, UssdSession], reporters: dict[str, Reporter], members: dict[str, str | None],
                       now: datetime) -> HopAnswer:
     row = rows.get(hop.session_id)
     if row is not None and row.phone != hop.phone:
         return _reused_session(hop)
     reporter = reporters.get(hop.phone)
-    menu_ctx = _menu_context(ctx, search, caller_of(reporter, is_member))
+    menu_ctx = _menu_context(ctx, search, caller_of(reporter, hop.phone in members, members.get(hop.phone)))
     stored = ussd_session.StoredSession.from_row(row.last_text, row.state, row.last_screen) if row else None
     result = ussd_session.advance(stored, hop.text, menu_ctx)
     if row is None:
@@ -124,28 +126,31 @@ def _reused_session(hop: UssdHop) -> HopAnswer:
     return HopAnswer(UssdScreen("Session error. Please dial again.", final=True), False, True)
 
 
-def caller_of(reporter: Reporter | None, is_member: bool) -> Caller:
+def caller_of(reporter: Reporter | None, is_member: bool, member_lang: str | None = None) -> Caller:
+    """A member with no reporter row is greeted in the language of their committee registration."""
     if reporter is None:
-        return Caller(lang=None, status=None, home_pcode=None, is_member=is_member)
+        return Caller(lang=member_lang, status=None, home_pcode=None, is_member=is_member)
     return Caller(lang=reporter.lang, status=reporter.status, home_pcode=reporter.commune_pcode, is_member=is_member)
 
 
 async def load_callers(session: AsyncSession, phones: set[str]) -> dict[str, Caller]:
     """The reporter facts and committee membership of each phone, in one statement."""
     facts: dict[str, tuple] = {}
-    members: set[str] = set()
+    members: dict[str, str | None] = {}  # a member's language: the menu speaks it without asking first
     for phone, lang, status, home, is_member in await session.execute(_CALLER_FACTS, {"phones": list(phones)}):
         if is_member:
-            members.add(phone)
+            members[phone] = members.get(phone) or lang
         else:
             facts[phone] = (lang, status, home)
-    return {phone: Caller(*facts.get(phone, (None, None, None)), is_member=phone in members) for phone in phones}
+    return {phone: Caller(*facts.get(phone, (members.get(phone), None, None)), is_member=phone in members)
+            for phone in phones}
 
 
 def _menu_context(ctx: IngestContext, search: PlaceSearch, caller: Caller) -> MenuContext:
     return MenuContext(
         lang=caller.lang,
-        is_registered=caller.status in ("approved", "pending"),
+        # a committee member is known too: registering as a focal point stays possible by SMS
+        is_registered=caller.status in ("approved", "pending") or caller.is_member,
         home_pcode=caller.home_pcode,
         home_name=ctx.commune_name(caller.home_pcode) if caller.home_pcode else None,
         is_committee_member=caller.is_member,

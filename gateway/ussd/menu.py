@@ -114,16 +114,16 @@ def _on_language(state: MenuState, answer: str, ctx: MenuContext) -> StepResult 
 
 
 def _on_main(state: MenuState, answer: str, ctx: MenuContext) -> StepResult | _Invalid:
-    offered = {number for number, _ in screens.main_options(ctx)}
-    if answer not in offered:
+    choice = dict(screens.main_options(ctx)).get(answer)
+    if choice is None:
         return _Invalid(screens.INVALID_CHOICE)
-    if answer == "1":
+    if choice == screens.REPORT:
         return _go(state, ctx, Step.INCIDENT, page=0)
-    if answer == "2":
+    if choice == screens.ACKNOWLEDGE:
         return _go(state, ctx, Step.ACK_CODE)
-    if answer == "3":
+    if choice == screens.REGISTER:
         return _go(state, ctx, Step.REGISTER_COMMUNE)
-    if answer == "4":
+    if choice == screens.HELP_OPTION:
         return _end(state, Step.HELP_SHOWN, screens.final(state.lang, screens.HELP))
     return _go(state, ctx, Step.CHOOSE_LANGUAGE)
 

@@ -99,13 +99,16 @@ def _candidate_line(number: int, place: Place, among: list[Place] | tuple[Place,
     return f"{number} {label}"
 
 
+REPORT, ACKNOWLEDGE, REGISTER, HELP_OPTION, LANGUAGE = (
+    "Report an incident", "Acknowledge an alert", "Register", "Help", "Language")
+
+
 def main_options(ctx: MenuContext) -> tuple[tuple[str, str], ...]:
-    """(number, msgid) of the main menu; numbers stay fixed so trained users can type ahead."""
-    options = [("1", "Report an incident")]
-    if ctx.is_committee_member:
-        options.append(("2", "Acknowledge an alert"))
-    options += [("3", "Register"), ("4", "Help"), ("5", "Language")]
-    return tuple(options)
+    """(number, msgid) of the main menu, numbered 1, 2, 3... without gaps: acknowledging only for
+    committee members, registering only for a number not registered yet."""
+    offered = [REPORT, *([ACKNOWLEDGE] if ctx.is_committee_member else []),
+               *([] if ctx.is_registered else [REGISTER]), HELP_OPTION, LANGUAGE]
+    return tuple((str(number), msgid) for number, msgid in enumerate(offered, start=1))
 
 
 def prompt(state: MenuState, ctx: MenuContext) -> UssdScreen:
