@@ -6,13 +6,26 @@ import argparse
 import logging
 import sys
 
-from gateway.cli import data, db, i18n, parse, people, rules, secrets, serve, simulate, tokens, users
+from gateway.cli import (
+    data,
+    db,
+    i18n,
+    parse,
+    people,
+    providers,
+    rules,
+    secrets,
+    serve,
+    simulate,
+    tokens,
+    users,
+)
 from gateway.cli.errors import CliError
 from gateway.config import ConfigError, load_settings
 from gateway.parser.lexicon import LexiconError
 from gateway.storage.errors import database_unavailable
 
-COMMANDS = (serve, db, parse, rules, simulate, data, people, secrets, users, tokens, i18n)
+COMMANDS = (serve, db, parse, rules, simulate, data, people, secrets, users, tokens, i18n, providers)
 
 
 def build_parser() -> argparse.ArgumentParser:
