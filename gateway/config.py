@@ -65,6 +65,22 @@ class AndroidSettings:
 
 
 @dataclass(frozen=True)
+class KannelSettings:
+    """SMPP to an operator through Kannel: SMS out through smsbox's sendsms, in through its sms-service."""
+
+    sendsms_url: str = ""  # smsbox's sendsms, e.g. http://127.0.0.1:13013/cgi-bin/sendsms
+    username: str = ""  # a sendsms-user of smsbox; sendsms_url, username and password set: Kannel sends SMS
+    password: str = ""
+    smsc: str = ""  # the smsc-id to send through; empty: Kannel's own routing
+    dlr_base_url: str = ""  # how Kannel reaches this gateway (http://127.0.0.1:8080); empty: no delivery reports
+    timeout_seconds: float = 10.0
+
+    @property
+    def sends_for_real(self) -> bool:
+        return bool(self.sendsms_url and self.username and self.password)
+
+
+@dataclass(frozen=True)
 class ProvidersSettings:
     order: list[str] = field(default_factory=list)  # empty: every configured provider, in KNOWN_PROVIDERS order
     routes: dict[str, str] = field(default_factory=dict)  # number prefix -> "kannel,android": tried first, in order
@@ -171,6 +187,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     africastalking: AfricasTalkingSettings = field(default_factory=AfricasTalkingSettings)
     android: AndroidSettings = field(default_factory=AndroidSettings)
+    kannel: KannelSettings = field(default_factory=KannelSettings)
     providers: ProvidersSettings = field(default_factory=ProvidersSettings)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     api: ApiSettings = field(default_factory=ApiSettings)

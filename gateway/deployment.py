@@ -60,6 +60,8 @@ def real_provider_credentials(settings: Settings) -> str | None:
         return "EWG_AFRICASTALKING__USERNAME/API_KEY"
     if settings.android.base_url or settings.android.username or settings.android.password:
         return "EWG_ANDROID__BASE_URL/USERNAME/PASSWORD"
+    if settings.kannel.sendsms_url or settings.kannel.username or settings.kannel.password:
+        return "EWG_KANNEL__SENDSMS_URL/USERNAME/PASSWORD"
     return None
 
 

@@ -9,6 +9,7 @@ from gateway.config import ConfigError, Settings
 from gateway.providers.africastalking import AfricasTalkingSender
 from gateway.providers.android import AndroidSender
 from gateway.providers.base import SmsProvider
+from gateway.providers.kannel import KannelSender
 from gateway.providers.log import LogProvider
 from gateway.providers.registry import KNOWN_PROVIDERS, LOG, Providers
 
@@ -27,10 +28,19 @@ def _android(settings: Settings) -> SmsProvider | None:
     return AndroidSender(phone.base_url, phone.username, phone.password, phone.sim_number, phone.timeout_seconds)
 
 
+def _kannel(settings: Settings) -> SmsProvider | None:
+    kannel = settings.kannel
+    if not kannel.sends_for_real:
+        return None
+    return KannelSender(kannel.sendsms_url, kannel.username, kannel.password, kannel.smsc, kannel.dlr_base_url,
+                        settings.callbacks.token, kannel.timeout_seconds)
+
+
 # name -> the sender its settings configure (None: not configured). A provider is one entry here.
 BUILDERS: dict[str, Callable[[Settings], SmsProvider | None]] = {
     "africastalking": _africastalking,
     "android": _android,
+    "kannel": _kannel,
 }
 
 
@@ -38,6 +48,7 @@ BUILDERS: dict[str, Callable[[Settings], SmsProvider | None]] = {
 CONFIGURED: dict[str, Callable[[Settings], bool]] = {
     "africastalking": lambda settings: settings.africastalking.sends_for_real,
     "android": lambda settings: settings.android.sends_for_real,
+    "kannel": lambda settings: settings.kannel.sends_for_real,
 }
 
 

@@ -4,7 +4,7 @@ from aiohttp import web
 
 from gateway.dashboard.auth import AttemptLimiter
 from gateway.runtime import RUNTIME
-from gateway.views import android, api, callbacks, dashboard, feeds, health, operators
+from gateway.views import android, api, callbacks, dashboard, feeds, health, kannel, operators
 from gateway.views.dashboard import LOGIN_LIMITER
 from gateway.views.proxies import trusted_networks
 
@@ -20,6 +20,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/callbacks/at/ussd/events", callbacks.ussd_event)
     app[android.PHONE] = android.PhoneHealth()
     app.router.add_post("/callbacks/android", android.webhook)
+    kannel.add_routes(app)  # smsbox's sms-service and delivery reports, by GET or POST
     app.router.add_get("/healthz", health.healthz)
     if not settings.metrics.port:  # otherwise /metrics is served on that port only (health.metrics_ctx)
         app.router.add_get("/metrics", health.metrics)

@@ -1,0 +1,107 @@
+"""Kannel's calls: `/callbacks/kannel/sms` (smsbox's sms-service) and `/callbacks/kannel/delivery`
+(the dlr-url of each SMS sent), by GET or by POST with an urlencoded body.
+
+As the other callbacks: the token first, 200 only once the message is committed, a retried message
+id answered 200 and changing nothing, 503 during a database outage so that Kannel retries. A 200 to
+the sms-service has an empty body: with `omit-empty` Kannel then sends nothing itself, and the
+reply leaves through the outbox like every other SMS.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+
+from gateway.providers.africastalking import FormError
+from gateway.providers.kannel import parse_delivery_report, parse_inbound_sms, raw_fields
+from gateway.runtime import RUNTIME, Runtime
+from gateway.storage.delivery import record_delivery
+from gateway.storage.errors import database_unavailable
+from gateway.storage.group_commit import ShuttingDown
+from gateway.views.callbacks import frames, refuse_if_not_provider
+from gateway.views.common import plain
+
+log = logging.getLogger(__name__)
+FORM = "application/x-www-form-urlencoded"
+
+
+def stored() -> web.Response:
+    """Nothing for Kannel to send."""
+    return web.Response(status=200, body=b"", content_type="text/plain")
+
+
+async def read_fields(request: web.Request) -> dict[str, bytes]:
+    """The query's fields, and a POST body's (which win); raw bytes, for the text's sake."""
+    fields = raw_fields(request.rel_url.raw_query_string)
+    if request.method == "POST" and request.body_exists:
+        if request.content_type not in (FORM, "application/octet-stream"):
+            raise FormError("(body)", f"is {request.content_type[:60]!r}: send {FORM}")
+        fields.update(raw_fields(await request.read()))
+    return fields
+
+
+async def inbound_sms(request: web.Request) -> web.Response:
+    runtime: Runtime = request.app[RUNTIME]
+    refuse_if_not_provider(request, "kannel_sms")
+    started = time.perf_counter()
+    try:
+        sms = parse_inbound_sms(await read_fields(request), runtime.settings.gateway.default_region, runtime.clock())
+    except FormError as exc:
+        runtime.metrics.callbacks.labels("kannel_sms", "bad_request").inc()
+        return plain(400, str(exc))
+    try:
+        outcome = await runtime.ingest.submit(sms)
+    except Exception as exc:  # noqa: BLE001 - what ingest could not even keep for review
+        if database_unavailable(exc) or isinstance(exc, ShuttingDown):
+            runtime.metrics.callbacks.labels("kannel_sms", "unavailable").inc()
+            log.error("Kannel SMS %s not stored, database unavailable: %s", sms.external_id, type(exc).__name__)
+            return plain(503, "storage unavailable, retry later")
+        runtime.metrics.callbacks.labels("kannel_sms", "bad_request").inc()
+        log.error("Kannel SMS %s refused, the database would not store it: %s", sms.external_id, type(exc).__name__)
+        return plain(400, f"the message could not be stored ({type(exc).__name__})")
+    runtime.metrics.ingest_latency.observe(time.perf_counter() - started)
+    if outcome.duplicate:
+        runtime.metrics.callbacks.labels("kannel_sms", "duplicate").inc()
+        return stored()
+    runtime.metrics.callbacks.labels("kannel_sms", "review" if outcome.review else "stored").inc()
+    runtime.metrics.parsed.labels(outcome.kind, outcome.lang or "fr").inc()
+    if outcome.reply_status == "rate_limited":
+        runtime.metrics.replies_withheld.inc()
+    runtime.after_commit(reports_stored=outcome.report_id is not None or outcome.kind == "command",
+                         sms_queued=outcome.reply_status == "queued" or outcome.kind == "command")
+    return stored()
+
+
+async def delivery_report(request: web.Request) -> web.Response:
+    runtime: Runtime = request.app[RUNTIME]
+    refuse_if_not_provider(request, "kannel_delivery")
+    try:
+        report = parse_delivery_report(await read_fields(request))
+    except FormError as exc:
+        runtime.metrics.callbacks.labels("kannel_delivery", "bad_request").inc()
+        return plain(400, str(exc))
+    if report.state.value == "unknown":
+        log.warning("Kannel delivery report with unknown type %r for %s", report.status[:10],
+                    report.provider_message_id)
+    try:
+        async with runtime.sessions() as session, session.begin():
+            await record_delivery(session, report, runtime.clock())
+    except Exception as exc:  # noqa: BLE001
+        if database_unavailable(exc):
+            runtime.metrics.callbacks.labels("kannel_delivery", "unavailable").inc()
+            return plain(503, "storage unavailable, retry later")
+        runtime.metrics.callbacks.labels("kannel_delivery", "bad_request").inc()
+        log.error("Kannel delivery report for %s not stored: %s\n%s", report.provider_message_id,
+                  type(exc).__name__, frames(exc))
+        return plain(400, f"delivery report could not be stored ({type(exc).__name__})")
+    runtime.metrics.callbacks.labels("kannel_delivery", "stored").inc()
+    runtime.metrics.delivery.labels(report.status if report.state.value != "unknown" else "unknown").inc()
+    return plain(200, "ok")
+
+
+def add_routes(app: web.Application) -> None:
+    for path, handler in (("/callbacks/kannel/sms", inbound_sms), ("/callbacks/kannel/delivery", delivery_report)):
+        app.router.add_get(path, handler)
+        app.router.add_post(path, handler)
