@@ -49,7 +49,7 @@ async def test_digest_counts_the_area_and_is_queued_once_a_day(gateway, clock) -
             select(Outbox.recipient, Outbox.body).where(Outbox.kind == "digest"))}
     assert queued == len(digests)
     assert digests["+22796000201"] == ("Bilan du jour Gabi: 2 signalement(s), 1 alerte(s) ouverte(s). "
-                                       "attaque 1, vol de betail 1.")
+                                       "attaque 1, vol de bétail 1.")
     assert digests["+22796000202"] == ("Takaitaccen bayanin yau Gabi: rahotanni 2, gargadi 1 a bude. "
                                        "hari 1, satar shanu 1.")
     assert digests["+22796000401"].startswith("Bilan du jour Maradi: 2 signalement(s)")

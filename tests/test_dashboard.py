@@ -327,7 +327,7 @@ async def test_reports_chart_per_day_incident_and_region(gateway, clock) -> None
     bars = re.findall(r'<rect class="bar" data-day="([\d-]+)" data-incident="(\w+)" data-count="(\d+)"', html)
     assert sorted(bars) == [("2026-11-24", "attack", "2"), ("2026-11-24", "kidnapping", "1")]
     table = re.search(r'<table id="per-region">.*?</table>', html).group(0)
-    assert "<th>attaque</th><th>enlevement</th>" in table
+    assert "<th>attaque</th><th>enlèvement</th>" in table
     assert "<tr><td>Maradi</td><td>2</td><td>1</td></tr>" in table
 
     html = await page(gateway, "/dashboard/reports?days=7&region=NE006")  # Tillabéri: nothing

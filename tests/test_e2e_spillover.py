@@ -74,7 +74,7 @@ async def test_an_attack_in_ayerou_warns_inates_and_ouattagouna_across_the_borde
     assert arrived[AYEROU_CHAIR].startswith(f"ALERTE {code} niveau 1: attaque à Ayerou.")
     assert arrived[INATES_MEMBER] == (f"HATTARA {code}: hari mataki 1 a Ayerou (Nijar), kusa da komin ku. "
                                       f"Ku yi hankali. Ku amsa TO {code} don tabbatar da samu.")
-    assert arrived[OUATTAGOUNA_CHAIR] == (f"VIGILANCE {code}: attaque daraja 1 Ayerou (Niger) ra, war kwaara jarga. "
+    assert arrived[OUATTAGOUNA_CHAIR] == (f"VIGILANCE {code}: wongu daraja 1 Ayerou (Niger) ra, war kwaara jarga. "
                                           f"Ma haggoy. Ma OK {code} sanba ka tabbatandi.")
     await asyncio.sleep(2)  # the scorer and the sender have long had their turn: Gabi stays quiet
     everything = await fake_provider.messages()

@@ -34,7 +34,7 @@ def test_zarma_has_its_own_text_not_the_french_one() -> None:
 
 def test_confirmation_names_incident_place_count_and_how_to_retract() -> None:
     text = replies.confirmation("fr", load_taxonomy(), "R7K2", "cattle_theft", "Tillabéri", 40, verified=True)
-    assert text == "Signalement R7K2 enregistré: vol de betail Tillabéri (40). Merci. Erreur? Envoyez FAUX R7K2"
+    assert text == "Signalement R7K2 enregistré: vol de bétail Tillabéri (40). Merci. Erreur? Envoyez FAUX R7K2"
 
 
 def test_variable_values_cannot_flip_a_reply_to_ucs2() -> None:

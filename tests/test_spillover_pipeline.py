@@ -277,7 +277,7 @@ async def test_an_attack_warns_the_neighbours_once_then_again_when_its_level_ris
     code = opened.code
     assert [to for to, _ in await sent(sessions, "alert")] == [HOME_MEMBER]
     assert await sent(sessions, "vigilance") == [
-        (OUATTAGOUNA_MEMBER, f"VIGILANCE {code}: attaque daraja 1 Ayerou (Niger) ra, war kwaara jarga. Ma haggoy. "
+        (OUATTAGOUNA_MEMBER, f"VIGILANCE {code}: wongu daraja 1 Ayerou (Niger) ra, war kwaara jarga. Ma haggoy. "
                              f"Ma OK {code} sanba ka tabbatandi."),
         (INATES_MEMBER, f"HATTARA {code}: hari mataki 1 a Ayerou (Nijar), kusa da komin ku. Ku yi hankali. "
                         f"Ku amsa TO {code} don tabbatar da samu."),
