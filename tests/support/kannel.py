@@ -7,7 +7,7 @@ SMSC `fakesmsc` (Debian's `kannel` and `kannel-extras`), on free loopback ports.
     kannel.phone_received()                    # what reached the phone: [(from, to, text)]
     await kannel.stop()                        # every process it started
 
-The configuration is the README's, with the SMPP SMSC replaced by the fake one.
+The configuration is the README's (Kannel (SMPP)), with the fake SMSC in the operator's place and free ports.
 """
 
 from __future__ import annotations
