@@ -116,7 +116,7 @@ async def _messages(session: AsyncSession, config: AlertConfig, alert: Alert, tr
     evidence = await store.alert_evidence(session, alert.id)
     facts = AlertFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode),
                        evidence.reporters, evidence.max_count,
-                       store.minutes_between(store.as_utc(alert.opened_at), now))
+                       store.minutes_between(store.as_utc(alert.opened_at), now), store.as_utc(alert.last_report_at))
     texts: dict[str, str] = {}
     messages: dict[int, OutboundSms] = {}
     for recipient, decision in decisions:

@@ -7,6 +7,8 @@ Variable values are folded to GSM-7 and bounded so every text fits in two SMS se
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from alerts.pipeline import Trigger
 from gateway.kernel.i18n import render
@@ -28,7 +30,19 @@ ALERT_TEMPLATES = {
     Trigger.ESCALATED: "ESCALATION {code} L{level}: {incident} in {commune}, not taken in charge for {minutes} "
                        "min. {reports} independent report(s).{count} Reply OK {code}.",
 }
-COUNT_PART = " Count: {count}."
+COUNT_PART = " Count: {count}."  # an incident COUNT_PARTS does not name
+VICTIMS = " {count} victims."
+# What each incident's count counts, in the words a committee member reads: the one place it is said.
+COUNT_PARTS = {
+    "attack": VICTIMS, "kidnapping": " {count} people abducted.", "cattle_theft": " {count} animals stolen.",
+    "armed_men": " {count} armed men.", "explosive": VICTIMS, "killing": " {count} dead.",
+    "displacement": " {count} families displaced.", "arson": " {count} houses burnt.", "communal_clash": VICTIMS,
+    "trafficking": " {count} people involved.",
+}
+# When the alert's newest report reached the gateway, in the deployment's time zone: an alert SMS
+# may arrive hours after it was queued.
+REPORTED_PART = " Reported {day} at {time}."
+DEFAULT_TIME_ZONE = "Africa/Niamey"
 ACK_NOTICE = "{code} taken in charge by {member}."
 CANCELLED = "ALERT {code} cancelled: the report of {incident} in {commune} was withdrawn."
 RESOLVED = "ALERT {code} closed: {incident} in {commune}."
@@ -44,6 +58,7 @@ class AlertFacts:
     reports: int  # independent reporters
     count: int | None = None  # largest count reported
     minutes: int = 0  # for escalation: how long it went unacknowledged
+    reported_at: datetime | None = None  # when its newest report was received (aware)
 
 
 def _place(name: str) -> str:
@@ -54,11 +69,24 @@ def _member(name: str | None, lang: str) -> str:
     return to_gsm7(name).strip()[:MAX_MEMBER_CHARS] if name and name.strip() else render(lang, SOMEONE)
 
 
-def alert_text(lang: str, trigger: Trigger, facts: AlertFacts, taxonomy: Taxonomy | None = None) -> str:
+def alert_text(lang: str, trigger: Trigger, facts: AlertFacts, taxonomy: Taxonomy | None = None,
+               time_zone: str = DEFAULT_TIME_ZONE) -> str:
     incident = (taxonomy or load_taxonomy()).by_id(facts.incident).label(lang)
-    count = render(lang, COUNT_PART, count=facts.count) if facts.count else ""
+    details = count_part(lang, facts.incident, facts.count) + reported_part(lang, facts.reported_at, time_zone)
     return render(lang, ALERT_TEMPLATES[trigger], code=facts.code, level=facts.level, incident=incident,
-                  commune=_place(facts.commune_name), reports=facts.reports, count=count, minutes=facts.minutes)
+                  commune=_place(facts.commune_name), reports=facts.reports, count=details, minutes=facts.minutes)
+
+
+def count_part(lang: str, incident: str, count: int | None) -> str:
+    """The largest count reported, with what it counts for this incident ("12 morts")."""
+    return render(lang, COUNT_PARTS.get(incident, COUNT_PART), count=count) if count else ""
+
+
+def reported_part(lang: str, reported_at: datetime | None, time_zone: str = DEFAULT_TIME_ZONE) -> str:
+    if reported_at is None:
+        return ""
+    local = reported_at.astimezone(ZoneInfo(time_zone))
+    return render(lang, REPORTED_PART, day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
 
 
 def ack_notice_text(lang: str, code: str, member_name: str | None) -> str:

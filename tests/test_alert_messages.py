@@ -1,6 +1,7 @@
 """Alert texts: every template in every language fits two SMS segments with long place names."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,6 +11,8 @@ from alerts.texts import (
     ALERT_TEMPLATES,
     CANCELLED,
     COUNT_PART,
+    COUNT_PARTS,
+    REPORTED_PART,
     RESOLVED,
     SOMEONE,
     AlertFacts,
@@ -28,8 +31,25 @@ INCIDENTS = [incident.id for incident in load_taxonomy().incidents]
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_alert_template_is_translated(lang):
-    for msgid in [*ALERT_TEMPLATES.values(), COUNT_PART, ACK_NOTICE, CANCELLED, RESOLVED, SOMEONE]:
+    for msgid in [*ALERT_TEMPLATES.values(), COUNT_PART, *COUNT_PARTS.values(), REPORTED_PART, ACK_NOTICE, CANCELLED,
+                  RESOLVED, SOMEONE]:
         assert has_translation(lang, msgid), (lang, msgid)
+
+
+def test_every_incident_says_what_its_count_counts():
+    assert set(COUNT_PARTS) == set(INCIDENTS)
+
+
+def test_a_committee_member_reads_what_was_counted_and_when_it_was_reported():
+    """The count carries its noun and the time is Niger's (UTC+1), whatever the server's zone."""
+    facts = AlertFacts("S9XN", 2, "killing", "Gabi", reports=1, count=12,
+                       reported_at=datetime(2026, 11, 24, 13, 5, tzinfo=UTC))
+    assert alert_text("fr", Trigger.OPENED, facts) == (
+        "ALERTE S9XN niveau 2: meurtre à Gabi. 1 signalement(s) indépendant(s). 12 morts. Signalé le 24/11 à 14:05. "
+        "Répondez OK S9XN pour prendre en charge.")
+    cattle = AlertFacts("S9XN", 1, "cattle_theft", "Gabi", reports=1, count=40)
+    assert "40 animaux volés." in alert_text("fr", Trigger.OPENED, cattle)
+    assert "Nombre" not in alert_text("fr", Trigger.OPENED, cattle)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -50,7 +70,8 @@ def test_french_alert_reads_as_expected():
         "ALERTE K7Q2 niveau 1: attaque à Gabi. 1 signalement(s) indépendant(s). Répondez OK K7Q2 pour prendre en charge.")
     raised = AlertFacts("K7Q2", 2, "attack", "Gabi", reports=2, count=12)
     assert alert_text("ha", Trigger.RAISED, raised) == (
-        "GARGADI K7Q2 ya kai mataki 2: hari a Gabi. Rahotanni 2 daban-daban. Adadi: 12. Ku amsa TO K7Q2 don daukar nauyi.")
+        "GARGADI K7Q2 ya kai mataki 2: hari a Gabi. Rahotanni 2 daban-daban. Wadanda abin ya shafa: 12. Ku amsa TO K7Q2 "
+        "don daukar nauyi.")
     assert measure(alert_text("fr", Trigger.OPENED, facts)).segments == 1
 
 

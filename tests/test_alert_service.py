@@ -116,8 +116,9 @@ async def test_two_focal_points_reach_the_commune_then_department_and_region(ses
     first = await outbox(sessions)
     assert [m.priority for m in first] == [0, 0]
     assert first[0].dedup_key == f"alert:{opened.alert_id}:L1:+22796000001"
+    # T0 is 08:00 UTC, 09:00 in Niamey: the time a committee member reads is the deployment's
     assert first[0].body == (f"ALERTE {opened.code} niveau 1: attaque à Gabi. 1 signalement(s) indépendant(s). "
-                             f"Répondez OK {opened.code} pour prendre en charge.")
+                             f"Signalé le 01/03 à 09:00. Répondez OK {opened.code} pour prendre en charge.")
     assert first[1].body.startswith(f"GARGADI {opened.code} mataki 1: hari a Gabi.")
     assert first[0].expires_at.replace(tzinfo=UTC) == at(0.1) + timedelta(minutes=240)
 

@@ -4,6 +4,7 @@ checks of the required elements and value sets that run always."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -142,6 +143,12 @@ def test_atom_feed_offline() -> None:
                                    datetime(2026, 11, 24, 12, tzinfo=UTC)))
     (entry,) = check_atom(root)
     assert entry.find("atom:link[@rel='alternate']", A).get("href") == "https://gw.example/feeds/cap/7.xml"
+    # one language in the summary: no English status beside French words
+    assert entry.findtext("atom:summary", namespaces=A) == "Alerte ouverte. 2 signalement(s) indépendant(s)."
+    acknowledged = atom_feed([replace(ALERT, status="acknowledged")], load_taxonomy(), "s", "https://gw.example",
+                             datetime(2026, 11, 24, 12, tzinfo=UTC))
+    assert ET.fromstring(acknowledged).findtext("atom:entry/atom:summary", namespaces=A) == (
+        "Alerte prise en charge. 2 signalement(s) indépendant(s).")
     empty = ET.fromstring(atom_feed([], load_taxonomy(), "s", "https://gw.example", datetime(2026, 11, 24, tzinfo=UTC)))
     assert check_atom(empty) == [] and empty.findtext("atom:updated", namespaces=A) == "2026-11-24T00:00:00+00:00"
 

@@ -16,7 +16,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
 from alerts.digest import MAX_ITEMS
-from alerts.texts import MAX_MEMBER_CHARS, MAX_PLACE_CHARS
+from alerts.texts import COUNT_PART, COUNT_PARTS, MAX_MEMBER_CHARS, MAX_PLACE_CHARS, REPORTED_PART
 from gateway import PROJECT_ROOT
 from gateway.kernel.i18n import LANGUAGES, render
 from gateway.kernel.segments import is_gsm7, measure, to_gsm7
@@ -80,6 +80,12 @@ def longest_label(lang: str) -> str:
     return max((incident.label(lang) for incident in load_taxonomy().incidents), key=len)
 
 
+def longest_alert_details(lang: str) -> str:
+    """An alert's count with the longest noun any incident gives it, and when it was reported."""
+    counts = (render(lang, part, count=99999) for part in {COUNT_PART, *COUNT_PARTS.values()})
+    return max(counts, key=len) + render(lang, REPORTED_PART, day="31/12", time="23:59")
+
+
 def long_values(lang: str, name: str) -> dict[str, object]:
     """Placeholder values at their production maximum, rendered the way the code renders them: a
     reply's count is " (n)", an alert's is its own sentence."""
@@ -92,7 +98,8 @@ def long_values(lang: str, name: str) -> dict[str, object]:
         "who": "Hadjia Mariama Abdoulaye Souley"[:MAX_MEMBER_CHARS],
         "member": "Hadjia Mariama Abdoulaye Souley"[:MAX_MEMBER_CHARS],
         "area": "Tchintabaraden Tchintabaraden Tchintabaraden",
-        "count": " (99999)" if name == "replies" else render(lang, " Count: {count}.", count=99999),
+        "count": " (99999)" if name == "replies" else longest_alert_details(lang),
+        "day": "31/12", "time": "23:59",
         "details": render(lang, " {items}.", items=", ".join(f"{label} 999" for label in labels)),
         "items": ", ".join(f"{label} 999" for label in labels),
         "name": LONGEST_COMMUNE[:22], "language": "Francais",

@@ -128,6 +128,16 @@ def cap_xml(alert: CapAlert, taxonomy: Taxonomy, sender: str) -> bytes:
     return ET.tostring(cap_document(alert, taxonomy, sender), encoding="utf-8", xml_declaration=True)
 
 
+# The alert's state in words, so that a feed entry's summary reads in one language.
+STATUS_LINES = {"open": "State: open.", "acknowledged": "State: taken in charge.", "escalated": "State: escalated.",
+                "resolved": "State: closed.", "expired": "State: expired."}
+
+
+def summary(lang: str, alert: CapAlert) -> str:
+    status = render(lang, STATUS_LINES[alert.status]) if alert.status in STATUS_LINES else alert.status
+    return f"{status} {render(lang, '{reports} independent report(s).', reports=alert.reports)}"
+
+
 def atom_feed(alerts: list[CapAlert], taxonomy: Taxonomy, sender: str, base_url: str, now: datetime) -> bytes:
     """An Atom feed with one entry per alert, each linking to its CAP document."""
     ET.register_namespace("", ATOM_NS)
@@ -155,5 +165,5 @@ def atom_feed(alerts: list[CapAlert], taxonomy: Taxonomy, sender: str, base_url:
         sub(entry, "published", cap_time(alert.opened_at))
         sub(entry, "link", rel="alternate", type=CAP_MIME, href=f"{base_url}/feeds/cap/{alert.id}.xml")
         sub(entry, "category", term=alert.incident)
-        sub(entry, "summary", f"{alert.status}, {render('fr', '{reports} independent report(s).', reports=alert.reports)}")
+        sub(entry, "summary", summary("fr", alert))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
