@@ -408,3 +408,19 @@ async def test_delivery_report_updates_the_outbox_row_once(gateway) -> None:
         events = (await session.execute(select(func.count()).select_from(DeliveryEvent))).scalar_one()
     assert row.delivery_status == "Success"
     assert events == 1
+
+
+async def test_an_in_flight_report_never_overwrites_a_final_one(gateway) -> None:
+    """A network may send "Submitted" and the handset's receipt together, in either order."""
+    runtime = gateway.server.app[RUNTIME]
+    async with runtime.sessions() as session, session.begin():
+        [row_id] = await enqueue(session, [OutboundSms("test:2", "reply", FOCAL_POINT, "Recu R7K3")], runtime.clock())
+        await session.execute(update(Outbox).where(Outbox.id == row_id).values(
+            status="sent", provider_message_id="ATXid_both"))
+    for status in ("Success", "Submitted"):
+        response = await gateway.post("/callbacks/at/delivery" + TOKEN, data=delivery(id="ATXid_both", status=status),
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert response.status == 200
+    async with runtime.sessions() as session:
+        row = (await session.execute(select(Outbox).where(Outbox.id == row_id))).scalar_one()
+    assert row.delivery_status == "Success"

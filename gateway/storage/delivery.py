@@ -22,8 +22,10 @@ async def record_delivery(session: AsyncSession, report: DeliveryReport, now: da
     ).on_conflict_do_nothing().returning(DeliveryEvent.id)
     new = (await session.execute(statement)).scalar_one_or_none() is not None
     if new and report.state is not DeliveryState.UNKNOWN:
-        await session.execute(
-            update(Outbox).where(Outbox.provider_message_id == report.provider_message_id)
-            .values(delivery_status=report.status[:24])
-        )
+        row = Outbox.provider_message_id == report.provider_message_id
+        if report.state is DeliveryState.IN_FLIGHT:
+            # Networks may send "submitted" and the handset's receipt at once, in either order: an
+            # in-flight report never overwrites what is already known.
+            row = row & Outbox.delivery_status.is_(None)
+        await session.execute(update(Outbox).where(row).values(delivery_status=report.status[:24]))
     return new
