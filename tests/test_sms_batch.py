@@ -21,6 +21,7 @@ from tests.support.callbacks import TOKEN, sms
 from tests.support.gateway import FakeClock, make_settings, running_gateway
 
 FOCAL_POINT, BLOCKED = "+22790000101", "+22790000102"  # demo: approved focal points of Gabi (Hausa)
+GUIDAN_SORI = "+22790000103"  # demo: approved focal point of Guidan Sori (Hausa)
 NEWCOMER, CHATTY, STRANGER = "+22791110001", "+22791110002", "+22791110003"
 LATECOMER, UNLUCKY, KENYAN = "+22791110004", "+22791110005", "+254791541111"
 RECEIVED = datetime(2026, 11, 24, 11, 59, tzinfo=UTC)
@@ -75,6 +76,12 @@ async def run_batches(client) -> tuple[list, list, list]:
     runtime.ingest_ctx.parse = parse_or_raise
     third = await submit_together(client, third_batch())
     return first, second, third
+
+
+async def ask_and_answer(client) -> None:
+    """A report asked where it happened, then its answer: the pending question is read on both paths."""
+    await submit_together(client, [("b-17", GUIDAN_SORI, "hari a kasuwa"), ("b-18", STRANGER, "bonjour")])
+    await submit_together(client, [("b-19", GUIDAN_SORI, "Guidan Sori"), ("b-20", LATECOMER, "Guidan Sori")])
 
 
 async def stored(client) -> dict[str, list[tuple]]:
@@ -157,6 +164,7 @@ async def test_sqlite_driver_path_stores_what_the_portable_path_stores(sqlite_co
         settings = make_settings(url, callbacks={"token": "s3cret"}, gateway={"pseudonym_secret": "same-for-both"})
         async with running_gateway(settings, FakeClock()) as client:
             await run_batches(client)
+            await ask_and_answer(client)
             dumps.append(await stored(client))
         if use_driver:
             assert driver_calls, "the SQLite batch did not go through the driver"
@@ -164,6 +172,9 @@ async def test_sqlite_driver_path_stores_what_the_portable_path_stores(sqlite_co
     assert len(driver_calls) == calls_with_driver  # the portable run did not use it
     driver_dump, portable_dump = dumps
     assert driver_dump["reports"] and driver_dump["replies"]
+    answered = [row for row in driver_dump["reports"] if row[7] == "attack" and row[4] is not None and row[9]]
+    assert any(row[14] == "valid" and row[9] == "NE004005003" for row in answered), driver_dump["reports"]
+    assert any(row[0].startswith("ask:") for row in driver_dump["replies"])
     for table in driver_dump:
         assert driver_dump[table] == portable_dump[table], table
 
