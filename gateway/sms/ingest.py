@@ -99,7 +99,8 @@ def message_rows(batch: Sequence[InboundSms], now: datetime, understood: Sequenc
     return [{
         "channel": "sms", "external_id": sms.external_id, "sender": sms.sender, "short_code": sms.short_code,
         "text": sms.text, "received_at": sms.received_at, "stored_at": now, "link_id": sms.link_id,
-        "network_code": sms.network_code, "kind": "unknown", "parse": {}, **(understood[n] if understood else {}),
+        "network_code": sms.network_code, "provider": sms.provider, "kind": "unknown", "parse": {},
+        **(understood[n] if understood else {}),
     } for n, sms in enumerate(batch)]
 
 
@@ -307,7 +308,7 @@ async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms
         outcome_kind = "unknown"
         reply_text = replies.text(lang, replies.HELP)
 
-    reply_status = _queue_reply(ctx, sms.sender, message_id, reply_text, replies_sent, writes, now,
+    reply_status = _queue_reply(ctx, sms, message_id, reply_text, replies_sent, writes, now,
                                 dedup_key=followup.ask_key(message_id) if reply_key == followup.ASK_PREFIX else None)
     writes.outcomes.append({
         "message_id": message_id, "o_kind": outcome_kind,
@@ -327,9 +328,10 @@ def _foreign_region(ctx: IngestContext, phone: str) -> str | None:
     return None if region in accepted else region
 
 
-def _queue_reply(ctx: IngestContext, phone: str, message_id: int, body: str | None,
+def _queue_reply(ctx: IngestContext, sms: InboundSms, message_id: int, body: str | None,
                  replies_sent: dict[str, int], writes: _BatchWrites, now: datetime,
                  dedup_key: str | None = None) -> str:
+    phone = sms.sender
     if not body:
         return "none"
     settings = ctx.settings.gateway
@@ -338,10 +340,12 @@ def _queue_reply(ctx: IngestContext, phone: str, message_id: int, body: str | No
                  settings.reply_limit, settings.reply_window_minutes)
         return "rate_limited"
     replies_sent[phone] = replies_sent.get(phone, 0) + 1
-    writes.replies.append(outbox_row(OutboundSms(
+    row = outbox_row(OutboundSms(
         dedup_key=dedup_key or f"reply:{message_id}", kind="reply", recipient=phone, body=body, priority=PRIORITY_REPLY,
         expires_at=expiry(now, ctx.settings.outbox.reply_expiry_minutes),
-    ), now))
+    ), now)
+    row["provider"] = sms.provider  # a reply leaves through the provider its message came in on
+    writes.replies.append(row)
     return "queued"
 
 
