@@ -162,6 +162,7 @@ class DashboardSettings:
     session_hours: float = 12
     silent_days: int = 7
     suggestions_path: str = "var/lexicon_suggestions.toml"
+    lexicon_overlay_dir: str = "var/lexicon"  # <dir>/<lang>/keywords.local.toml: words accepted from the dashboard
     cap_sender: str = "ewg@localhost"
 
 

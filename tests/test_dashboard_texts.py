@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from alerts.api import RESPONSE_CATEGORIES
 from gateway import PROJECT_ROOT
 from gateway.dashboard import alert_page, people
-from gateway.dashboard.layout import ADMIN_PAGES, PAGES
+from gateway.dashboard.layout import ADMIN_PAGES, OPERATOR_PAGES, PAGES
 from gateway.dashboard.users import ROLES
 from gateway.kernel.i18n import LANGUAGES
 from gateway.views import dashboard, operators
@@ -32,7 +32,7 @@ def shown_texts() -> set[str]:
     found = {match.group(2).replace("\\'", "'") for path in SOURCES
              for match in LITERAL.finditer(path.read_text(encoding="utf-8"))} - {"msgid"}  # layout's own t(msgid)
     return (found | set(operators.NOTICES.values()) | set(dashboard.NOTICES.values())
-            | {label for _, label in PAGES + ADMIN_PAGES} | set(people.STATUSES) | {"unregistered"}
+            | {label for _, label in PAGES + OPERATOR_PAGES + ADMIN_PAGES} | set(people.STATUSES) | {"unregistered"}
             | set(people.MEMBER_ROLES) | set(RESPONSE_CATEGORIES) | set(ROLES) | {"active", "expired", "revoked"}
             | set(alert_page.LEVEL_NAMES.values()) | TIMELINE | TITLES | LABELS)
 

@@ -15,6 +15,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGES = (("/dashboard", "Situation"), ("/dashboard/reports", "Reports"), ("/dashboard/review", "Review queue"),
          ("/dashboard/focal-points", "Silent focal points"), ("/dashboard/delivery", "Delivery and cost"),
          ("/dashboard/people", "People"), ("/dashboard/silences", "Silences"))
+OPERATOR_PAGES = (("/dashboard/suggestions", "Lexicon suggestions"),)  # viewers do not decide on words
 ADMIN_PAGES = (("/dashboard/audit", "Audit trail"), ("/dashboard/tokens", "API tokens"))
 LANGUAGE_NAMES = {"fr": "Français", "ha": "Hausa", "dje": "Zarma"}
 
@@ -54,7 +55,7 @@ def when(value: datetime | None) -> str:
 
 
 def page(t: Texts, title_msgid: str, body: str, path: str, csrf: str | None, role: str | None = None) -> str:
-    shown = PAGES + (ADMIN_PAGES if role == "admin" else ())
+    shown = PAGES + (OPERATOR_PAGES if role in ("admin", "operator") else ()) + (ADMIN_PAGES if role == "admin" else ())
     nav = "".join(f'<a href="{href}"{" class=current" if href == path else ""}>{t(label)}</a>'
                   for href, label in shown) if csrf else ""
     langs = "".join(f'<a href="?lang={code}" lang="{code}">{escape(name)}</a>' for code, name in LANGUAGE_NAMES.items())

@@ -4,6 +4,7 @@ then the in-memory gazetteer and the parser built from what is stored."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,4 +46,10 @@ async def load_reference_data(sessions: async_sessionmaker, settings: Settings):
         gazetteer = await load_gazetteer(session)
     if not gazetteer.communes():
         log.warning("the gazetteer is empty: no report can name a place until `ewg gazetteer import` loads one")
-    return gazetteer, load_parser(gazetteer)
+    return gazetteer, load_parser(gazetteer, overlay=lexicon_overlay(settings))
+
+
+def lexicon_overlay(settings: Settings) -> Path:
+    """The folder of the words operators accepted (<dir>/<lang>/keywords.local.toml)."""
+    path = Path(settings.dashboard.lexicon_overlay_dir)
+    return path if path.is_absolute() else settings.base_dir / path

@@ -11,10 +11,12 @@ from gateway.parser.parser import Parser
 from gateway.parser.result import COMMAND, REPORT, UNKNOWN, ParseResult
 
 
-def load_parser(gazetteer: Gazetteer, locales: Path = DEFAULT_LOCALES, taxonomy_path: Path = DEFAULT_TAXONOMY) -> Parser:
-    """A parser with the shipped lexicons (locales/*/keywords.toml) and taxonomy."""
+def load_parser(gazetteer: Gazetteer, locales: Path = DEFAULT_LOCALES, taxonomy_path: Path = DEFAULT_TAXONOMY,
+                overlay: Path | None = None) -> Parser:
+    """A parser with the shipped lexicons (locales/*/keywords.toml), the words operators accepted
+    (overlay/<lang>/keywords.local.toml) and the taxonomy."""
     taxonomy = load_taxonomy(taxonomy_path)
-    return Parser(gazetteer, load_lexicon(taxonomy, locales), taxonomy)
+    return Parser(gazetteer, load_lexicon(taxonomy, locales, overlay=overlay), taxonomy)
 
 
 __all__ = ["COMMAND", "REPORT", "UNKNOWN", "Lexicon", "LexiconError", "ParseResult", "Parser", "load_lexicon",

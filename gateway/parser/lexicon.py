@@ -12,6 +12,7 @@ from gateway.kernel.taxonomy import Taxonomy
 
 DEFAULT_LOCALES = PROJECT_ROOT / "locales"
 LANGUAGES = ("fr", "ha", "dje")
+OVERLAY_NAME = "keywords.local.toml"  # words operators accepted, beside the shipped keywords.toml
 COMMANDS = ("help", "language", "register", "acknowledge", "retract")
 
 # What a lexicon phrase is.
@@ -47,7 +48,9 @@ class Lexicon:
 
 
 def load_lexicon(taxonomy: Taxonomy, locales: Path = DEFAULT_LOCALES,
-                 languages: tuple[str, ...] = LANGUAGES) -> Lexicon:
+                 languages: tuple[str, ...] = LANGUAGES, overlay: Path | None = None) -> Lexicon:
+    """The shipped lexicons, plus the words operators accepted (overlay/<lang>/keywords.local.toml,
+    a [words] table of word = incident) kept apart so an upgrade never conflicts with them."""
     phrases: dict[str, list[Sense]] = {}
     spans: dict[str, int] = {}
     false_friends: dict[str, frozenset[str]] = {}
@@ -80,6 +83,11 @@ def load_lexicon(taxonomy: Taxonomy, locales: Path = DEFAULT_LOCALES,
                 raise LexiconError(f"{path}: unknown incident {incident!r} (see rules/incidents.toml)")
             for word in _words(words, path, f"incidents.{incident}"):
                 add(word, Sense(INCIDENT, incident, lang), path)
+        local = overlay / lang / OVERLAY_NAME if overlay is not None else path
+        for word, incident in (_overlay_words(local) if local != path and local.exists() else {}).items():
+            if not isinstance(incident, str) or incident not in taxonomy.ids:
+                raise LexiconError(f"{local}: {word!r} names an unknown incident {incident!r}")
+            add(word, Sense(INCIDENT, incident, lang), local)
         for section, category in ((THEFT, THEFT), (LIVESTOCK, LIVESTOCK), ("connectors", CONNECTOR)):
             for word in _words(data.get(section, {}).get("words", []), path, section):
                 add(word, Sense(category, category, lang), path)
@@ -130,6 +138,17 @@ def load_lexicon(taxonomy: Taxonomy, locales: Path = DEFAULT_LOCALES,
             data.get("false_friends", {}).get("words", []), path, "false_friends"))
     return Lexicon({key: tuple(senses) for key, senses in phrases.items()}, spans, false_friends,
                    frozenset(not_places), language_names, frozenset(weak), frozenset(weak_numbers), multipliers)
+
+
+def _overlay_words(path: Path) -> dict[str, object]:
+    try:
+        with open(path, "rb") as handle:
+            words = tomllib.load(handle).get("words", {})
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise LexiconError(f"{path}: {error}") from None
+    if not isinstance(words, dict):
+        raise LexiconError(f"{path}: [words] must be a table of word = incident")
+    return words
 
 
 def _number_key(word: str, numbers: set[str], path: Path, section: str) -> str:

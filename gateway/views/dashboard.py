@@ -15,7 +15,20 @@ from aiohttp import web
 
 from gateway.dashboard import audit, auth, pages, queries, users
 from gateway.dashboard.layout import Texts, page
-from gateway.dashboard.suggestions import Suggestion, SuggestionError, append_suggestion, checked_word
+from gateway.dashboard.lexicon_page import suggestions_body
+from gateway.dashboard.suggestions import (
+    Suggestion,
+    SuggestionError,
+    accept_word,
+    append_suggestion,
+    checked_word,
+    decide,
+    pending,
+    resolve,
+)
+from gateway.gazetteer.reference import lexicon_overlay
+from gateway.kernel.i18n import LANGUAGES
+from gateway.parser import LexiconError, load_parser
 from gateway.runtime import RUNTIME, Runtime
 from gateway.views.common import (
     DATABASE_DOWN,
@@ -34,7 +47,10 @@ LOGIN_LIMITER = web.AppKey("login_limiter", auth.AttemptLimiter)
 LABELLING_ROLES = ("admin", "operator")
 STATIC = Path(__file__).resolve().parents[1] / "dashboard" / "static"
 NOTICES = {"labelled": "Labelled.", "suggested": "Labelled; the word was added to the suggestions file.",
-           "bad-word": "Not labelled: a word is letters, spaces, hyphens or apostrophes, at most 40 characters."}
+           "bad-word": "Not labelled: a word is letters, spaces, hyphens or apostrophes, at most 40 characters.",
+           "accepted": "Accepted: the word is in the local lexicon and understood from the next SMS.",
+           "known": "Accepted: the local lexicon already had this word.",
+           "rejected": "Rejected: the suggestion is gone and the lexicon is unchanged."}
 
 Page = Callable[[web.Request, Runtime, Texts, auth.Session], Awaitable[str]]
 
@@ -262,3 +278,69 @@ async def label(request: web.Request) -> web.Response:
 
 async def stylesheet(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "dashboard.css", headers={"Cache-Control": "max-age=3600"})
+
+
+async def suggestions(request: web.Request) -> web.Response:
+    """The lexicon suggestions waiting for a decision: operators and admins only, as deciding is theirs."""
+    runtime = request.app[RUNTIME]
+    t = _texts(request)
+    try:
+        session = await _session(request)
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
+    if session is None:
+        raise web.HTTPSeeOther("/dashboard/login")
+    if session.role not in LABELLING_ROLES:
+        raise web.HTTPForbidden(text=f"a {session.role} cannot decide on lexicon suggestions", content_type="text/plain")
+    try:
+        items = pending(resolve(runtime.settings.dashboard.suggestions_path, runtime.settings.base_dir))
+    except SuggestionError as error:
+        return plain(503, str(error))
+    csrf = session.csrf_token(runtime.settings)
+    body = suggestions_body(t, runtime.taxonomy, items, csrf, NOTICES.get(request.query.get("done", "")))
+    return _html(request, page(t, "Lexicon suggestions", body, request.path, csrf, session.role))
+
+
+async def decide_suggestion(request: web.Request) -> web.Response:
+    """Accept or reject one suggestion. Accepting appends the word to the local lexicon and swaps in a
+    parser built from it, so the next SMS is read with the word; the shipped lexicon is never edited."""
+    runtime = request.app[RUNTIME]
+    try:
+        session = await _session(request)
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
+    form = await read_form(request)  # a hostile body is a 400, not a 500
+    if session is None or not auth.csrf_ok(runtime.settings, session, str(form.get("csrf", ""))):
+        raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
+    if session.role not in LABELLING_ROLES:
+        raise web.HTTPForbidden(text=f"a {session.role} cannot decide on lexicon suggestions", content_type="text/plain")
+    verdict = str(form.get("decision", ""))
+    if verdict not in ("accept", "reject"):
+        return plain(400, "parameter 'decision' must be accept or reject")
+    index = path_id(request, "index", "pending suggestion")
+    path = resolve(runtime.settings.dashboard.suggestions_path, runtime.settings.base_dir)
+    now = runtime.clock()
+    try:
+        item = next((p for p in pending(path) if p.index == index), None)
+        if item is None or item.word != str(form.get("word", "")):
+            return plain(404, f"no pending suggestion {index} for that word")
+        if item.lang not in LANGUAGES or item.incident not in runtime.taxonomy.ids:
+            return plain(400, f"suggestion {index} names an unknown language or incident")
+        added = False
+        async with runtime.sessions() as db, db.begin():
+            await audit.record(db, now, session.user, f"lexicon_{verdict}", f"suggestion {index}",
+                               f"{item.lang} {item.word} = {item.incident}", client_address(request, runtime.settings))
+            if verdict == "accept":
+                overlay = lexicon_overlay(runtime.settings)
+                added = accept_word(overlay, item, session.user, now)
+                # Built apart and swapped in one assignment: a text being parsed keeps the parser it started with.
+                runtime.parser = load_parser(runtime.gazetteer, overlay=overlay)
+            decide(path, index, "accepted" if verdict == "accept" else "rejected", session.user, now)
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
+    except (SuggestionError, LexiconError) as error:
+        log.warning("lexicon suggestion %d not decided: %s", index, error)
+        return plain(503, f"the lexicon files cannot be used: {error}")
+    log.info("lexicon suggestion %d %sed by %s", index, verdict, session.user)
+    done = "rejected" if verdict == "reject" else "accepted" if added else "known"
+    raise web.HTTPSeeOther("/dashboard/suggestions?done=" + done)

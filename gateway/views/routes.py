@@ -38,6 +38,8 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/dashboard/reports", dashboard.reports)
     app.router.add_get("/dashboard/review", dashboard.review)
     app.router.add_post(r"/dashboard/review/{message_id:\d+}", dashboard.label)
+    app.router.add_get("/dashboard/suggestions", dashboard.suggestions)
+    app.router.add_post(r"/dashboard/suggestions/{index:\d+}", dashboard.decide_suggestion)
     app.router.add_get("/dashboard/focal-points", dashboard.focal_points)
     app.router.add_get("/dashboard/delivery", dashboard.delivery)
     app.router.add_get("/dashboard/static/dashboard.css", dashboard.stylesheet)
