@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 import tomllib
 
+import pytest
 from sqlalchemy import select
 
 from gateway import PROJECT_ROOT
+from gateway.kernel.taxonomy import load_taxonomy
+from gateway.parser.lexicon import INCIDENT, LexiconError, Sense, load_lexicon
 from gateway.runtime import RUNTIME
 from gateway.storage.models import AuditEntry, Message
 from tests.support.dashboard import TERA, add_dashboard_user, log_in, post_sms
@@ -147,3 +150,36 @@ async def test_an_accepted_word_is_understood_by_the_running_gateway(db_url, clo
     async with running_gateway(settings, clock) as client:
         await post_sms(client, TERA, "kaykay tera 9", "k-6")
         assert (await last_message(client)).parse["incident"] == "attack"
+
+
+def test_the_overlay_is_read_after_the_shipped_lexicon_and_checked(tmp_path) -> None:
+    taxonomy = load_taxonomy()
+    local = tmp_path / "dje" / "keywords.local.toml"
+    local.parent.mkdir()
+    local.write_text('[words]\n"kaykay" = "attack"  # accepted by moussa\n', encoding="utf-8")
+    assert Sense(INCIDENT, "attack", "dje") in load_lexicon(taxonomy, overlay=tmp_path).phrases["kaykay"]
+    assert "kaykay" not in load_lexicon(taxonomy).phrases
+    for text, fragment in (('[words]\n"kaykay" = "weather"\n', "unknown incident 'weather'"),
+                           ("words = 3\n", "[words] must be a table"), ("[words\n", "keywords.local.toml")):
+        local.write_text(text, encoding="utf-8")
+        with pytest.raises(LexiconError, match=re.escape(fragment)):
+            load_lexicon(taxonomy, overlay=tmp_path)
+
+
+async def test_a_broken_overlay_is_a_clear_503_and_the_parser_stays(db_url, clock, tmp_path) -> None:
+    overlay = tmp_path / "lexicon"
+    settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"}, dashboard={
+        "suggestions_path": str(tmp_path / "suggestions.toml"), "lexicon_overlay_dir": str(overlay)})
+    async with running_gateway(settings, clock) as client:
+        runtime = client.server.app[RUNTIME]
+        await log_in(client)
+        await label_with_word(client, "kaykay tera 5", "b-1", "attack", "kaykay")
+        (overlay / "dje").mkdir(parents=True)
+        (overlay / "dje" / "keywords.local.toml").write_text('[words]\n"x" = "weather"\n', encoding="utf-8")
+        html = await page(client, "/dashboard/suggestions")
+        parser_before = runtime.parser
+        response = await client.post(f"/dashboard/suggestions/{suggestion_rows(html)['kaykay']}", allow_redirects=False,
+                                     data={"decision": "accept", "word": "kaykay", "csrf": csrf_of(html)})
+        assert response.status == 503 and "unknown incident 'weather'" in await response.text()
+        assert runtime.parser is parser_before
+        assert set(suggestion_rows(await page(client, "/dashboard/suggestions"))) == {"kaykay"}  # still pending

@@ -10,6 +10,7 @@ from gateway.cli.common import add_config, run_db
 from gateway.cli.errors import CliError
 from gateway.demo.gazetteer import load_demo_batch
 from gateway.gazetteer.matcher import Gazetteer
+from gateway.gazetteer.reference import lexicon_overlay
 from gateway.parser import load_parser
 from gateway.storage.db import is_sqlite
 from gateway.storage.gazetteer import is_empty, load_gazetteer
@@ -45,7 +46,7 @@ def gazetteer_for_cli(settings):
 
 
 def run_parse(args, settings) -> int:
-    parser = load_parser(gazetteer_for_cli(settings))
+    parser = load_parser(gazetteer_for_cli(settings), overlay=lexicon_overlay(settings))  # as `ewg serve` reads
     if args.jsonl:
         for number, line in enumerate(sys.stdin, start=1):
             if not line.strip():
