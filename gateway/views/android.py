@@ -22,6 +22,7 @@ from gateway.storage.errors import database_unavailable
 from gateway.storage.group_commit import ShuttingDown
 from gateway.views.callbacks import frames
 from gateway.views.common import plain, tokens_match
+from gateway.views.inbound import ingest_sms, stored_answer
 
 log = logging.getLogger(__name__)
 ENDPOINT = "android"
@@ -82,6 +83,8 @@ async def webhook(request: web.Request) -> web.Response:
             log.warning("android webhook with unknown event %r (id %s) ignored", event.event[:40], event.event_id)
             runtime.metrics.callbacks.labels(ENDPOINT, "unknown_event").inc()
             return plain(200, "ignored: unknown event")
+    except web.HTTPException:
+        raise  # ingest's own answer for an SMS it could not store
     except Exception as exc:  # noqa: BLE001 - a delivery event the database would not take
         if database_unavailable(exc) or isinstance(exc, ShuttingDown):
             runtime.metrics.callbacks.labels(ENDPOINT, "unavailable").inc()
@@ -95,15 +98,4 @@ async def webhook(request: web.Request) -> web.Response:
 
 async def _received(request: web.Request, runtime: Runtime, sms, started: float) -> web.Response:
     """An inbound SMS: through the same group-committed ingest as every provider's."""
-    outcome = await runtime.ingest.submit(sms)
-    runtime.metrics.ingest_latency.observe(time.perf_counter() - started)
-    if outcome.duplicate:
-        runtime.metrics.callbacks.labels(ENDPOINT, "duplicate").inc()
-        return plain(200, "duplicate: already stored")
-    runtime.metrics.callbacks.labels(ENDPOINT, "review" if outcome.review else "stored").inc()
-    runtime.metrics.parsed.labels(outcome.kind, outcome.lang or "fr").inc()
-    if outcome.reply_status == "rate_limited":
-        runtime.metrics.replies_withheld.inc()
-    runtime.after_commit(reports_stored=outcome.report_id is not None or outcome.kind == "command",
-                         sms_queued=outcome.reply_status == "queued" or outcome.kind == "command")
-    return plain(200, "stored: kept for review" if outcome.review else f"stored: {outcome.kind}")
+    return stored_answer(await ingest_sms(runtime, sms, ENDPOINT, started))

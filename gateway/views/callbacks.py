@@ -32,6 +32,7 @@ from gateway.storage.group_commit import ShuttingDown
 from gateway.storage.models import Message
 from gateway.ussd import flow as ussd_flow
 from gateway.views.common import plain, read_form, tokens_match
+from gateway.views.inbound import ingest_sms, stored_answer
 
 log = logging.getLogger(__name__)
 
@@ -61,27 +62,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
     except FormError as exc:
         runtime.metrics.callbacks.labels("sms", "bad_request").inc()
         return plain(400, str(exc))
-    try:
-        outcome = await runtime.ingest.submit(sms)
-    except Exception as exc:  # noqa: BLE001 - what ingest could not even keep for review
-        if database_unavailable(exc) or isinstance(exc, ShuttingDown):
-            runtime.metrics.callbacks.labels("sms", "unavailable").inc()
-            log.error("SMS %s not stored, database unavailable: %s", sms.external_id, type(exc).__name__)
-            return plain(503, "storage unavailable, retry later")
-        runtime.metrics.callbacks.labels("sms", "bad_request").inc()
-        log.error("SMS %s refused, the database would not store it: %s", sms.external_id, type(exc).__name__)
-        return plain(400, f"{unstorable_field(sms)} could not be stored ({type(exc).__name__})")
-    runtime.metrics.ingest_latency.observe(time.perf_counter() - started)
-    if outcome.duplicate:
-        runtime.metrics.callbacks.labels("sms", "duplicate").inc()
-        return plain(200, "duplicate: already stored")
-    runtime.metrics.callbacks.labels("sms", "review" if outcome.review else "stored").inc()
-    runtime.metrics.parsed.labels(outcome.kind, outcome.lang or "fr").inc()
-    if outcome.reply_status == "rate_limited":
-        runtime.metrics.replies_withheld.inc()
-    runtime.after_commit(reports_stored=outcome.report_id is not None or outcome.kind == "command",
-                         sms_queued=outcome.reply_status == "queued" or outcome.kind == "command")
-    return plain(200, "stored: kept for review" if outcome.review else f"stored: {outcome.kind}")
+    return stored_answer(await ingest_sms(runtime, sms, "sms", started, unstorable_field))
 
 
 # The form field filling each message column (InboundSms names its attributes like the columns).

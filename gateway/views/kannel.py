@@ -19,9 +19,9 @@ from gateway.providers.kannel import parse_delivery_report, parse_inbound_sms, r
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.delivery import record_delivery
 from gateway.storage.errors import database_unavailable
-from gateway.storage.group_commit import ShuttingDown
 from gateway.views.callbacks import frames, refuse_if_not_provider
 from gateway.views.common import plain
+from gateway.views.inbound import ingest_sms
 
 log = logging.getLogger(__name__)
 FORM = "application/x-www-form-urlencoded"
@@ -51,26 +51,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
     except FormError as exc:
         runtime.metrics.callbacks.labels("kannel_sms", "bad_request").inc()
         return plain(400, str(exc))
-    try:
-        outcome = await runtime.ingest.submit(sms)
-    except Exception as exc:  # noqa: BLE001 - what ingest could not even keep for review
-        if database_unavailable(exc) or isinstance(exc, ShuttingDown):
-            runtime.metrics.callbacks.labels("kannel_sms", "unavailable").inc()
-            log.error("Kannel SMS %s not stored, database unavailable: %s", sms.external_id, type(exc).__name__)
-            return plain(503, "storage unavailable, retry later")
-        runtime.metrics.callbacks.labels("kannel_sms", "bad_request").inc()
-        log.error("Kannel SMS %s refused, the database would not store it: %s", sms.external_id, type(exc).__name__)
-        return plain(400, f"the message could not be stored ({type(exc).__name__})")
-    runtime.metrics.ingest_latency.observe(time.perf_counter() - started)
-    if outcome.duplicate:
-        runtime.metrics.callbacks.labels("kannel_sms", "duplicate").inc()
-        return stored()
-    runtime.metrics.callbacks.labels("kannel_sms", "review" if outcome.review else "stored").inc()
-    runtime.metrics.parsed.labels(outcome.kind, outcome.lang or "fr").inc()
-    if outcome.reply_status == "rate_limited":
-        runtime.metrics.replies_withheld.inc()
-    runtime.after_commit(reports_stored=outcome.report_id is not None or outcome.kind == "command",
-                         sms_queued=outcome.reply_status == "queued" or outcome.kind == "command")
+    await ingest_sms(runtime, sms, "kannel_sms", started)
     return stored()
 
 
