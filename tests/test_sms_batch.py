@@ -82,6 +82,9 @@ async def ask_and_answer(client) -> None:
     """A report asked where it happened, then its answer: the pending question is read on both paths."""
     await submit_together(client, [("b-17", GUIDAN_SORI, "hari a kasuwa"), ("b-18", STRANGER, "bonjour")])
     await submit_together(client, [("b-19", GUIDAN_SORI, "Guidan Sori"), ("b-20", LATECOMER, "Guidan Sori")])
+    # A place and a count with no incident, asked what happened, then the code that answers it.
+    await submit_together(client, [("b-21", GUIDAN_SORI, "GUIDAN SORI 15")])
+    await submit_together(client, [("b-22", GUIDAN_SORI, "2"), ("b-23", STRANGER, "GUIDAN SORI 15")])
 
 
 async def stored(client) -> dict[str, list[tuple]]:
@@ -175,6 +178,9 @@ async def test_sqlite_driver_path_stores_what_the_portable_path_stores(sqlite_co
     answered = [row for row in driver_dump["reports"] if row[7] == "attack" and row[4] is not None and row[9]]
     assert any(row[14] == "valid" and row[9] == "NE004005003" for row in answered), driver_dump["reports"]
     assert any(row[0].startswith("ask:") for row in driver_dump["replies"])
+    assert any(row[0].endswith(":what") for row in driver_dump["replies"])
+    assert any(row[7:12:4] == ("kidnapping", 15) and row[14] == "valid" for row in driver_dump["reports"]), \
+        driver_dump["reports"]
     for table in driver_dump:
         assert driver_dump[table] == portable_dump[table], table
 

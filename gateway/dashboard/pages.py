@@ -141,7 +141,7 @@ def review_body(t: Texts, taxonomy: Taxonomy, items: list[ReviewItem], csrf: str
 
 def _needs(t: Texts, item: ReviewItem) -> str:
     """The flag of a report whose follow-up question went unanswered."""
-    return f' <strong class="needs">{t("needs a place")}</strong>' if item.needs else ""
+    return f' <strong class="needs">{t(item.needs)}</strong>' if item.needs else ""
 
 
 def focal_points_body(t: Texts, silent: list[SilentFocalPoint], days: int, now: datetime) -> str:

@@ -201,6 +201,7 @@ async def daily_report_counts(session: AsyncSession, known: dict[str, Place], si
 
 
 NEEDS_A_PLACE = "needs a place"
+NEEDS_AN_INCIDENT = "needs an incident"  # the report named a place but no incident
 
 
 async def review_queue(session: AsyncSession, pseudonym_secret: str, limit: int = 100,
@@ -211,7 +212,7 @@ async def review_queue(session: AsyncSession, pseudonym_secret: str, limit: int 
     no place)."""
     waiting = Report.status == followup.ASKED
     shown = or_(Message.kind == "unknown", waiting) if now is not None else Message.kind == "unknown"
-    query = (select(Message, Reporter.name, waiting.label("needs_place"))
+    query = (select(Message, Reporter.name, waiting.label("needs_place"), Report.incident)
              .outerjoin(Reporter, Reporter.phone == Message.sender)
              .outerjoin(Report, Report.message_id == Message.id)
              .where(shown, Message.review_label.is_(None)))
@@ -222,8 +223,14 @@ async def review_queue(session: AsyncSession, pseudonym_secret: str, limit: int 
         query.order_by(Message.received_at.desc(), Message.id.desc()).limit(limit), Reporter.commune_pcode, scope))
     return [ReviewItem(m.id, m.received_at, redact(m.text, name), m.lang,
                        sender_key(m.sender, pseudonym_secret) if m.sender else "anonymised",
-                       NEEDS_A_PLACE if needs_place else None)
-            for m, name, needs_place in rows]
+                       _needs(needs_place, incident))
+            for m, name, needs_place, incident in rows]
+
+
+def _needs(waiting: bool, incident: str | None) -> str | None:
+    if not waiting:
+        return None
+    return NEEDS_AN_INCIDENT if incident == followup.UNCLEAR else NEEDS_A_PLACE
 
 
 async def silent_focal_points(session: AsyncSession, now: datetime, days: int,
@@ -288,7 +295,7 @@ async def label_message(session: AsyncSession, message_id: int, label: str, inci
             return False
         if label in incidents:
             report.incident = label
-            commune = place or (message.parse or {}).get("commune")
+            commune = place or (message.parse or {}).get("commune") or report.commune_pcode
             if commune:
                 await followup.complete(session, report.id, commune, None if place else report.village)
         elif label == "noise":

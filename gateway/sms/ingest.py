@@ -42,7 +42,7 @@ from gateway.sms import followup, replies
 from gateway.sms.alert_commands import AlertCommands
 from gateway.storage import sqlite_batch
 from gateway.storage.errors import database_unavailable
-from gateway.storage.models import Message, Outbox, Reporter
+from gateway.storage.models import Message, Outbox, Report, Reporter
 from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, expiry, insert_ignoring_duplicates, outbox_row
 from gateway.storage.sqlite_driver import OneHandOffConnection
 
@@ -270,8 +270,11 @@ async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms
     reply_text: str | None
     reply_key = "reply"
     question: followup.Question | None = None
-    answered = None if foreign or parsed.kind != "unknown" or sms.sender not in asked else await _answer(
-        session, ctx, asked.pop(sms.sender), sms.text, reporter, lang, writes, message_id)
+    open_key = None if foreign else asked.get(sms.sender)
+    answered = None
+    if open_key is not None and parsed.kind == ("report" if followup.asks_what(open_key) else "unknown"):
+        answered = await _answer(session, ctx, asked.pop(sms.sender), sms.text, parsed, reporter, lang, writes,
+                                 message_id)
     if answered is not None:
         outcome_kind, report_ref, reply_text = "answer", *answered
     elif foreign:
@@ -304,12 +307,28 @@ async def _understand(session: AsyncSession, ctx: IngestContext, sms: InboundSms
     elif parsed.kind == "command":
         await writes.write(session)
         reply_text = await _run_command(session, ctx, sms, reporters, parsed, lang, now)
+    elif (parsed.kind == "unknown" and reporter is not None and reporter.status == "approved" and ctx.locate
+          and (place_only := followup.place_only(ctx.locate, sms.text, reporter.commune_pcode))
+          and (place_only[2] is not None or not await followup.waits_for_a_place(session, reporter.id))):
+        # A focal point named a place but no incident: kept as a report and asked what happened.
+        outcome_kind = "report"
+        row = report_row(
+            key_secret=ctx.key_secret, message_id=message_id, channel="sms", phone=sms.sender, reporter=reporter,
+            incident=followup.UNCLEAR, commune=place_only[0], village=place_only[1], count=place_only[2],
+            secondary=[], free_text=None, lang=lang, received_at=sms.received_at,
+        )
+        row["status"], reply_key = followup.ASKED, followup.WHAT_SUFFIX
+        writes.reports.append(row)
+        report_ref = row["ref"]
+        reply_text = followup.what_question_text(lang, place_only[1] or ctx.commune_name(place_only[0]) or place_only[0])
     else:
         outcome_kind = "unknown"
         reply_text = replies.text(lang, replies.HELP)
 
+    asking = reply_key in (followup.ASK_PREFIX, followup.WHAT_SUFFIX)
     reply_status = _queue_reply(ctx, sms, message_id, reply_text, replies_sent, writes, now,
-                                dedup_key=followup.ask_key(message_id) if reply_key == followup.ASK_PREFIX else None)
+                                dedup_key=followup.ask_key(message_id, reply_key == followup.WHAT_SUFFIX)
+                                if asking else None)
     writes.outcomes.append({
         "message_id": message_id, "o_kind": outcome_kind,
         "o_command": parsed.command if outcome_kind == "command" else None, "o_lang": lang,
@@ -372,11 +391,12 @@ async def _run_command(session: AsyncSession, ctx: IngestContext, sms: InboundSm
     return replies.text(lang, replies.HELP)
 
 
-async def _answer(session: AsyncSession, ctx: IngestContext, key: str, text: str,
+async def _answer(session: AsyncSession, ctx: IngestContext, key: str, text: str, parsed: ParseResult,
                   reporter: Reporter | KnownReporter | None, lang: str, writes: _BatchWrites,
                   message_id: int) -> tuple[str, str] | None:
-    """The answer to a question, when `text` names a place and the report still waits: the report
-    completed (handed to the scorer), its reference and confirmation. None: not an answer."""
+    """The answer to a question, when `text` names a place (or, asked what happened, an incident)
+    and the report still waits: the report completed (handed to the scorer), its reference and
+    confirmation. None: not an answer."""
     asked_message = followup.asked_message(key)
     if ctx.locate is None or asked_message is None:
         return None
@@ -384,6 +404,8 @@ async def _answer(session: AsyncSession, ctx: IngestContext, key: str, text: str
     report = await followup.waiting_report(session, asked_message)
     if report is None:
         return None
+    if followup.asks_what(key):
+        return await _answer_what(session, ctx, report, parsed, lang, writes, message_id)
     asked_parse = (await session.get(Message, asked_message)).parse or {}
     place = followup.answered_place(ctx.locate, text, reporter.commune_pcode if reporter else None,
                                     followup.candidates_of(asked_parse))
@@ -392,6 +414,19 @@ async def _answer(session: AsyncSession, ctx: IngestContext, key: str, text: str
     writes.report_ids[message_id] = report.id
     confirmed = replies.confirmation(lang, ctx.taxonomy, report.ref, report.incident, ctx.commune_name(place[0]),
                                      report.count, verified=report.trust == "approved")
+    return report.ref, confirmed
+
+
+async def _answer_what(session: AsyncSession, ctx: IngestContext, report: Report, parsed: ParseResult, lang: str,
+                       writes: _BatchWrites, message_id: int) -> tuple[str, str] | None:
+    incident = followup.answered_incident(parsed, report.commune_pcode)
+    count = report.count if report.count is not None else parsed.count
+    if incident is None or not await followup.complete_incident(session, report.id, incident, count):
+        return None
+    writes.report_ids[message_id] = report.id
+    place = report.village or ctx.commune_name(report.commune_pcode)
+    confirmed = replies.confirmation(lang, ctx.taxonomy, report.ref, incident, place, count,
+                                     verified=report.trust == "approved")
     return report.ref, confirmed
 
 
