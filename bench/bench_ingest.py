@@ -1,13 +1,15 @@
-"""Figures 1, 2 and 6: inbound SMS callbacks per second, each stored durably, parsed, scored and its
-confirmation queued, against a bare aiohttp handler parsing the same form under the same load; p50/p99
-at N connections; peak RSS of `ewg serve` during the run and its start-up time to /healthz 200.
+"""Inbound SMS callbacks per second, each stored durably, parsed, scored and its confirmation queued,
+against a bare aiohttp handler parsing the same form under the same load (and, with --floor, the
+durable floor handler); p50/p99 at N connections; peak RSS of `ewg serve` during the run and its
+start-up time to /healthz 200; the CPU microseconds per callback of each server, from this one run.
 
     .venv/bin/python bench/bench_ingest.py [--db sqlite|postgresql] [--connections 64] [--seconds 10]
                                           [--profile stacks.txt] [--demo-gazetteer]
 
-The gateway is the real `ewg serve` (python -m gateway) on a fresh database (`ewg db upgrade`, demo
-people, the full shared gazetteer when ../shared/data is present), sending its confirmations to the
-fake Africa's Talking. SQLite runs with the gateway's own PRAGMA synchronous=FULL; the PostgreSQL
+The gateway is the real `ewg serve` (python -m gateway) in production mode with test secrets, on a
+fresh database set up through the CLI (`ewg db upgrade`, the demo places and people imported, the full
+shared gazetteer when ../shared/data is present), sending its confirmations to the fake Africa's
+Talking; every callback carries the callback token. SQLite runs with the gateway's own PRAGMA synchronous=FULL; the PostgreSQL
 cluster is a throw-away one started here with fsync and synchronous_commit on.
 """
 
@@ -78,10 +80,7 @@ async def group_commits(base_url: str) -> tuple[float, float]:
     """(batches, callbacks) the gateway has group-committed so far (ewg_group_commit_size, SMS)."""
     import re
 
-    import aiohttp
-
-    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/metrics") as response:
-        text = await response.text()
+    text = await harness.metrics_text(base_url)
     found = dict(re.findall(r'^ewg_group_commit_size_(count|sum)\{queue="sms"\} (\S+)$', text, re.M))
     return float(found.get("count", 0)), float(found.get("sum", 0))
 
@@ -146,7 +145,7 @@ async def gateway_run(database_url: str, folder: Path, spec: Load, profile: str 
     async with harness.gateway_stack(database_url, folder, full_gazetteer=full_gazetteer) as stack:
         pid = stack.gateway.pid
         rss_idle = harness.peak_rss_mb(pid)
-        url = f"{stack.gateway.url}/callbacks/at/sms"
+        url = harness.callback_url(stack.gateway.url, "sms")
         await load(url, spec, "warm", "91", WARM_UP_SECONDS)
         # Measured as the figure is defined (stored, parsed, scored, confirmation queued): the fake
         # provider holds the sender's requests meanwhile, so sending does not share the two cores.
@@ -173,7 +172,7 @@ async def gateway_run(database_url: str, folder: Path, spec: Load, profile: str 
         if batches:
             print(f"  group commits during the first measured run: {batches:,.0f} transactions, "
                   f"{callbacks / batches:.1f} callbacks each on average")
-        print(f"  ewg serve: start-up to /healthz 200 in {stack.startup_seconds:.2f} s; RSS {rss_idle:.0f} MB "
+        print(f"  ewg serve: parser {stack.parser_build}; start-up to /healthz 200 in {stack.startup_seconds:.2f} s; RSS {rss_idle:.0f} MB "
               f"after start-up, peak (VmHWM) {rss_peak:.0f} MB during the runs")
         return result
 
@@ -195,6 +194,7 @@ async def main() -> None:
     texts = harness.sms_texts(full_gazetteer=not args.demo_gazetteer)
     spec = Load(texts, harness.write_texts(folder, texts), args.connections, args.seconds)
     print(f"load: {args.connections} connections, {args.seconds:g} s after a {WARM_UP_SECONDS} s warm-up")
+    floor = None
     bare = None if args.no_bare else await bare_reference(spec)
     if bare:
         print(f"bare aiohttp handler:  {bare.line()}")
@@ -220,6 +220,17 @@ async def main() -> None:
     if bare:
         print(f"ratio gateway / bare: {result.rate / bare.rate:.2f} (target >= 0.50); "
               f"p99 {result.p99_ms:.1f} ms (target < 50 ms)")
+    print_cpu_per_callback({"gateway": result, "durable floor handler": floor, "bare handler": bare})
+
+
+def print_cpu_per_callback(runs: dict[str, harness.LoadResult | None]) -> None:
+    """Each server process's CPU time (all threads) over the callbacks it answered in its measured run:
+    on a shared machine it moves less than throughput, which also counts the time others took."""
+    measured = {name: result.cpu_seconds / result.requests * 1e6 for name, result in runs.items()
+                if result and result.cpu_seconds and result.requests}
+    print("CPU per callback, this run: " + ", ".join(f"{name} {us:,.0f} us" for name, us in measured.items()))
+    if "gateway" in measured and "durable floor handler" in measured:
+        print(f"  gateway / durable floor: {measured['gateway'] / measured['durable floor handler']:.2f}")
 
 
 if __name__ == "__main__":

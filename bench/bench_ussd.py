@@ -26,8 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import aiohttp  # noqa: E402
 import harness  # noqa: E402
 
-from tests.support.gateway_process import PRODUCTION_SECRETS  # noqa: E402 - harness puts the repository on the path
-
 FOCAL_POINTS = [f"+2279000010{n}" for n in range(1, 6)]
 ANSWERS = (None, "1", "1", "1", "2", "1")  # main menu, report, attack, my commune, count 2, send
 STEP_NAMES = ("dial", "report", "attack", "my commune", "count", "send")
@@ -76,9 +74,7 @@ def summary(label: str, latencies: list[float], completed: int, sessions: int, s
 
 async def server_side(base_url: str) -> str:
     """The share of hops answered within each bucket of the gateway's own histogram."""
-    headers = {"Authorization": f"Bearer {PRODUCTION_SECRETS['EWG_API__TOKEN']}"}
-    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/metrics", headers=headers) as response:
-        text = await response.text()
+    text = await harness.metrics_text(base_url)
     buckets = {float(le): float(n) for le, n in re.findall(r'^ewg_ussd_hop_seconds_bucket\{le="([^"+]+)"\} (\S+)$',
                                                            text, re.M)}
     total = float(re.search(r"^ewg_ussd_hop_seconds_count (\S+)$", text, re.M).group(1))
@@ -97,7 +93,8 @@ async def main() -> None:
     with harness.workdir("ussd") as name:
         folder = Path(name)
         async with harness.gateway_stack(harness.sqlite_url(folder), folder) as stack:
-            url = f"{stack.gateway.url}/callbacks/at/ussd"
+            url = harness.callback_url(stack.gateway.url, "ussd")
+            print(f"ewg serve: parser {stack.parser_build}")
             await run_round(url, 20, "warm", (0.0, 0.0))
             latencies, completed, total = [], 0, 0
             by_step: dict[int, list[float]] = {}

@@ -29,8 +29,12 @@ GAZETTEER_FILES = ("ner_pcodes_adm1_adm2_hdx_fixture.csv", "mli_pcodes_adm1_adm2
 sys.path.insert(0, str(ROOT))
 
 from tests.support.fake_provider import FakeProviderProcess  # noqa: E402
-from tests.support.gateway_process import GatewayProcess, GatewayStartError  # noqa: E402
+from tests.support.gateway_process import PRODUCTION_SECRETS, GatewayProcess, GatewayStartError  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
+
+# `ewg serve` runs in production mode, which refuses to start without its secrets: the tests' own.
+CALLBACK_TOKEN = PRODUCTION_SECRETS["EWG_CALLBACKS__TOKEN"]
+API_HEADERS = {"Authorization": f"Bearer {PRODUCTION_SECRETS['EWG_API__TOKEN']}"}
 
 
 def machine() -> str:
@@ -43,7 +47,12 @@ def machine() -> str:
                   if line.startswith("MemTotal"))
     return (f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, {platform.system()} "
             f"{platform.release()}, Python {platform.python_version()}, "
-            f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
+            f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, load average {load_average()}")
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine lowers every figure."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -73,37 +82,46 @@ class Stack:
     fake: FakeProviderProcess
     startup_seconds: float
     database_url: str
+    parser_build: str  # what `ewg serve` logged: "compiled", or "pure Python" (slower)
 
 
 @asynccontextmanager
 async def gateway_stack(database_url: str, workdir: Path, *, full_gazetteer: bool = True,
                         extra_env: dict[str, str] | None = None):
-    """The fake provider and `ewg serve` on a migrated database holding the demo people and, when
-    ../shared/data is present, the full gazetteer. `startup_seconds` is the last start to /healthz 200."""
+    """The fake provider and `ewg serve` on a database set up as an operator would: `ewg db upgrade`,
+    then `ewg gazetteer import` of the demo places (and of ../shared/data's full gazetteer when present),
+    `ewg reporters import` and `ewg committees import` of the demo people. `startup_seconds` is the
+    start of `serve` to /healthz 200."""
     async with FakeProviderProcess() as fake:
         env = {"EWG_DATABASE__URL": database_url, "EWG_AFRICASTALKING__BASE_URL": fake.base_url,
                "EWG_RULES__WATCH": "false", **fake.credentials_env(), **(extra_env or {})}
         if os.environ.get("BENCH_RULES"):  # diagnosis: an empty folder means no rules, so nothing is scored
             env["EWG_RULES__PATH"] = os.environ["BENCH_RULES"]
-        gateway = GatewayProcess(env, free_port(), workdir)
-        await gateway.start(timeout=60)  # db upgrade; the first start loads the demo gazetteer and people
-        paths = shared_gazetteer_paths() if full_gazetteer else None
-        if paths:
-            await gateway.terminate()
-            code = await gateway.run_command("gazetteer", "import", *map(str, paths), timeout=300)
-            if code != 0:
-                raise RuntimeError(f"gazetteer import failed:\n{gateway.logs_tail()}")
-        else:
-            await gateway.terminate()
-        gateway.migrate = False
+        refuse_stale_build()
+        gateway = GatewayProcess(env, free_port(), workdir, migrate=False, people=False)
+        await operator_setup(gateway, shared_gazetteer_paths() if full_gazetteer else None)
         started = time.perf_counter()
         await gateway.start(timeout=60)
         startup = time.perf_counter() - started
         try:
-            yield Stack(gateway, fake, startup, database_url)
+            yield Stack(gateway, fake, startup, database_url, parser_build(gateway))
         finally:
             if gateway.is_running():
                 await stop_gateway(gateway)
+
+
+async def operator_setup(gateway: GatewayProcess, gazetteer: list[Path] | None) -> None:
+    """The schema, the demo places and people, then the full gazetteer when given, through the CLI."""
+    await run_cli(gateway, "db", "upgrade")
+    await gateway.import_demo_people(timeout=120)
+    if gazetteer:
+        await run_cli(gateway, "gazetteer", "import", *map(str, gazetteer))
+
+
+async def run_cli(gateway: GatewayProcess, *args: str) -> None:
+    code = await gateway.run_command(*args, timeout=300)
+    if code != 0:
+        raise RuntimeError(f"`ewg {' '.join(args[:2])}` exited with {code}:\n{gateway.logs_tail()}")
 
 
 async def stop_gateway(gateway: GatewayProcess, timeout: float = 30) -> None:
@@ -117,6 +135,36 @@ async def stop_gateway(gateway: GatewayProcess, timeout: float = 30) -> None:
         return
     if time.perf_counter() - started > 5:
         print(f"note: ewg serve took {time.perf_counter() - started:.0f} s to stop after SIGTERM")
+
+
+def callback_url(base_url: str, channel: str) -> str:
+    """The provider's callback for `channel` (sms, ussd), carrying the token the gateway checks."""
+    return f"{base_url}/callbacks/at/{channel}?token={CALLBACK_TOKEN}"
+
+
+async def metrics_text(base_url: str) -> str:
+    """The gateway's /metrics, read with the API token as an operator's scraper would."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/metrics", headers=API_HEADERS) as response:
+        response.raise_for_status()
+        return await response.text()
+
+
+def refuse_stale_build() -> None:
+    """A compiled module older than its source would measure other code than the source's."""
+    from gateway.compiled import build_state
+
+    _kind, stale = build_state()
+    if stale:
+        raise RuntimeError(f"compiled modules older than their sources ({', '.join(stale)}): "
+                           "run `.venv/bin/pip install -e . --no-deps` first")
+
+
+def parser_build(gateway: GatewayProcess) -> str:
+    """What `ewg serve` logged at start-up: "compiled", or "pure Python" (slower)."""
+    found = [line for line in gateway.logs().splitlines() if "parser:" in line]
+    return found[-1].split("parser:", 1)[1].strip() if found else "unknown"
 
 
 def sqlite_url(workdir: Path) -> str:

@@ -4,6 +4,7 @@
 --   BENCH_TEXTS   file of texts, one per line, used in turn
 --   BENCH_PHONES  first 6 characters of the senders' numbers after +227 ("90": +22790xxxxxx)
 -- At the end it prints one JSON line: requests, seconds, errors, p50_us, p99_us.
+-- The URL given to wrk carries the callback token (?token=...): wrk posts to its path and query.
 
 local run = os.getenv("BENCH_RUN") or "run"
 local phones = os.getenv("BENCH_PHONES") or "90"
