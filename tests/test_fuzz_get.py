@@ -329,7 +329,10 @@ def test_every_get_route_and_parameter_with_known_hostile_values(served: ServedG
             statuses.add(status)
             if status >= 500 or b"Traceback" in answer:
                 failures.append((status, target, cookies))
-        assert path_names or 200 in statuses, f"{template} never answered 200: not logged in?"
+        # A provider's GET callback answers 200 only to its own token and fields (tests/test_wire_kannel.py);
+        # here it is swept for 500s like every route.
+        assert path_names or template.startswith("/callbacks/") or 200 in statuses, \
+            f"{template} never answered 200: not logged in?"
     assert not failures, failures
 
 

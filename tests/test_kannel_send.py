@@ -12,8 +12,6 @@ from aiohttp import web
 from gateway.kernel.envelopes import Outgoing, SendOutcome
 from gateway.providers.kannel import KannelSender
 
-NOW = datetime.now(UTC)
-
 
 class Smsbox:
     """Answers sendsms with a fixed status and body, and keeps every query."""
@@ -44,8 +42,9 @@ async def test_each_sms_carries_its_outbox_id_and_coding() -> None:
         sender = KannelSender(url, "ewg", "pw", smsc="orange", dlr_base_url="http://gw:8080/",
                               callback_token="tok")
         try:
+            # the expiry from the time of sending: a time taken at import is minutes old in a long run
             hausa = await sender.send("Mun karɓa: ƙarin bayani", ["+22790000101"],
-                                      [Outgoing(41, "+22790000101", NOW + timedelta(minutes=90))])
+                                      [Outgoing(41, "+22790000101", datetime.now(UTC) + timedelta(minutes=90))])
             french = await sender.send("Bien recu: attaque à Gabi", ["+22370000001"], [Outgoing(42, "+22370000001")])
         finally:
             await sender.close()
