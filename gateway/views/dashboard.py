@@ -151,23 +151,13 @@ async def _audit_login(runtime: Runtime, name: str, action: str, address: str) -
         log.warning("audit row of a %s not written: storage unavailable", action)
 
 
-async def logout(request: web.Request) -> web.Response:
+async def _logout(request: web.Request, runtime: Runtime, session: auth.Session,
+                  form: dict[str, str]) -> web.StreamResponse:
     """Ends every session of the user, not only this browser's: a cookie copied elsewhere dies too."""
-    runtime = request.app[RUNTIME]
-    try:
-        session = await _session(request)
-    except DATABASE_DOWN:
-        return plain(503, "storage unavailable")
-    form = await read_form(request)  # a hostile body is a 400, not a 500
-    if session is None or not auth.csrf_ok(runtime.settings, session, str(form.get("csrf", ""))):
-        raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
-    try:
-        async with runtime.sessions() as db, db.begin():
-            await users.end_sessions(db, session.user_id, session.epoch)
-            await audit.record(db, runtime.clock(), session.user, "logout", None, None,
-                               client_address(request, runtime.settings))
-    except DATABASE_DOWN:
-        return plain(503, "storage unavailable")
+    async with runtime.sessions() as db, db.begin():
+        await users.end_sessions(db, session.user_id, session.epoch)
+        await audit.record(db, runtime.clock(), session.user, "logout", None, None,
+                           client_address(request, runtime.settings))
     log.info("dashboard logout: %s", session.user)
     response = web.HTTPSeeOther("/dashboard/login")
     response.del_cookie(SESSION_COOKIE, path="/dashboard")
@@ -230,18 +220,9 @@ focal_points = view("Silent focal points", _focal_points)
 delivery = view("Delivery and cost", _delivery)
 
 
-async def label(request: web.Request) -> web.Response:
+async def _label(request: web.Request, runtime: Runtime, session: auth.Session,
+                 form: dict[str, str]) -> web.StreamResponse:
     """Label one not-understood text; optionally suggest its unknown word for a lexicon."""
-    runtime = request.app[RUNTIME]
-    try:
-        session = await _session(request)
-    except DATABASE_DOWN:
-        return plain(503, "storage unavailable")
-    form = await read_form(request)  # a hostile body is a 400, not a 500
-    if session is None or not auth.csrf_ok(runtime.settings, session, str(form.get("csrf", ""))):
-        raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
-    if session.role not in LABELLING_ROLES:
-        raise web.HTTPForbidden(text=f"a {session.role} cannot label texts", content_type="text/plain")
     label_value = str(form.get("label", ""))
     if label_value not in runtime.taxonomy.ids | {"noise", "other"}:
         return plain(400, f"unknown label {label_value[:40]!r}")
@@ -301,19 +282,10 @@ async def suggestions(request: web.Request) -> web.Response:
     return _html(request, page(t, "Lexicon suggestions", body, request.path, csrf, session.role))
 
 
-async def decide_suggestion(request: web.Request) -> web.Response:
+async def _decide_suggestion(request: web.Request, runtime: Runtime, session: auth.Session,
+                             form: dict[str, str]) -> web.StreamResponse:
     """Accept or reject one suggestion. Accepting appends the word to the local lexicon and swaps in a
     parser built from it, so the next SMS is read with the word; the shipped lexicon is never edited."""
-    runtime = request.app[RUNTIME]
-    try:
-        session = await _session(request)
-    except DATABASE_DOWN:
-        return plain(503, "storage unavailable")
-    form = await read_form(request)  # a hostile body is a 400, not a 500
-    if session is None or not auth.csrf_ok(runtime.settings, session, str(form.get("csrf", ""))):
-        raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
-    if session.role not in LABELLING_ROLES:
-        raise web.HTTPForbidden(text=f"a {session.role} cannot decide on lexicon suggestions", content_type="text/plain")
     verdict = str(form.get("decision", ""))
     if verdict not in ("accept", "reject"):
         return plain(400, "parameter 'decision' must be accept or reject")
@@ -344,3 +316,35 @@ async def decide_suggestion(request: web.Request) -> web.Response:
     log.info("lexicon suggestion %d %sed by %s", index, verdict, session.user)
     done = "rejected" if verdict == "reject" else "accepted" if added else "known"
     raise web.HTTPSeeOther("/dashboard/suggestions?done=" + done)
+
+
+Action = Callable[[web.Request, Runtime, auth.Session, dict[str, str]], Awaitable[web.StreamResponse]]
+EVERYONE = ("admin", "operator", "viewer")
+
+
+def action(roles: tuple[str, ...], work: Action) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A POST by a logged-in user holding one of `roles`, with the session's CSRF token; a database
+    outage is a 503. Every dashboard action goes through here."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        runtime = request.app[RUNTIME]
+        try:
+            session = await _session(request)
+        except DATABASE_DOWN:
+            return plain(503, "storage unavailable")
+        form = await read_form(request)  # a hostile body is a 400, not a 500
+        if session is None or not auth.csrf_ok(runtime.settings, session, str(form.get("csrf", ""))):
+            raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
+        if session.role not in roles:
+            raise web.HTTPForbidden(text=f"a {session.role} cannot do this", content_type="text/plain")
+        try:
+            return await work(request, runtime, session, form)
+        except DATABASE_DOWN:
+            return plain(503, "storage unavailable")
+
+    return handler
+
+
+logout = action(EVERYONE, _logout)
+label = action(LABELLING_ROLES, _label)
+decide_suggestion = action(LABELLING_ROLES, _decide_suggestion)

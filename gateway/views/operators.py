@@ -16,14 +16,14 @@ from aiohttp import web
 
 from alerts import api as alerts_api
 from gateway.dashboard import admin_pages, alert_page, audit, people, tokens
-from gateway.dashboard.auth import Session, csrf_ok
+from gateway.dashboard.auth import Session
 from gateway.dashboard.layout import Texts, page
 from gateway.dashboard.scope import Scope, ScopeError, resolve_areas
 from gateway.kernel.phones import PhoneError, mask_phone, normalise_phone
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.exports import alert_rows, report_rows
-from gateway.views.common import DATABASE_DOWN, date_parameter, path_id, plain, read_form, text_parameter
-from gateway.views.dashboard import _html, _session, _texts, view
+from gateway.views.common import DATABASE_DOWN, date_parameter, path_id, plain, text_parameter
+from gateway.views.dashboard import _html, _session, _texts, action, view
 from gateway.views.proxies import client_address
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,6 @@ NOTICES = {"acknowledged": "Alert taken in charge.", "resolved": "Alert resolved
            "saved": "Saved.", "member-added": "Committee member added.", "retired": "Committee member retired.",
            "moved": "Committee member moved.", "revoked": "Token revoked."}
 
-Action = Callable[[web.Request, Runtime, Session, dict[str, str]], Awaitable[web.StreamResponse]]
 
 
 def _bad(field: str, reason: str) -> web.HTTPBadRequest:
@@ -58,26 +57,6 @@ def _notice(request: web.Request) -> str | None:
     return NOTICES.get(request.query.get("done", ""))
 
 
-def action(roles: tuple[str, ...], work: Action) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """A POST by a logged-in user holding one of `roles`, with the session's CSRF token."""
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        runtime = request.app[RUNTIME]
-        try:
-            session = await _session(request)
-        except DATABASE_DOWN:
-            return plain(503, "storage unavailable")
-        form = await read_form(request)  # a hostile body is a 400, not a 500
-        if session is None or not csrf_ok(runtime.settings, session, str(form.get("csrf", ""))):
-            raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
-        if session.role not in roles:
-            raise web.HTTPForbidden(text=f"a {session.role} cannot do this", content_type="text/plain")
-        try:
-            return await work(request, runtime, session, form)
-        except DATABASE_DOWN:
-            return plain(503, "storage unavailable")
-
-    return handler
 
 
 def admin_view(title: str, build: Callable) -> Callable[[web.Request], Awaitable[web.Response]]:
