@@ -37,8 +37,8 @@ async def seed_traffic(client: TestClient, clock: FakeClock) -> dict[str, dict]:
     await post_sms(client, TERA, "bonjour kaykay", "s-4")
     alerts = await scored(client, lambda a: a.get("NE004006003", {}).get("level") == 2 and "NE004005003" in a)
     clock.advance(minutes=12)
-    # Through the alert service rather than an "OK <code>" SMS: the parser reads "OK ESQ3" as code "ESQ"
-    # (reported to the lead), which would make this seed fail for codes ending in a digit.
+    # Through the alert service rather than an "OK <code>" SMS: the seed is about the dashboard, and the
+    # SMS path has tests of its own.
     runtime = client.server.app[RUNTIME]
     async with runtime.sessions() as session, session.begin():
         result = await acknowledge(session, GUIDAN_SORI_CHAIR, alerts["NE004005003"]["code"], clock.now)
