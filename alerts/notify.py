@@ -15,7 +15,7 @@ from alerts.pipeline import Decision, OtherAlert, Situation, Trigger, decide
 from alerts.routing import Member, Recipient, route_alert
 from alerts.rules import RuleSet
 from alerts.spillover import spill_over
-from alerts.texts import AlertFacts, alert_text
+from alerts.texts import AlertFacts, alert_text, local_time_of
 from gateway.kernel.phones import mask_phone
 from gateway.kernel.taxonomy import Taxonomy, load_taxonomy
 from gateway.storage.models import Alert, Notification
@@ -123,7 +123,7 @@ async def _messages(session: AsyncSession, config: AlertConfig, alert: Alert, tr
         if decision.send:
             lang = recipient.member.lang
             if lang not in texts:
-                texts[lang] = alert_text(lang, trigger, facts, config.taxonomy)
+                texts[lang] = alert_text(lang, trigger, facts, config.taxonomy, local_time_of(alert.commune_pcode))
             key = alert_dedup_key(alert.id, alert.level, recipient.member.phone, trigger, now)
             messages[recipient.member.id] = OutboundSms(
                 dedup_key=key, kind="alert", recipient=recipient.member.phone, body=texts[lang],

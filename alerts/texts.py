@@ -7,8 +7,7 @@ Variable values are folded to GSM-7 and bounded so every text fits in two SMS se
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from alerts.pipeline import Trigger
 from gateway.kernel.i18n import render
@@ -39,10 +38,11 @@ COUNT_PARTS = {
     "displacement": " {count} families displaced.", "arson": " {count} houses burnt.", "communal_clash": VICTIMS,
     "trafficking": " {count} people involved.",
 }
-# When the alert's newest report reached the gateway, in the deployment's time zone: an alert SMS
-# may arrive hours after it was queued.
+# When the alert's newest report reached the gateway, in the commune's local time: an alert SMS may
+# arrive hours after it was queued.
 REPORTED_PART = " Reported {day} at {time}."
-DEFAULT_TIME_ZONE = "Africa/Niamey"
+# Niger (UTC+1) and Mali (UTC+0) keep no summer time: a fixed offset each, by the P-code's country.
+LOCAL_TIME = {"NE": timezone(timedelta(hours=1)), "ML": UTC}
 ACK_NOTICE = "{code} taken in charge by {member}."
 CANCELLED = "ALERT {code} cancelled: the report of {incident} in {commune} was withdrawn."
 RESOLVED = "ALERT {code} closed: {incident} in {commune}."
@@ -69,10 +69,15 @@ def _member(name: str | None, lang: str) -> str:
     return to_gsm7(name).strip()[:MAX_MEMBER_CHARS] if name and name.strip() else render(lang, SOMEONE)
 
 
+def local_time_of(pcode: str | None) -> tzinfo:
+    """The local time of an area, by its P-code's country (Niger's for an unknown one)."""
+    return LOCAL_TIME.get((pcode or "")[:2], LOCAL_TIME["NE"])
+
+
 def alert_text(lang: str, trigger: Trigger, facts: AlertFacts, taxonomy: Taxonomy | None = None,
-               time_zone: str = DEFAULT_TIME_ZONE) -> str:
+               local_time: tzinfo = LOCAL_TIME["NE"]) -> str:
     incident = (taxonomy or load_taxonomy()).by_id(facts.incident).label(lang)
-    details = count_part(lang, facts.incident, facts.count) + reported_part(lang, facts.reported_at, time_zone)
+    details = count_part(lang, facts.incident, facts.count) + reported_part(lang, facts.reported_at, local_time)
     return render(lang, ALERT_TEMPLATES[trigger], code=facts.code, level=facts.level, incident=incident,
                   commune=_place(facts.commune_name), reports=facts.reports, count=details, minutes=facts.minutes)
 
@@ -82,10 +87,10 @@ def count_part(lang: str, incident: str, count: int | None) -> str:
     return render(lang, COUNT_PARTS.get(incident, COUNT_PART), count=count) if count else ""
 
 
-def reported_part(lang: str, reported_at: datetime | None, time_zone: str = DEFAULT_TIME_ZONE) -> str:
+def reported_part(lang: str, reported_at: datetime | None, local_time: tzinfo = LOCAL_TIME["NE"]) -> str:
     if reported_at is None:
         return ""
-    local = reported_at.astimezone(ZoneInfo(time_zone))
+    local = reported_at.astimezone(local_time)
     return render(lang, REPORTED_PART, day=local.strftime("%d/%m"), time=local.strftime("%H:%M"))
 
 

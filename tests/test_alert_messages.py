@@ -19,6 +19,7 @@ from alerts.texts import (
     ack_notice_text,
     alert_text,
     closing_text,
+    local_time_of,
 )
 from gateway.kernel.i18n import LANGUAGES, has_translation
 from gateway.kernel.segments import measure
@@ -92,3 +93,12 @@ def test_no_template_has_room_for_a_phone_number():
     for msgid in [*ALERT_TEMPLATES.values(), COUNT_PART, ACK_NOTICE, CANCELLED, RESOLVED]:
         placeholders |= set(re.findall(r"{(\w+)}", msgid))
     assert placeholders == {"code", "level", "incident", "commune", "reports", "count", "minutes", "member"}
+
+
+def test_the_time_is_the_communes_own():
+    """Mali keeps UTC, Niger UTC+1: a report at 13:05 UTC reads 13:05 in Gao and 14:05 in Gabi."""
+    facts = AlertFacts("S9XN", 2, "attack", "Ouattagouna", reports=1,
+                       reported_at=datetime(2026, 11, 24, 13, 5, tzinfo=UTC))
+    assert "le 24/11 à 13:05." in alert_text("fr", Trigger.OPENED, facts, local_time=local_time_of("ML07"))
+    assert "le 24/11 à 14:05." in alert_text("fr", Trigger.OPENED, facts, local_time=local_time_of("NE004006003"))
+    assert local_time_of(None) == local_time_of("NE")
