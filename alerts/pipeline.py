@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from alerts.areas import AreaPath
 from alerts.routing import Recipient
-from alerts.rules import IncidentRule, RuleSet
+from alerts.rules import IncidentRule, RuleSet, Silence
 
 
 class Trigger(StrEnum):
@@ -53,10 +53,15 @@ class Decision:
 Stage = Callable[[Situation, RuleSet, IncidentRule], Decision | None]
 
 
+def withheld_by(silence: Silence, whose: str = "") -> Decision:
+    """The decision a silence makes, with its end and reason (the notifications' reason column)."""
+    return Decision(False, f"{whose}silenced until {silence.until:%Y-%m-%d %H:%M}: {silence.reason}"[:60])
+
+
 def silenced(situation: Situation, rules: RuleSet, _rule: IncidentRule) -> Decision | None:
     silence = rules.silence_for(situation.path, situation.incident, situation.now)
     if silence:
-        return Decision(False, f"silenced until {silence.until:%Y-%m-%d %H:%M}: {silence.reason}"[:60])
+        return withheld_by(silence)
     return None
 
 

@@ -22,7 +22,7 @@ from alerts import store
 from alerts.areas import AreaPath
 from alerts.neighbours import rings_around
 from alerts.outcomes import AckOutcome, AckResult
-from alerts.pipeline import Decision, OtherAlert
+from alerts.pipeline import Decision, OtherAlert, withheld_by
 from alerts.routing import Member
 from alerts.rules import RuleSet
 from alerts.spillover_rules import SpillRule
@@ -84,14 +84,14 @@ Stage = Callable[[SpillSituation, Neighbourhood, RuleSet], Decision | None]
 def home_silenced(situation: SpillSituation, _n: Neighbourhood, rules: RuleSet) -> Decision | None:
     silence = rules.silence_for(situation.home, situation.incident, situation.now)
     if silence:
-        return Decision(False, f"home silenced until {silence.until:%Y-%m-%d %H:%M}: {silence.reason}"[:60])
+        return withheld_by(silence, "home ")
     return None
 
 
 def neighbour_silenced(situation: SpillSituation, neighbour: Neighbourhood, rules: RuleSet) -> Decision | None:
     silence = rules.silence_for(neighbour.path, situation.incident, situation.now)
     if silence:
-        return Decision(False, f"neighbour silenced until {silence.until:%Y-%m-%d %H:%M}: {silence.reason}"[:60])
+        return withheld_by(silence, "neighbour ")
     return None
 
 
