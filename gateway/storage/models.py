@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -286,7 +287,7 @@ class Outbox(Base):
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     dedup_key: Mapped[str] = mapped_column(String(120), unique=True)
-    kind: Mapped[str] = mapped_column(String(12))  # reply, alert, ack_notice, digest
+    kind: Mapped[str] = mapped_column(String(12))  # reply, alert, ack_notice, digest, broadcast
     priority: Mapped[int] = mapped_column(Integer)  # 0 = alerts first
     recipient: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
@@ -305,6 +306,9 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     # a reply: the provider its message came in on; once tried: the provider that last took it
     provider: Mapped[str | None] = mapped_column(String(16))
+    # no foreign key: adding one would rebuild the whole outbox table on SQLite
+    broadcast_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    spend: Mapped[float | None] = mapped_column(Float)  # what sending it cost, in [costs] currency
 
 
 class DeliveryEvent(Base):
@@ -420,3 +424,38 @@ class AlertAction(Base):
     actor: Mapped[str] = mapped_column(String(80))
     category: Mapped[str | None] = mapped_column(String(32))  # a resolution's response category
     note: Mapped[str | None] = mapped_column(String(500))
+
+
+class Broadcast(Base):
+    """A message written on the dashboard to the focal points or the committee members of an area,
+    one text per language of its recipients. Above [broadcast] approval_threshold recipients it
+    waits for a second person's approval before it is queued."""
+
+    __tablename__ = "broadcasts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    area_pcode: Mapped[str] = mapped_column(String(16), ForeignKey("admin_units.pcode"))
+    audience: Mapped[str] = mapped_column(String(16))  # focal_points, committees
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)  # language -> text
+    recipients: Mapped[int] = mapped_column(Integer)
+    estimated_cost: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # awaiting_approval, queued, cancelled
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    approved_by: Mapped[str | None] = mapped_column(String(80))
+    approved_at: Mapped[datetime | None]
+    queued_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(80))
+    cancelled_at: Mapped[datetime | None]
+
+
+class SmsSpend(Base):
+    """SMS spend per day (UTC) and provider, added to as each send result is recorded: the budget
+    and the dashboard read a few rows rather than the outbox, and retention never touches it."""
+
+    __tablename__ = "sms_spend"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    amount: Mapped[float] = mapped_column(Float, default=0.0)  # in [costs] currency
+    sms: Mapped[int] = mapped_column(Integer, default=0)
+    segments: Mapped[int] = mapped_column(Integer, default=0)
