@@ -173,8 +173,85 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class PartnerSettings:
+    """A partner gateway (another deployment, across a border) that warns the communes it covers."""
+
+    name: str  # how this gateway names the partner: logs, the dashboard, the audit of what was sent
+    url: str  # the partner's base URL; its CAP inbound is <url>/api/cap/inbound
+    token: str  # the bearer token this gateway presents to the partner
+    inbound_token: str  # the bearer token the partner presents to this gateway's /api/cap/inbound
+    areas: tuple[str, ...]  # P-code prefixes the partner covers (e.g. "ML"); the longest match wins
+
+    @property
+    def inbound_url(self) -> str:
+        return self.url.rstrip("/") + "/api/cap/inbound"
+
+
+PARTNER_KEYS = ("name", "url", "token", "inbound_token", "areas")
+MIN_TOKEN_CHARS = 16
+
+
+def partner_settings(raw: Any) -> tuple[PartnerSettings, ...]:
+    """[[spillover.partners]] (or EWG_SPILLOVER__PARTNERS as a JSON list), checked at load: every
+    key present, tokens long enough, names unique; a message names the entry and the key."""
+    partners = []
+    for index, entry in enumerate(raw, start=1):
+        where = f"spillover.partners[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"setting {where}: expected a table with {', '.join(PARTNER_KEYS)}")
+        unknown = sorted(set(entry) - set(PARTNER_KEYS))
+        if unknown:
+            raise ConfigError(f"setting {where}: unknown key {unknown[0]!r}")
+        missing = [key for key in PARTNER_KEYS if not entry.get(key)]
+        if missing:
+            raise ConfigError(f"setting {where}: {missing[0]} is required")
+        texts = {key: entry[key] for key in PARTNER_KEYS if key != "areas"}
+        bad = next((key for key, value in texts.items() if not isinstance(value, str)), None)
+        if bad:
+            raise ConfigError(f"setting {where}.{bad}: expected text, got {entry[bad]!r}")
+        if not entry["url"].startswith(("http://", "https://")):
+            raise ConfigError(f"setting {where}.url: expected an http(s) URL, got {entry['url']!r}")
+        for key in ("token", "inbound_token"):
+            if len(entry[key]) < MIN_TOKEN_CHARS:
+                raise ConfigError(f"setting {where}.{key}: {MIN_TOKEN_CHARS} characters or more")
+        areas = entry["areas"]
+        if not isinstance(areas, list) or not all(isinstance(a, str) and a.strip() for a in areas):
+            raise ConfigError(f"setting {where}.areas: expected a list of P-code prefixes, got {areas!r}")
+        partners.append(PartnerSettings(entry["name"], entry["url"], entry["token"], entry["inbound_token"],
+                                        tuple(a.strip().upper() for a in areas)))
+    names = [p.name for p in partners]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise ConfigError(f"setting spillover.partners: the name {duplicate!r} is given twice")
+    return tuple(partners)
+
+
+@dataclass(frozen=True)
 class SpilloverSettings:
     cross_border_km: float = 50.0  # communes of different countries this close are neighbours (at import)
+    partners: list = field(default_factory=list)  # [[spillover.partners]]; read through partner_list
+
+    @property
+    def partner_list(self) -> tuple[PartnerSettings, ...]:
+        return partner_settings(self.partners)
+
+
+@dataclass(frozen=True)
+class CostsSettings:
+    currency: str = "XOF"  # of the budget and the prices; a provider's cost in another currency is not added up
+    monthly_budget: float = 0.0  # SMS spend per calendar month (UTC); 0: no budget
+    # the price of one SMS segment through each provider: broadcast estimates, and the spend of an
+    # SMS whose provider reports no cost (the phone, Kannel)
+    africastalking: float = 25.0
+    android: float = 25.0
+    kannel: float = 25.0
+
+
+@dataclass(frozen=True)
+class BroadcastSettings:
+    approval_threshold: int = 50  # more recipients than this: a second operator or admin approves first
+    expiry_minutes: int = 1440  # a broadcast SMS not sent by then is dropped
+    max_segments: int = 3  # the longest text, in SMS segments of its own encoding
 
 
 @dataclass(frozen=True)
@@ -202,6 +279,8 @@ class Settings:
     jobs: JobsSettings = field(default_factory=JobsSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     spillover: SpilloverSettings = field(default_factory=SpilloverSettings)
+    costs: CostsSettings = field(default_factory=CostsSettings)
+    broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
     base_dir: Path = PROJECT_ROOT
 
     @property
@@ -306,4 +385,5 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     base_dir = file_path.resolve().parent if file_path.exists() else PROJECT_ROOT
     settings = Settings(**sections, base_dir=base_dir)
     settings.ussd.uses_memory("sqlite")  # names a bad session_store before any command runs
+    settings.spillover.partner_list  # noqa: B018 - names a bad partner entry before any command runs
     return settings

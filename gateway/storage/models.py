@@ -459,3 +459,64 @@ class SmsSpend(Base):
     amount: Mapped[float] = mapped_column(Float, default=0.0)  # in [costs] currency
     sms: Mapped[int] = mapped_column(Integer, default=0)
     segments: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PartnerDelivery(Base):
+    """A CAP message owed to a partner gateway about one alert (Alert, Update or Cancel), with the
+    neighbouring communes it names (P-code -> ring), retried with the outbox's back-off until it
+    is delivered or expires."""
+
+    __tablename__ = "partner_deliveries"
+    __table_args__ = (Index("ix_partner_deliveries_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dedup_key: Mapped[str] = mapped_column(String(120), unique=True)
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id"), index=True)
+    partner: Mapped[str] = mapped_column(String(40))
+    msg_type: Mapped[str] = mapped_column(String(8))  # Alert, Update, Cancel
+    level: Mapped[int] = mapped_column(Integer)
+    communes: Mapped[dict] = mapped_column(JSON, default=dict)  # P-code -> ring
+    status: Mapped[str] = mapped_column(String(10))  # queued, sending, sent, failed, expired
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class CapInbound(Base):
+    """A CAP message a partner gateway sent about one of its alerts; the identifier is the dedup
+    key, `incident_key` (the CAP <incidents>) ties an alert's Update and Cancel to it."""
+
+    __tablename__ = "cap_inbound"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    identifier: Mapped[str] = mapped_column(String(255), unique=True)
+    partner: Mapped[str] = mapped_column(String(40))
+    sender: Mapped[str] = mapped_column(String(255))
+    msg_type: Mapped[str] = mapped_column(String(8))
+    incident_key: Mapped[str] = mapped_column(String(255), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    incident: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int] = mapped_column(Integer)
+    place: Mapped[str] = mapped_column(String(80))  # the incident's commune, named by the partner
+    country: Mapped[str] = mapped_column(String(2))
+    communes: Mapped[dict] = mapped_column(JSON, default=dict)  # P-code -> ring
+    received_at: Mapped[datetime]
+
+
+class CapInboundNotification(Base):
+    """Every decision to warn, or not, a member of a commune a partner's CAP names, with its reason."""
+
+    __tablename__ = "cap_inbound_notifications"
+    __table_args__ = (Index("ix_cap_inbound_notifications_sent", "incident_key", "decision", "member_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    inbound_id: Mapped[int] = mapped_column(BigId, ForeignKey("cap_inbound.id"))
+    incident_key: Mapped[str] = mapped_column(String(255))
+    commune_pcode: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("committee_members.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(10))  # sent, withheld
+    reason: Mapped[str] = mapped_column(String(60))
+    outbox_id: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[datetime]
