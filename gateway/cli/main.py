@@ -7,6 +7,7 @@ import logging
 import sys
 
 from gateway.cli import (
+    backup,
     data,
     db,
     i18n,
@@ -25,7 +26,7 @@ from gateway.config import ConfigError, load_settings
 from gateway.parser.lexicon import LexiconError
 from gateway.storage.errors import database_unavailable
 
-COMMANDS = (serve, db, parse, rules, simulate, data, people, secrets, users, tokens, i18n, providers)
+COMMANDS = (serve, db, backup, parse, rules, simulate, data, people, secrets, users, tokens, i18n, providers)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,8 @@ from gateway.storage.models import AuditEntry
 
 ACTIONS = ("login", "login_refused", "logout", "reveal", "approve", "block", "edit", "move", "member_add",
            "member_retire", "acknowledge", "resolve", "note", "silence", "silence_lift", "label",
-           "token_add", "token_revoke", "export", "broadcast", "lexicon_accept", "lexicon_reject")
+           "token_add", "token_revoke", "export", "backup", "broadcast", "broadcast_approve",
+           "broadcast_cancel", "lexicon_accept", "lexicon_reject")
 PAGE_SIZE = 200
 
 
