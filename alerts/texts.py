@@ -7,10 +7,11 @@ Variable values are folded to GSM-7 and bounded so every text fits in two SMS se
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import datetime, tzinfo
 
 from alerts.pipeline import Trigger
 from gateway.kernel.i18n import render
+from gateway.kernel.localtime import zone_of
 from gateway.kernel.segments import to_gsm7
 from gateway.kernel.taxonomy import Taxonomy, load_taxonomy
 
@@ -41,12 +42,11 @@ COUNT_PARTS = {
 # When the alert's newest report reached the gateway, in the commune's local time: an alert SMS may
 # arrive hours after it was queued.
 REPORTED_PART = " Reported {day} at {time}."
-# Niger (UTC+1) and Mali (UTC+0) keep no summer time: a fixed offset each, by the P-code's country.
-LOCAL_TIME = {"NE": timezone(timedelta(hours=1)), "ML": UTC}
 ACK_NOTICE = "{code} taken in charge by {member}."
 CANCELLED = "ALERT {code} cancelled: the report of {incident} in {commune} was withdrawn."
 RESOLVED = "ALERT {code} closed: {incident} in {commune}."
 SOMEONE = "a committee member"
+NIGER_TIME = zone_of("NE")
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,11 @@ def _member(name: str | None, lang: str) -> str:
     return to_gsm7(name).strip()[:MAX_MEMBER_CHARS] if name and name.strip() else render(lang, SOMEONE)
 
 
-def local_time_of(pcode: str | None) -> tzinfo:
-    """The local time of an area, by its P-code's country (Niger's for an unknown one)."""
-    return LOCAL_TIME.get((pcode or "")[:2], LOCAL_TIME["NE"])
+local_time_of = zone_of  # the rule's owner is gateway.kernel.localtime
 
 
 def alert_text(lang: str, trigger: Trigger, facts: AlertFacts, taxonomy: Taxonomy | None = None,
-               local_time: tzinfo = LOCAL_TIME["NE"]) -> str:
+               local_time: tzinfo = NIGER_TIME) -> str:
     incident = (taxonomy or load_taxonomy()).by_id(facts.incident).label(lang)
     details = count_part(lang, facts.incident, facts.count) + reported_part(lang, facts.reported_at, local_time)
     return render(lang, ALERT_TEMPLATES[trigger], code=facts.code, level=facts.level, incident=incident,
@@ -87,7 +85,7 @@ def count_part(lang: str, incident: str, count: int | None) -> str:
     return render(lang, COUNT_PARTS.get(incident, COUNT_PART), count=count) if count else ""
 
 
-def reported_part(lang: str, reported_at: datetime | None, local_time: tzinfo = LOCAL_TIME["NE"]) -> str:
+def reported_part(lang: str, reported_at: datetime | None, local_time: tzinfo = NIGER_TIME) -> str:
     if reported_at is None:
         return ""
     local = reported_at.astimezone(local_time)

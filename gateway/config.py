@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import PROJECT_ROOT
+from gateway.kernel.localtime import zone
 
 ENV_PREFIX = "EWG_"
 
@@ -111,6 +112,7 @@ class GatewaySettings:
     retention_days: int = 90  # numbers, texts and free text erased this long after a message was stored
     pseudonym_secret: str = ""
     pseudonym_secret_file: str = ""  # empty: pseudonym.secret next to the SQLite database, else var/
+    time_zone: str = "Africa/Niamey"  # the deployment's zone: Africa/Niamey or Africa/Bamako
 
 
 @dataclass(frozen=True)
@@ -385,5 +387,9 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     base_dir = file_path.resolve().parent if file_path.exists() else PROJECT_ROOT
     settings = Settings(**sections, base_dir=base_dir)
     settings.ussd.uses_memory("sqlite")  # names a bad session_store before any command runs
+    try:
+        zone(settings.gateway.time_zone)
+    except ValueError as error:
+        raise ConfigError(f"setting gateway.time_zone: {error}") from None
     settings.spillover.partner_list  # noqa: B018 - names a bad partner entry before any command runs
     return settings

@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 import threading
 import tomllib
+from datetime import timedelta
 
 import aiohttp
 import pytest
 from sqlalchemy import select, update
 
+from alerts.api import silent_reporters
 from gateway.dashboard import auth
 from gateway.dashboard.svgmap import LEVEL_COLOURS
 from gateway.dashboard.users import set_password
 from gateway.kernel.phones import sender_key
 from gateway.runtime import RUNTIME
-from gateway.storage.models import Message, Outbox
+from gateway.storage.models import Message, Outbox, Reporter
 from tests.support.dashboard import (
     ADMIN,
     ADMIN_PASSWORD,
@@ -385,17 +387,23 @@ async def test_review_label_refusals(gateway, clock, form: dict, status: int, fr
 
 async def test_silent_focal_points(gateway, clock) -> None:
     await seed_traffic(gateway, clock)
+    async with gateway.server.app[RUNTIME].sessions() as session, session.begin():  # registered minutes ago
+        await session.execute(update(Reporter).values(created_at=clock() - timedelta(minutes=30)))
     await log_in(gateway)
     html = await page(gateway, "/dashboard/focal-points")
-    silent = re.findall(r"<tr><td><code>(\w+)</code></td><td>([+*\d]+)</td><td>([^<]+)</td>", html)
-    # Téra's focal point only sent a text that was not understood, Ayerou's sent nothing.
-    assert silent == [(pseudonym(gateway, TERA), "+227*****104", "Téra"),
-                      (pseudonym(gateway, "+22790000105"), "+227*****105", "Ayerou")]
+    # Téra's focal point only sent a text that was not understood, Ayerou's sent nothing: both were
+    # registered minutes ago, so neither has been silent for 7 days yet.
+    assert "<tr><td><code>" not in html and "Tous les points focaux ont signalé récemment." in html
     clock.advance(days=8)  # dashboard.silent_days = 7
     await log_in(gateway)  # the session expired meanwhile
     html = await page(gateway, "/dashboard/focal-points")
-    assert len(re.findall(r"<tr><td><code>", html)) == 5
+    silent = re.findall(r"<tr><td><code>(\w+)</code></td><td>([+*\d]+)</td><td>([^<]+)</td>", html)
+    assert len(silent) == 5
+    assert silent[:2] == [(pseudonym(gateway, TERA), "+227*****104", "Téra"),  # never reported: first
+                          (pseudonym(gateway, "+22790000105"), "+227*****105", "Ayerou")]
     assert GABI_1 not in html
+    async with gateway.server.app[RUNTIME].sessions() as session:  # the page lists whom the metric counts
+        assert len(await silent_reporters(session, 7, clock())) == 5
 
 
 async def test_delivery_failures_and_cost(gateway, clock) -> None:

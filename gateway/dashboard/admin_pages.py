@@ -6,7 +6,7 @@ from datetime import datetime
 from html import escape
 
 from gateway.dashboard.audit import ACTIONS, AuditFilter
-from gateway.dashboard.layout import Texts, when
+from gateway.dashboard.layout import Texts
 from gateway.dashboard.users import ROLES
 from gateway.storage.models import AlertSilence, ApiToken, AuditEntry
 
@@ -29,7 +29,7 @@ def audit_body(t: Texts, rows: list[AuditEntry], where: AuditFilter, limit: int)
             f'<label>{t("Before")} <input type="date" name="until" value="{day(where.until)}"></label>'
             f'<button type="submit">{t("Show")}</button></form>')
     body = "".join(
-        f'<tr class="audit" data-action="{escape(r.action)}"><td>{when(r.at)}</td><td>{escape(r.actor)}</td>'
+        f'<tr class="audit" data-action="{escape(r.action)}"><td>{t.when(r.at)}</td><td>{escape(r.actor)}</td>'
         f"<td>{escape(r.action)}</td><td>{escape(r.target or '')}</td><td>{escape(r.detail or '')}</td>"
         f"<td>{escape(r.address or '')}</td></tr>" for r in rows)
     table = (f'<table id="audit"><tr><th>{t("When")}</th><th>{t("Who")}</th><th>{t("Action")}</th>'
@@ -50,7 +50,7 @@ def tokens_body(t: Texts, tokens: list[ApiToken], csrf: str, now: datetime, new_
     rows = "".join(
         f'<tr class="token" data-name="{escape(k.name)}" data-state="{state(k)}"><td>{escape(k.name)}</td>'
         f"<td>{t(k.role)}</td><td>{escape(', '.join(k.scope) if k.scope is not None else t('everywhere'))}</td>"
-        f"<td>{when(k.created_at)}</td><td>{when(k.expires_at)}</td><td>{t(state(k))}</td><td>"
+        f"<td>{t.when(k.created_at)}</td><td>{t.when(k.expires_at)}</td><td>{t(state(k))}</td><td>"
         + (f'<form class="inline" method="post" action="/dashboard/tokens/revoke">{_hidden(csrf)}'
            f'<input type="hidden" name="name" value="{escape(k.name)}"><button type="submit">{t("Revoke")}</button></form>'
            if state(k) == "active" else "") + "</td></tr>" for k in tokens)
@@ -77,7 +77,7 @@ def tokens_body(t: Texts, tokens: list[ApiToken], csrf: str, now: datetime, new_
 def silences_body(t: Texts, silences: list[AlertSilence], csrf: str, can_act: bool, notice: str | None) -> str:
     rows = "".join(
         f'<tr class="silence"><td>{escape(s.area_pcode)}</td><td>{escape(s.incident or "*")}</td>'
-        f"<td>{when(s.until)}</td><td>{escape(s.reason)}</td><td>{escape(s.created_by)}</td><td>"
+        f"<td>{t.when(s.until)}</td><td>{escape(s.reason)}</td><td>{escape(s.created_by)}</td><td>"
         + (f'<form class="inline" method="post" action="/dashboard/silences/{s.id}/lift">{_hidden(csrf)}'
            f'<button type="submit">{t("Lift")}</button></form>' if can_act else "") + "</td></tr>"
         for s in silences)

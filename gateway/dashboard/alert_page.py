@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import api as alerts_api
-from gateway.dashboard.layout import Texts, when
+from gateway.dashboard.layout import Texts
 from gateway.dashboard.pages import _incident, _level_badge
 from gateway.dashboard.scope import Scope
 from gateway.kernel.redact import redact
 from gateway.kernel.taxonomy import Taxonomy
+from gateway.storage.exports import acknowledgers
 from gateway.storage.models import (
     AdminUnit,
     Alert,
@@ -54,6 +55,7 @@ class AlertView:
     events: tuple[Event, ...]
     outcome: alerts_api.ActionLine | None
     silences: tuple  # AlertSilence rows standing over this alert
+    acknowledged_by: str | None = None  # the member's or the dashboard user's name
 
 
 async def area_path(session: AsyncSession, pcode: str) -> tuple[AreaChoice, ...]:
@@ -125,7 +127,8 @@ async def alert_view(session: AsyncSession, t: Texts, taxonomy: Taxonomy, alert:
     silences = tuple(s for s in await alerts_api.standing_silences(session, now)
                      if s.area_pcode in pcodes and s.incident in (None, alert.incident))
     events.sort(key=lambda e: e.at)
-    return AlertView(alert, path, tuple(events), outcome, silences)
+    acknowledged_by = (await acknowledgers(session, [alert])).get(alert.id)
+    return AlertView(alert, path, tuple(events), outcome, silences, acknowledged_by)
 
 
 def _facts(t: Texts, taxonomy: Taxonomy, view: AlertView, now: datetime) -> str:
@@ -134,19 +137,21 @@ def _facts(t: Texts, taxonomy: Taxonomy, view: AlertView, now: datetime) -> str:
     rows = [("Code", f'<b id="alert-code">{escape(a.code)}</b>'), ("Level", _level_badge(a.level)),
             ("Incident", _incident(taxonomy, a.incident, t.lang)), ("Commune", place),
             ("Status", f'<span id="alert-status">{t(a.status)}</span>'),
-            ("Opened", f"{when(a.opened_at)} ({t.duration(now - a.opened_at)})"),
-            ("Acknowledged", when(a.acknowledged_at)), ("Escalation step", str(a.escalation_step)),
-            ("Resolved", when(a.resolved_at))]
+            ("Opened", f"{t.when(a.opened_at)} ({t.duration(now - a.opened_at)})"),
+            ("Acknowledged", t.when(a.acknowledged_at) + (f' — <span id="acknowledged-by">'
+                                                          f"{escape(view.acknowledged_by)}</span>"
+                                                          if view.acknowledged_by else "")), ("Escalation step", str(a.escalation_step)),
+            ("Resolved", t.when(a.resolved_at))]
     body = "".join(f"<tr><th>{t(label)}</th><td>{value}</td></tr>" for label, value in rows)
     if view.outcome:
         body += (f'<tr><th>{t("Outcome")}</th><td id="outcome"><b>{t(view.outcome.category)}</b>: '
                  f"{escape(view.outcome.note or '')} <small>({escape(view.outcome.actor)}, "
-                 f"{when(view.outcome.at)})</small></td></tr>")
+                 f"{t.when(view.outcome.at)})</small></td></tr>")
     return f'<table class="facts">{body}</table>'
 
 
 def _timeline(t: Texts, view: AlertView) -> str:
-    rows = "".join(f'<tr class="event {e.css}"><td>{when(e.at)}</td><td>{t(e.what)}</td><td>{e.detail}</td></tr>'
+    rows = "".join(f'<tr class="event {e.css}"><td>{t.when(e.at)}</td><td>{t(e.what)}</td><td>{e.detail}</td></tr>'
                    for e in view.events)
     return (f'<h2>{t("Timeline")}</h2><table id="timeline"><tr><th>{t("When")}</th><th>{t("What")}</th>'
             f'<th>{t("Details")}</th></tr>{rows}</table>')
@@ -157,7 +162,7 @@ def _silences(t: Texts, view: AlertView, csrf: str, can_act: bool) -> str:
         return ""
     rows = "".join(
         f'<tr class="silence"><td>{escape(s.area_pcode)}</td><td>{escape(s.incident or "*")}</td>'
-        f"<td>{when(s.until)}</td><td>{escape(s.reason)}</td><td>{escape(s.created_by)}</td><td>"
+        f"<td>{t.when(s.until)}</td><td>{escape(s.reason)}</td><td>{escape(s.created_by)}</td><td>"
         + (f'<form method="post" action="/dashboard/silences/{s.id}/lift"><input type="hidden" name="csrf" '
            f'value="{csrf}"><button type="submit">{t("Lift")}</button></form>' if can_act else "")
         + "</td></tr>" for s in view.silences)

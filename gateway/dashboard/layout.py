@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import statistics
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 from html import escape
 from pathlib import Path
 from string import Template
 
 from gateway.kernel.i18n import LANGUAGES, render
+from gateway.kernel.localtime import local, offset_label, zone_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGES = (("/dashboard", "Situation"), ("/dashboard/reports", "Reports"), ("/dashboard/review", "Review queue"),
@@ -18,6 +19,7 @@ PAGES = (("/dashboard", "Situation"), ("/dashboard/reports", "Reports"), ("/dash
 OPERATOR_PAGES = (("/dashboard/suggestions", "Lexicon suggestions"),)  # viewers do not decide on words
 ADMIN_PAGES = (("/dashboard/audit", "Audit trail"), ("/dashboard/tokens", "API tokens"))
 LANGUAGE_NAMES = {"fr": "Français", "ha": "Hausa", "dje": "Zarma"}
+NIGER_TIME = zone_of("NE")
 
 
 @lru_cache(maxsize=8)
@@ -28,9 +30,17 @@ def template(name: str) -> Template:
 class Texts:
     """`t("msgid", name=value)`: the text in the page's language (French when not translated), HTML-escaped."""
 
-    def __init__(self, lang: str):
+    def __init__(self, lang: str, where: tzinfo = NIGER_TIME):
         self.lang = lang if lang in LANGUAGES else "fr"
 
+        self.where = where  # the deployment's zone: every time shown is in it
+
+    def when(self, value: datetime | None) -> str:
+        """A stored time in the deployment's zone, with its offset ("2026-03-01 09:00 UTC+1")."""
+        if value is None:
+            return "—"
+        shown = local(value, self.where)
+        return f"{shown:%Y-%m-%d %H:%M} {offset_label(shown)}"
     def __call__(self, msgid: str, **values: object) -> str:
         return escape(render(self.lang, msgid, **values))
 
@@ -48,10 +58,6 @@ class Texts:
         if not delays:
             return "—"
         return self.duration(timedelta(seconds=statistics.median(d.total_seconds() for d in delays)))
-
-
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
 def page(t: Texts, title_msgid: str, body: str, path: str, csrf: str | None, role: str | None = None) -> str:

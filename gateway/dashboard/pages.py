@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from html import escape
 
 from gateway.dashboard.chart import incident_colour, render_chart
-from gateway.dashboard.layout import Texts, template, when
+from gateway.dashboard.layout import Texts, template
 from gateway.dashboard.queries import (
     AlertLine,
     CommunePoint,
@@ -40,7 +40,7 @@ def _level_badge(level: int) -> str:
 
 def _reports_details(t: Texts, taxonomy: Taxonomy, alert: AlertLine) -> str:
     rows = "".join(
-        f"<tr><td>{escape(r.ref)}</td><td>{when(r.received_at)}</td><td><code>{escape(r.reporter)}</code></td>"
+        f"<tr><td>{escape(r.ref)}</td><td>{t.when(r.received_at)}</td><td><code>{escape(r.reporter)}</code></td>"
         f"<td>{t(r.trust)}</td><td>{_incident(taxonomy, r.incident, t.lang)}</td><td>{r.count or ''}</td>"
         f"<td>{escape(r.village or '')}</td><td>{escape(r.free_text or '')}</td><td>{t(r.status)}</td></tr>"
         for r in alert.reports)
@@ -63,7 +63,7 @@ def alerts_table(t: Texts, taxonomy: Taxonomy, alerts: list[AlertLine], now: dat
             f"<td>{_level_badge(a.level)}</td>"
             f"<td>{_incident(taxonomy, a.incident, t.lang)}</td>"
             f"<td>{escape(a.commune.name if a.commune else '?')}<br><small>{escape(a.commune.region_name or '') if a.commune else ''}</small></td>"
-            f"<td>{t.duration(now - a.opened_at)}<br><small>{when(a.opened_at)}</small></td>"
+            f"<td>{t.duration(now - a.opened_at)}<br><small>{t.when(a.opened_at)}</small></td>"
             f"<td>{acked}</td><td>{a.escalation_step}</td><td>{t(a.status)}</td>"
             f"<td>{_reports_details(t, taxonomy, a)}</td></tr>")
     return (f'<table id="alerts"><tr><th>{t("Code")}</th><th>{t("Level")}</th><th>{t("Incident")}</th>'
@@ -72,16 +72,19 @@ def alerts_table(t: Texts, taxonomy: Taxonomy, alerts: list[AlertLine], now: dat
 
 
 def situation_body(t: Texts, taxonomy: Taxonomy, points: list[CommunePoint], alerts: list[AlertLine],
-                   delays: list[timedelta], now: datetime) -> str:
+                   delays: list[timedelta], now: datetime, spilled: frozenset[str] = frozenset()) -> str:
     unacknowledged = sum(1 for a in alerts if a.acknowledged_at is None)
     legend = "".join(f'<li><span class="swatch" style="background:{colour}"></span>'
                      f'{t("no alert") if level == 0 else t("level {level}", level=level)}</li>'
                      for level, colour in enumerate(LEVEL_COLOURS))
+    legend += (f'<li id="spillover-legend"><span class="swatch hatch-swatch"></span>'
+               f'{t("warned by spillover of a neighbouring alert")}</li>')
+    legend += f'<li><small>{t("Borders: Natural Earth (public domain).")}</small></li>'
     return (
         f'<div class="summary"><div>{t("Standing alerts")}<b id="standing">{len(alerts)}</b></div>'
         f'<div>{t("Not acknowledged")}<b id="unacknowledged">{unacknowledged}</b></div>'
         f'<div>{t("Median time to acknowledge (30 days)")}<b id="median-tta">{t.median(delays)}</b></div></div>'
-        f'<div class="map-wrap">{render_map(points, t("Communes by alert level"), COUNTRY_NAMES)}'
+        f'<div class="map-wrap">{render_map(points, t("Communes by alert level"), COUNTRY_NAMES, spilled, t("warned by spillover of a neighbouring alert"))}'
         f'<ul class="legend">{legend}</ul></div>'
         f'<h2>{t("Standing alerts")}</h2>{alerts_table(t, taxonomy, alerts, now)}')
 
@@ -124,7 +127,7 @@ def review_body(t: Texts, taxonomy: Taxonomy, items: list[ReviewItem], csrf: str
     options = "".join(f'<option value="{escape(v)}">{escape(label)}</option>' for v, label in labels)
     langs = "".join(f'<option value="{code}">{code}</option>' for code in ("fr", "ha", "dje"))
     rows = "".join(
-        f'<tr data-message="{m.message_id}"><td>{when(m.received_at)}</td><td><code>{escape(m.sender)}</code></td>'
+        f'<tr data-message="{m.message_id}"><td>{t.when(m.received_at)}</td><td><code>{escape(m.sender)}</code></td>'
         f"<td>{escape(m.text)}{_needs(t, m)}</td><td>{escape(m.lang or '')}</td><td>"
         f'<form class="review-form" method="post" action="/dashboard/review/{m.message_id}">'
         f'<input type="hidden" name="csrf" value="{csrf}"><select name="label">{options}</select>'
@@ -147,7 +150,7 @@ def _needs(t: Texts, item: ReviewItem) -> str:
 def focal_points_body(t: Texts, silent: list[SilentFocalPoint], days: int, now: datetime) -> str:
     rows = "".join(
         f"<tr><td><code>{escape(s.pseudonym)}</code></td><td>{escape(s.masked_phone)}</td>"
-        f"<td>{escape(s.commune or '?')}</td><td>{when(s.last_report_at)}</td>"
+        f"<td>{escape(s.commune or '?')}</td><td>{t.when(s.last_report_at)}</td>"
         f"<td>{t.duration(now - s.last_report_at) if s.last_report_at else t('never reported')}</td></tr>"
         for s in silent)
     return (f"<p>{t('Approved focal points with no report for {days} days or more.', days=days)}</p>"
@@ -157,13 +160,16 @@ def focal_points_body(t: Texts, silent: list[SilentFocalPoint], days: int, now: 
 
 
 def delivery_body(t: Texts, failures: list[FailedSms], cost: dict[tuple[str, str], tuple[int, float]],
-                  sent: int, days: int) -> str:
+                  sent: int, days: int, logged: int = 0) -> str:
     cost_rows = "".join(f"<tr><td>{t(kind)}</td><td>{n}</td><td>{total:.2f} {escape(currency)}</td></tr>"
                         for (kind, currency), (n, total) in sorted(cost.items()))
     fail_rows = "".join(
-        f"<tr><td>{when(f.created_at)}</td><td>{t(f.kind)}</td><td>{escape(f.recipient)}</td><td>{t(f.status)}</td>"
+        f"<tr><td>{t.when(f.created_at)}</td><td>{t(f.kind)}</td><td>{escape(f.recipient)}</td><td>{t(f.status)}</td>"
         f"<td>{escape(f.delivery_status or '')}</td><td>{escape(f.error or '')}</td></tr>" for f in failures)
+    log_only = (f'<p id="logged">{t("{logged} SMS written to the log, not sent: no SMS provider is configured (log-only mode).", logged=logged)}</p>'
+                if logged else "")
     return (f"<p>{t('Last {days} days: {sent} SMS sent, {failed} failed or not delivered.', days=days, sent=sent, failed=len(failures))}</p>"
+            + log_only +
             f'<h2>{t("SMS cost")}</h2>'
             + (f'<table id="cost"><tr><th>{t("Kind")}</th><th>{t("SMS")}</th><th>{t("Cost")}</th></tr>{cost_rows}</table>'
                if cost else f"<p>{t('No cost reported by the provider.')}</p>")

@@ -12,7 +12,7 @@ from html import escape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.dashboard.layout import Texts, when
+from gateway.dashboard.layout import Texts
 from gateway.dashboard.scope import Scope
 from gateway.kernel.i18n import LANGUAGES, render
 from gateway.kernel.phones import mask_phone, sender_key
@@ -134,7 +134,7 @@ def people_body(t: Texts, people: list[PersonLine], committee: list[MemberLine],
         rows.append(
             f'<tr class="person" data-id="{p.id}" data-status="{escape(p.status)}"><td><code>{escape(p.pseudonym)}</code></td>'
             f"<td>{escape(p.masked_phone)}</td><td>{escape(p.name or '')}</td><td>{escape(p.commune or '?')}</td>"
-            f"<td>{escape(p.lang)}</td><td>{t(p.status)}</td><td>{when(p.created_at)}</td><td>{when(p.last_report_at)}</td>"
+            f"<td>{escape(p.lang)}</td><td>{t(p.status)}</td><td>{t.when(p.created_at)}</td><td>{t.when(p.last_report_at)}</td>"
             f'<td>{buttons}<a href="/dashboard/people/{p.id}">{t("Details")}</a></td></tr>')
     people_table = (f'<table id="focal-points"><tr><th>{t("Pseudonym")}</th><th>{t("Number (masked)")}</th>'
                     f'<th>{t("Name")}</th><th>{t("Commune")}</th><th>{t("Language")}</th><th>{t("Status")}</th>'
@@ -177,8 +177,8 @@ def person_body(t: Texts, person: PersonLine, csrf: str, can_act: bool, is_admin
               if is_admin and not revealed else "")
     facts = "".join(f"<tr><th>{t(label)}</th><td>{value}</td></tr>" for label, value in (
         ("Pseudonym", f"<code>{escape(person.pseudonym)}</code>"), ("Number", number + reveal),
-        ("Status", t(person.status)), ("Registered", when(person.created_at)),
-        ("Last report", when(person.last_report_at))))
+        ("Status", t(person.status)), ("Registered", t.when(person.created_at)),
+        ("Last report", t.when(person.last_report_at))))
     edit = (
         f'<form id="edit-person" class="action" method="post" action="/dashboard/people/{person.id}/edit">{_hidden(csrf)}'
         f'<h3>{t("Edit")}</h3><label>{t("Name")} <input name="name" maxlength="120" value="{escape(person.name or "")}">'

@@ -10,20 +10,21 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts import api as alerts_api
 from gateway.dashboard.scope import EVERYWHERE, Scope
 from gateway.kernel.phones import mask_phone, mask_phones_in, sender_key
 from gateway.kernel.redact import redact
 from gateway.sms import followup
+from gateway.storage.exports import acknowledgers
 from gateway.storage.models import (
     AdminUnit,
     Alert,
-    AlertAction,
     AlertReport,
-    CommitteeMember,
     Message,
     Outbox,
     Report,
     Reporter,
+    Spillover,
 )
 
 ACTIVE = ("open", "escalated", "acknowledged")  # as alerts.store.ACTIVE: an alert that still stands
@@ -145,14 +146,21 @@ async def commune_points(session: AsyncSession, known: dict[str, Place], scope: 
             if place.lat is not None and place.lon is not None and scope.covers(pcode)]
 
 
+async def spilled_communes(session: AsyncSession, scope: Scope = EVERYWHERE) -> frozenset[str]:
+    """Communes whose committee a standing alert's spillover warned (level 0: decided, nobody warned yet)."""
+    rows = await session.execute(scoped(
+        select(Spillover.commune_pcode).join(Alert, Alert.id == Spillover.alert_id)
+        .where(Alert.status.in_(ACTIVE), Spillover.level > 0), Spillover.commune_pcode, scope))
+    return frozenset(rows.scalars())
+
+
 async def standing_alerts(session: AsyncSession, known: dict[str, Place], limit: int = 200,
                           scope: Scope = EVERYWHERE) -> list[AlertLine]:
     alerts = list((await session.execute(scoped(
         select(Alert).where(Alert.status.in_(ACTIVE)).order_by(Alert.level.desc(), Alert.opened_at).limit(limit),
         Alert.commune_pcode, scope))).scalars())
     reports: dict[int, list[ReportLine]] = defaultdict(list)
-    members: dict[int, str] = {}
-    by_operator: dict[int, str] = {}
+    acknowledged_by: dict[int, str] = {}
     if alerts:
         ids = [a.id for a in alerts]
         for alert_id, r, name in await session.execute(
@@ -161,20 +169,9 @@ async def standing_alerts(session: AsyncSession, known: dict[str, Place], limit:
                 .where(AlertReport.alert_id.in_(ids)).order_by(Report.received_at)):
             reports[alert_id].append(ReportLine(r.ref, r.received_at, r.incident, r.sender_key, r.trust, r.count,
                                                 r.village, redact(r.free_text, name), r.status))
-        member_ids = {a.acknowledged_by for a in alerts if a.acknowledged_by}
-        if member_ids:
-            for member in (await session.execute(
-                    select(CommitteeMember).where(CommitteeMember.id.in_(member_ids)))).scalars():
-                members[member.id] = member.name or member.role
-        # taken in charge from the dashboard: the person's user name
-        for alert_id, actor in await session.execute(
-                select(AlertAction.alert_id, AlertAction.actor).where(
-                    AlertAction.alert_id.in_([a.id for a in alerts if a.acknowledged_at and not a.acknowledged_by]),
-                    AlertAction.action == "acknowledged")):
-            by_operator[alert_id] = actor
+        acknowledged_by = await acknowledgers(session, alerts)
     return [AlertLine(a.id, a.code, a.level, a.incident, a.status, known.get(a.commune_pcode), a.opened_at,
-                      a.acknowledged_at, (members.get(a.acknowledged_by) if a.acknowledged_by
-                                           else by_operator.get(a.id)) if a.acknowledged_at else None,
+                      a.acknowledged_at, acknowledged_by.get(a.id),
                       a.escalation_step, tuple(reports[a.id]))
             for a in alerts]
 
@@ -235,15 +232,16 @@ def _needs(waiting: bool, incident: str | None) -> str | None:
 
 async def silent_focal_points(session: AsyncSession, now: datetime, days: int,
                               pseudonym_secret: str, scope: Scope = EVERYWHERE) -> list[SilentFocalPoint]:
-    cutoff = now - timedelta(days=days)
-    rows = await session.execute(scoped(
+    """The focal points the `ewg_silent_focal_points` metric counts (alerts' rule: silent since the
+    last report, or since registration for one who never reported), kept to the scope."""
+    silent = [s for s in await alerts_api.silent_reporters(session, days, now) if scope.covers(s.commune)]
+    people = {r.id: (r, name) for r, name in await session.execute(
         select(Reporter, AdminUnit.name).outerjoin(AdminUnit, AdminUnit.pcode == Reporter.commune_pcode)
-        .where(Reporter.status == "approved",
-               or_(Reporter.last_report_at.is_(None), Reporter.last_report_at < cutoff))
-        .order_by(Reporter.last_report_at.is_not(None), Reporter.last_report_at, Reporter.id),
-        Reporter.commune_pcode, scope))
-    return [SilentFocalPoint(sender_key(r.phone, pseudonym_secret), mask_phone(r.phone), name, r.last_report_at)
-            for r, name in rows]
+        .where(Reporter.id.in_([s.reporter_id for s in silent])))} if silent else {}
+    silent.sort(key=lambda s: (s.last_report_at is not None, s.last_report_at or now, s.reporter_id))
+    return [SilentFocalPoint(sender_key(people[s.reporter_id][0].phone, pseudonym_secret),
+                             mask_phone(people[s.reporter_id][0].phone), people[s.reporter_id][1], s.last_report_at)
+            for s in silent if s.reporter_id in people]
 
 
 def _outbox_in(query: Select, scope: Scope) -> Select:
@@ -304,6 +302,9 @@ async def label_message(session: AsyncSession, message_id: int, label: str, inci
     return True
 
 
-async def sent_count(session: AsyncSession, since: datetime, scope: Scope = EVERYWHERE) -> int:
-    return (await session.execute(_outbox_in(select(func.count()).select_from(Outbox).where(
-        Outbox.created_at >= since, Outbox.status.in_(("sent", "logged"))), scope))).scalar_one()
+async def sent_count(session: AsyncSession, since: datetime, scope: Scope = EVERYWHERE) -> tuple[int, int]:
+    """(SMS handed to a provider, SMS only written to the log): log-only mode sends nothing."""
+    counts = dict((await session.execute(_outbox_in(
+        select(Outbox.status, func.count()).where(Outbox.created_at >= since, Outbox.status.in_(("sent", "logged")))
+        .group_by(Outbox.status), scope))).all())
+    return counts.get("sent", 0), counts.get("logged", 0)

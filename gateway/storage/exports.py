@@ -9,7 +9,16 @@ from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.kernel.redact import redact
-from gateway.storage.models import AdminUnit, Alert, AlertAction, AlertReport, Message, Report, Reporter
+from gateway.storage.models import (
+    AdminUnit,
+    Alert,
+    AlertAction,
+    AlertReport,
+    CommitteeMember,
+    Message,
+    Report,
+    Reporter,
+)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -55,6 +64,26 @@ async def report_rows(session: AsyncSession, *, since: datetime | None = None, u
     ]
 
 
+async def acknowledgers(session: AsyncSession, alerts: list[Alert]) -> dict[int, str]:
+    """Who took each acknowledged alert in charge: the committee member's name (or role) for an
+    `OK <code>` by SMS, the dashboard user's name for an acknowledgement on the dashboard; never a number."""
+    acked = [a for a in alerts if a.acknowledged_at]
+    names: dict[int, str] = {}
+    member_ids = {a.acknowledged_by for a in acked if a.acknowledged_by}
+    if member_ids:
+        members = {m.id: m.name or m.role for m in (await session.execute(
+            select(CommitteeMember).where(CommitteeMember.id.in_(member_ids)))).scalars()}
+        names.update({a.id: members[a.acknowledged_by] for a in acked if a.acknowledged_by in members})
+    on_dashboard = [a.id for a in acked if not a.acknowledged_by]
+    if on_dashboard:
+        for alert_id, actor in await session.execute(
+                select(AlertAction.alert_id, AlertAction.actor).where(
+                    AlertAction.alert_id.in_(on_dashboard), AlertAction.action == "acknowledged")
+                .order_by(AlertAction.id)):
+            names.setdefault(alert_id, actor)
+    return names
+
+
 async def alert_rows(session: AsyncSession, *, status: str | None = None, commune: str | None = None,
                      region: str | None = None, incident: str | None = None, since: datetime | None = None,
                      limit: int | None = None, within: tuple[str, ...] | None = None) -> list[dict]:
@@ -89,11 +118,12 @@ async def alert_rows(session: AsyncSession, *, status: str | None = None, commun
                                           AlertAction.action == "resolved").order_by(AlertAction.id))).scalars():
             outcomes[action.alert_id] = {"category": action.category, "note": action.note, "by": action.actor,
                                          "at": _iso(action.at)}
+    acknowledged_by = await acknowledgers(session, alerts)
     return [
         {"id": a.id, "code": a.code, "commune": a.commune_pcode, "incident": a.incident, "level": a.level,
          "status": a.status, "score": round(a.score, 3), "opened_at": _iso(a.opened_at),
          "updated_at": _iso(a.updated_at), "acknowledged_at": _iso(a.acknowledged_at),
-         "resolved_at": _iso(a.resolved_at), "escalation_step": a.escalation_step,
+         "acknowledged_by": acknowledged_by.get(a.id), "resolved_at": _iso(a.resolved_at), "escalation_step": a.escalation_step,
          "report_ids": links.get(a.id, []), "outcome": outcomes.get(a.id)}
         for a in alerts
     ]

@@ -28,6 +28,7 @@ from gateway.dashboard.suggestions import (
 )
 from gateway.gazetteer.reference import lexicon_overlay
 from gateway.kernel.i18n import LANGUAGES
+from gateway.kernel.localtime import zone
 from gateway.parser import LexiconError, load_parser
 from gateway.runtime import RUNTIME, Runtime
 from gateway.views.common import (
@@ -56,7 +57,8 @@ Page = Callable[[web.Request, Runtime, Texts, auth.Session], Awaitable[str]]
 
 
 def _texts(request: web.Request) -> Texts:
-    return Texts(request.query.get("lang") or cookie(request, LANG_COOKIE) or "fr")
+    return Texts(request.query.get("lang") or cookie(request, LANG_COOKIE) or "fr",
+                 zone(request.app[RUNTIME].settings.gateway.time_zone))
 
 
 def _html(request: web.Request, body: str, status: int = 200) -> web.Response:
@@ -171,7 +173,8 @@ async def _situation(request: web.Request, runtime: Runtime, t: Texts, session: 
         points = await queries.commune_points(db, known, session.scope)
         alerts = await queries.standing_alerts(db, known, scope=session.scope)
         delays = await queries.acknowledge_delays(db, now - timedelta(days=30), session.scope)
-    return pages.situation_body(t, runtime.taxonomy, points, alerts, delays, now)
+        spilled = await queries.spilled_communes(db, session.scope)
+    return pages.situation_body(t, runtime.taxonomy, points, alerts, delays, now, spilled)
 
 
 async def _reports(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
@@ -209,8 +212,8 @@ async def _delivery(request: web.Request, runtime: Runtime, t: Texts, session: a
     async with runtime.sessions() as db:
         failures = await queries.failed_sms(db, since, scope=session.scope)
         cost = await queries.sms_cost(db, since, session.scope)
-        sent = await queries.sent_count(db, since, session.scope)
-    return pages.delivery_body(t, failures, cost, sent, days)
+        sent, logged = await queries.sent_count(db, since, session.scope)
+    return pages.delivery_body(t, failures, cost, sent, days, logged)
 
 
 situation = view("Situation", _situation)
