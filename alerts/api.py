@@ -34,13 +34,14 @@ from alerts.outcomes import AckResult
 from alerts.rules import RulesError, RuleSet, load_rules
 from alerts.service import acknowledge, replay, report_retracted, resolve_alert, score_pending_reports
 from alerts.silences import lift_silence, standing_silences
+from alerts.unreachable import escalate_unreachable
 
 __all__ = [
     "NeighbourPair", "neighbour_pairs",
     "RESPONSE_CATEGORIES", "ActionError", "ActionLine", "acknowledge_as", "actions_of", "add_note", "lift_silence",
     "resolve_with_outcome", "silence_alert", "standing_silences",
     "EXPIRED_TEXT", "AckResult", "CommitteeImportError", "RuleSet", "RulesError", "acknowledge", "add_member",
-    "auto_resolve", "expire_alerts_left_unsent", "expire_stale_outbox", "import_committees_csv",
+    "auto_resolve", "escalate_unreachable", "expire_alerts_left_unsent", "expire_stale_outbox", "import_committees_csv",
     "list_members", "load_rules", "remove_member", "replay", "report_retracted", "resolve_alert",
     "run_escalations", "run_repeats", "score_pending_reports", "send_daily_digests", "silent_reporters",
 ]

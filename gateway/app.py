@@ -21,6 +21,7 @@ from gateway.kernel.tasks import stop_gracefully
 from gateway.kernel.taxonomy import load_taxonomy
 from gateway.metrics import Metrics
 from gateway.outbox.providers import build_providers
+from gateway.outbox.redelivery import Redelivery
 from gateway.outbox.sender import OutboxSender
 from gateway.providers.base import SmsProvider
 from gateway.providers.registry import LOG, Providers
@@ -70,7 +71,7 @@ async def no_tracebacks(request: web.Request, handler: Handler) -> web.StreamRes
 
 
 def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
-               provider: SmsProvider | None = None) -> web.Application:
+               provider: SmsProvider | Providers | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=[no_tracebacks])
     runtime = Runtime(settings=settings, metrics=Metrics(), clock=clock, provider=provider)
     app[RUNTIME] = runtime
@@ -179,9 +180,14 @@ async def ussd_sessions(runtime: Runtime) -> AsyncIterator[None]:
 
 async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
-    providers = Providers.single(runtime.provider) if runtime.provider else build_providers(runtime.settings)
+    if isinstance(runtime.provider, Providers):
+        providers = runtime.provider
+    else:
+        providers = Providers.single(runtime.provider) if runtime.provider else build_providers(runtime.settings)
+    tries = runtime.settings.providers.tries_before_failover
     runtime.sender = OutboxSender(runtime.sessions, providers, runtime.settings.outbox, runtime.metrics,
-                                  runtime.clock, runtime.dialect, runtime.settings.providers.tries_before_failover)
+                                  runtime.clock, runtime.dialect, tries)
+    runtime.redelivery = Redelivery(runtime.settings.outbox, runtime.sender.provider_for, tries, runtime.metrics)
     task = asyncio.create_task(runtime.sender.run_forever(), name="outbox-sender")
     log.info("outbound SMS: %s", "log only" if providers.order == [LOG] else "through " + ", ".join(providers.order))
     yield

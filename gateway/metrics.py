@@ -57,6 +57,9 @@ class Metrics:
                                        ["provider", "side"], registry=r)
         self.provider_latency = Histogram("ewg_provider_send_seconds", "One batch handed to a provider, by provider",
                                           ["provider"], buckets=(.05, .1, .25, .5, 1, 2.5, 5, 10, 30), registry=r)
+        self.redeliveries = Counter("ewg_delivery_failures_acted_total", "Delivery reports of a failed SMS acted on, "
+                                    "by cause (provider, absent, recipient) and action (next_provider, later, final)",
+                                    ["cause", "action"], registry=r)
         self.android_last_ping = Gauge("ewg_android_last_ping_timestamp_seconds",
                                        "When the phone of SMS Gateway for Android last pinged (Unix time; 0: never)",
                                        registry=r)

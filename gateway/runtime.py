@@ -18,9 +18,11 @@ from gateway.gazetteer.matcher import Gazetteer
 from gateway.kernel.envelopes import UssdHop
 from gateway.kernel.taxonomy import Taxonomy
 from gateway.metrics import Metrics
+from gateway.outbox.redelivery import Redelivery
 from gateway.outbox.sender import OutboxSender
 from gateway.parser import Parser
 from gateway.providers.base import SmsProvider
+from gateway.providers.registry import Providers
 from gateway.sms.ingest import IngestContext
 from gateway.storage.group_commit import GroupCommitter
 from gateway.ussd.flow import HopAnswer
@@ -51,7 +53,8 @@ class Runtime:
     ussd_live: LiveSessions | None = None  # when USSD sessions are kept in memory
     ingest_ctx: IngestContext | None = None
     sender: OutboxSender | None = None
-    provider: SmsProvider | None = None  # injected SMS provider (tests); None: from settings
+    redelivery: Redelivery | None = None  # acts on delivery reports of failed SMS
+    provider: SmsProvider | Providers | None = None  # injected SMS provider(s) (tests); None: from settings
     ussd_search: PlaceSearch | None = None
     scheduler: AsyncIOScheduler | None = None  # runs the timed jobs
     score_once: Callable[[], Awaitable[int]] | None = None  # one scoring pass (tests and tools call it directly)

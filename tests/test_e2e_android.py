@@ -8,46 +8,20 @@ import time
 from datetime import UTC, datetime
 
 import aiohttp
-from aiohttp import web
 from sqlalchemy import select
 
 from gateway.providers.africastalking_forms import inbound_sms_form
-from gateway.providers.android_fake import FAKE_PASSWORD, FAKE_USERNAME, STATE, create_app, signed_webhook
+from gateway.providers.android_fake import signed_webhook
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.models import Message, Outbox
 from tests.support.end_to_end import CALLBACKS_TOKEN, wait_for
 from tests.support.fake_provider import FakeProviderProcess
 from tests.support.gateway_process import GatewayProcess
+from tests.support.phone import SIGNING_KEY, FakePhone
 from tests.support.ports import free_port
 
-SIGNING_KEY = "phone-signing-key-0123456789"
 FOCAL_POINT = "+22790000101"  # demo: approved, Gabi
 GABI_COMMITTEE = {"+22796000201", "+22796000202"}
-
-
-class FakePhone:
-    def __init__(self) -> None:
-        self.app = create_app()
-        self.runner = web.AppRunner(self.app)
-        self.url = ""
-
-    async def __aenter__(self) -> FakePhone:
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-        return self
-
-    async def __aexit__(self, *exc_info) -> None:
-        await self.runner.cleanup()
-
-    @property
-    def messages(self) -> list[dict]:
-        return self.app[STATE].messages
-
-    def env(self) -> dict[str, str]:
-        return {"EWG_ANDROID__BASE_URL": self.url, "EWG_ANDROID__USERNAME": FAKE_USERNAME,
-                "EWG_ANDROID__PASSWORD": FAKE_PASSWORD, "EWG_ANDROID__SIGNING_KEY": SIGNING_KEY}
 
 
 def gateway_env(db_url: str, **extra: str) -> dict[str, str]:

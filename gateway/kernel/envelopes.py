@@ -28,6 +28,15 @@ class DeliveryState(Enum):
     UNKNOWN = "unknown"
 
 
+class FailureCause(Enum):
+    """Why a delivery report says an SMS did not arrive: a closed set, each provider's words mapped
+    to it by that provider's module; what is done about each lives in gateway.outbox.redelivery."""
+
+    PROVIDER = "provider"  # the provider or its network failed: another provider may reach the phone
+    ABSENT = "absent"  # the phone is off or out of coverage: worth trying again until the SMS expires
+    RECIPIENT = "recipient"  # the number itself (invalid, blacklisted, suspended): no provider will do better
+
+
 @dataclass(frozen=True)
 class DeliveryReport:
     provider_message_id: str
@@ -37,6 +46,7 @@ class DeliveryReport:
     network_code: str | None
     failure_reason: str | None
     retry_count: int
+    cause: FailureCause | None = None  # set when `state` is FAILED
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from alerts.api import EXPIRED_TEXT, expire_alerts_left_unsent, expire_stale_outbox
+from alerts.api import EXPIRED_TEXT, escalate_unreachable, expire_alerts_left_unsent, expire_stale_outbox
 from gateway.config import OutboxSettings
 from gateway.kernel.envelopes import Outgoing, SendOutcome, SendResult
 from gateway.kernel.phones import mask_phone, mask_phones_in
@@ -51,6 +51,15 @@ def backoff_delay(attempt: int, settings: OutboxSettings, rng: random.Random = _
     """Exponential back-off with jitter (half to full ceiling): spreads retries of many messages after an outage."""
     ceiling = min(settings.backoff_max_seconds, settings.backoff_base_seconds * (2 ** max(attempt - 1, 0)))
     return rng.uniform(ceiling / 2, ceiling)
+
+
+def worth_retrying(expires_at: datetime | None, attempts: int, at: datetime, settings: OutboxSettings) -> bool:
+    """Whether a try at `at` is still worth it. An SMS with an expiry is retried until it expires,
+    however long the outage (the expiry decides when it is no longer worth sending); one without
+    gives up after max_attempts."""
+    if expires_at is not None:
+        return (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)) > at
+    return attempts < settings.max_attempts
 
 
 # Texts handed to the provider whose results are not committed yet: what a crash can send twice.
@@ -226,19 +235,23 @@ class OutboxSender:
         now = self._clock()
         async with self._sessions() as session, session.begin():
             rows = (await session.execute(_TO_RECORD, {"ids": list(results)})).all()
-            changes, counted, alerts_expired = [], [], set()
+            changes, counted, alerts_expired, alerts_failed = [], [], set(), set()
             for row in rows:
                 values, counters = self._apply(row._asdict(), *results[row.id], now)
                 changes.append(values)
                 counted.extend(counters)
                 if values["status"] == "expired" and row.alert_id is not None:
                     alerts_expired.add(row.alert_id)
+                if values["status"] == "failed" and row.alert_id is not None:
+                    alerts_failed.add(row.alert_id)
             if changes:
                 table = Outbox.__table__
                 await session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
                     {name: bindparam(name) for name in changes[0] if name != "row_id"}), changes)
             if alerts_expired:
                 await expire_alerts_left_unsent(session, alerts_expired, now)
+            if alerts_failed:
+                await escalate_unreachable(session, alerts_failed, now)
         for counter in counted:  # counted once committed, so metrics never run ahead of the outbox
             counter.inc()
 
@@ -260,7 +273,8 @@ class OutboxSender:
         values["last_error"] = reason
         side = "provider" if result.outcome is SendOutcome.RETRY else "recipient"
         failed = self._metrics.provider_failed.labels(provider, side)
-        retryable = result.outcome is SendOutcome.RETRY and self._may_retry(row["expires_at"], values["attempts"], now)
+        retryable = result.outcome is SendOutcome.RETRY and worth_retrying(
+            row["expires_at"], values["attempts"], now, self._settings)
         if retryable:
             following = self.provider_for(row["recipient"], row["kind"], row["provider"], values["attempts"])
             if following != provider:
@@ -277,13 +291,6 @@ class OutboxSender:
             values["status"] = "failed"
             log.warning("SMS %d to %s failed for good: %s", row["id"], mask_phone(row["recipient"]), reason)
         return values, [self._metrics.send_failures.labels(_reason_label(reason), str(retryable).lower()), failed]
-
-    def _may_retry(self, expires_at: datetime | None, attempts: int, now: datetime) -> bool:
-        """An SMS with an expiry is retried until it expires, however long the outage (the expiry
-        decides when it is no longer worth sending); one without gives up after max_attempts."""
-        if expires_at is not None:
-            return (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)) > now
-        return attempts < self._settings.max_attempts
 
 
 # What recording a result reads, and the columns it writes (all of them, so one statement fits every outcome).

@@ -17,6 +17,7 @@ import aiohttp
 from gateway.kernel.envelopes import (
     DeliveryReport,
     DeliveryState,
+    FailureCause,
     InboundSms,
     SendOutcome,
     SendResult,
@@ -53,6 +54,33 @@ DELIVERY_STATES: dict[str, DeliveryState] = {
     "AbsentSubscriber": DeliveryState.FAILED,
     "Expired": DeliveryState.FAILED,
 }
+
+# failureReason of a Failed or Rejected report -> why. A reason not listed (or none) counts as the
+# provider's: another provider may still reach the phone.
+FAILURE_CAUSES: dict[str, FailureCause] = {
+    "InsufficientCredit": FailureCause.PROVIDER,  # our account with the provider
+    "InvalidLinkId": FailureCause.PROVIDER,
+    "DeliveryFailure": FailureCause.PROVIDER,
+    "RejectedByGateway": FailureCause.PROVIDER,
+    "UserNotSubscribedToProduct": FailureCause.PROVIDER,  # a premium product's rule; a plain SMS elsewhere is not bound
+    "AbsentSubscriber": FailureCause.ABSENT,  # phone off or out of coverage
+    "UserIsInactive": FailureCause.RECIPIENT,
+    "UserInBlackList": FailureCause.RECIPIENT,
+    "UserInBlacklist": FailureCause.RECIPIENT,
+    "InvalidPhoneNumber": FailureCause.RECIPIENT,
+    "UserAccountSuspended": FailureCause.RECIPIENT,
+    "UserDoesNotExist": FailureCause.RECIPIENT,
+    "NotNetworkSubscriber": FailureCause.RECIPIENT,
+}
+# A status that names its cause whatever the reason says.
+STATUS_CAUSES: dict[str, FailureCause] = {"AbsentSubscriber": FailureCause.ABSENT, "Expired": FailureCause.ABSENT}
+
+
+def failure_cause(status: str, reason: str | None) -> FailureCause | None:
+    """Why a report says the SMS did not arrive; None when it does not say so."""
+    if DELIVERY_STATES.get(status) is not DeliveryState.FAILED:
+        return None
+    return STATUS_CAUSES.get(status) or FAILURE_CAUSES.get((reason or "").strip(), FailureCause.PROVIDER)
 
 
 # Identifier fields are stored in bounded columns: longer values are refused here, by name,
@@ -129,14 +157,16 @@ def parse_delivery_report(form: Mapping[str, str]) -> DeliveryReport:
     retry_count = int(retry_text)
     if retry_count > MAX_RETRY_COUNT:  # the provider retries a few times, never billions
         raise FormError("retryCount", f"is out of range: {retry_text[:20]!r}")
+    reason = _field(form, "failureReason", required=False) or None
     return DeliveryReport(
         provider_message_id=_field(form, "id").strip(),
         status=status,
         state=DELIVERY_STATES.get(status, DeliveryState.UNKNOWN),
         phone=_field(form, "phoneNumber", required=False),
         network_code=_field(form, "networkCode", required=False) or None,
-        failure_reason=_field(form, "failureReason", required=False) or None,
+        failure_reason=reason,
         retry_count=retry_count,
+        cause=failure_cause(status, reason),
     )
 
 

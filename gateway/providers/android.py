@@ -24,6 +24,7 @@ import aiohttp
 from gateway.kernel.envelopes import (
     DeliveryReport,
     DeliveryState,
+    FailureCause,
     InboundSms,
     Outgoing,
     SendOutcome,
@@ -44,6 +45,18 @@ DELIVERY_EVENTS: dict[str, DeliveryState] = {
 }
 EVENTS = ("sms:received", *DELIVERY_EVENTS, "system:ping")
 DELIVERY_STATUS = {"sms:sent": "Sent", "sms:delivered": "Delivered", "sms:failed": "Failed"}
+# Words in an `sms:failed` reason (Android's SmsManager results) that blame the number; any other
+# failure is the phone's own (no signal, radio off, SIM out of credit): another provider may do better.
+RECIPIENT_REASONS = ("SHORT_CODE_NOT_ALLOWED", "SHORT_CODE_NEVER_ALLOWED", "INVALID_DESTINATION",
+                     "INVALID_ARGUMENTS", "INVALID_SMS_FORMAT", "FDN_CHECK_FAILURE")
+
+
+def failure_cause(event: str, reason: str | None) -> FailureCause | None:
+    """Why an event says the SMS did not arrive; None when it does not say so."""
+    if DELIVERY_EVENTS.get(event) is not DeliveryState.FAILED:
+        return None
+    words = (reason or "").upper()
+    return FailureCause.RECIPIENT if any(word in words for word in RECIPIENT_REASONS) else FailureCause.PROVIDER
 
 
 class WebhookError(ValueError):
@@ -146,7 +159,8 @@ def parse_webhook(body: bytes, default_region: str, short_code: str = NAME) -> W
         reason = _text(payload.get("reason"), "payload.reason", 200, required=False)
         return Webhook(event, event_id, device_id, delivery=DeliveryReport(
             provider_message_id=message_id, status=DELIVERY_STATUS[event], state=DELIVERY_EVENTS[event],
-            phone=None, network_code=None, failure_reason=reason, retry_count=0))
+            phone=None, network_code=None, failure_reason=reason, retry_count=0,
+            cause=failure_cause(event, reason)))
     return Webhook(event, event_id, device_id)
 
 

@@ -20,6 +20,7 @@ import aiohttp
 from gateway.kernel.envelopes import (
     DeliveryReport,
     DeliveryState,
+    FailureCause,
     InboundSms,
     Outgoing,
     SendOutcome,
@@ -56,6 +57,9 @@ DLR_TYPES: dict[str, tuple[str, DeliveryState]] = {
     "16": ("Rejected", DeliveryState.FAILED),  # refused by the operator's SMSC
 }
 DLR_MASK = 1 | 2 | 4 | 8 | 16  # every report type above
+# Why a failed report type failed. %d carries no reason: an undeliverable SMS or an SMSC's refusal
+# is the operator's route as far as the gateway can tell, so another provider may do better.
+FAILURE_CAUSES: dict[str, FailureCause] = {"2": FailureCause.PROVIDER, "16": FailureCause.PROVIDER}
 
 
 def raw_fields(raw: bytes | str) -> dict[str, bytes]:
@@ -166,7 +170,7 @@ def parse_delivery_report(fields: Mapping[str, bytes]) -> DeliveryReport:
     return DeliveryReport(
         provider_message_id=message_id(int(outbox)), status=status, state=state, phone=None,
         network_code=_field(fields, "smsc", required=False) or None,
-        failure_reason=None, retry_count=0,
+        failure_reason=None, retry_count=0, cause=FAILURE_CAUSES.get(kind),
     )
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from gateway.outbox.redelivery import NOTHING
 from gateway.providers.android import WebhookError, parse_webhook, verify
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.delivery import record_delivery
@@ -74,8 +75,11 @@ async def webhook(request: web.Request) -> web.Response:
             return await _received(request, runtime, event.sms, started)
         if event.delivery is not None:
             async with runtime.sessions() as session, session.begin():
-                await record_delivery(session, event.delivery, now)
+                acted = NOTHING
+                if await record_delivery(session, event.delivery, now):
+                    acted = await runtime.redelivery.act(session, event.delivery, now)
             runtime.metrics.delivery.labels(event.delivery.status).inc()
+            runtime.after_commit(reports_stored=False, sms_queued=acted.queued)
         elif event.event == "system:ping":
             request.app[PHONE].last_ping = now
             runtime.metrics.android_last_ping.set(now.timestamp())

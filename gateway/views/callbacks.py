@@ -16,6 +16,7 @@ import traceback
 from aiohttp import web
 
 from gateway.kernel.envelopes import InboundSms, UssdScreen
+from gateway.outbox.redelivery import NOTHING
 from gateway.providers.africastalking import (
     FormError,
     parse_delivery_report,
@@ -95,7 +96,9 @@ async def delivery_report(request: web.Request) -> web.Response:
         log.warning("delivery report with unknown status %r for %s", report.status[:40], report.provider_message_id)
     try:
         async with runtime.sessions() as session, session.begin():
-            await record_delivery(session, report, runtime.clock())
+            acted = NOTHING
+            if await record_delivery(session, report, runtime.clock()):
+                acted = await runtime.redelivery.act(session, report, runtime.clock())
     except Exception as exc:  # noqa: BLE001
         if database_unavailable(exc):
             runtime.metrics.callbacks.labels("delivery", "unavailable").inc()
@@ -106,6 +109,7 @@ async def delivery_report(request: web.Request) -> web.Response:
         return plain(400, f"delivery report could not be stored ({type(exc).__name__})")
     runtime.metrics.callbacks.labels("delivery", "stored").inc()
     runtime.metrics.delivery.labels(report.status if report.state.value != "unknown" else "unknown").inc()
+    runtime.after_commit(reports_stored=False, sms_queued=acted.queued)
     return plain(200, "ok")
 
 

@@ -14,6 +14,7 @@ import time
 
 from aiohttp import web
 
+from gateway.outbox.redelivery import NOTHING
 from gateway.providers.africastalking import FormError
 from gateway.providers.kannel import parse_delivery_report, parse_inbound_sms, raw_fields
 from gateway.runtime import RUNTIME, Runtime
@@ -68,7 +69,9 @@ async def delivery_report(request: web.Request) -> web.Response:
                     report.provider_message_id)
     try:
         async with runtime.sessions() as session, session.begin():
-            await record_delivery(session, report, runtime.clock())
+            acted = NOTHING
+            if await record_delivery(session, report, runtime.clock()):
+                acted = await runtime.redelivery.act(session, report, runtime.clock())
     except Exception as exc:  # noqa: BLE001
         if database_unavailable(exc):
             runtime.metrics.callbacks.labels("kannel_delivery", "unavailable").inc()
@@ -79,6 +82,7 @@ async def delivery_report(request: web.Request) -> web.Response:
         return plain(400, f"delivery report could not be stored ({type(exc).__name__})")
     runtime.metrics.callbacks.labels("kannel_delivery", "stored").inc()
     runtime.metrics.delivery.labels(report.status if report.state.value != "unknown" else "unknown").inc()
+    runtime.after_commit(reports_stored=False, sms_queued=acted.queued)
     return plain(200, "ok")
 
 

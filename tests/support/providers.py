@@ -23,3 +23,27 @@ class ScriptedProvider:
             return [SendResult(r, SendOutcome.RETRY, reason="http_500") for r in recipients]
         self.delivered.extend((r, text) for r in recipients)
         return [SendResult(r, SendOutcome.SENT, provider_message_id=f"ATX-{r}") for r in recipients]
+
+
+class NumberedProvider(ScriptedProvider):
+    """A ScriptedProvider whose every accepted SMS gets a message id of its own, as Africa's
+    Talking gives: a delivery report names one send, not the recipient."""
+
+    name = "africastalking"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[tuple[str, str]] = []  # (recipient, message id) of each SMS accepted
+
+    async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]:
+        results = await super().send(text, recipients)
+        numbered = []
+        for result in results:
+            if result.outcome is SendOutcome.SENT:
+                result = SendResult(result.recipient, SendOutcome.SENT, f"ATXid_{len(self.ids) + 1}")
+                self.ids.append((result.recipient, result.provider_message_id))
+            numbered.append(result)
+        return numbered
+
+    def last_id(self, recipient: str) -> str:
+        return [message_id for number, message_id in self.ids if number == recipient][-1]
