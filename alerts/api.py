@@ -16,6 +16,7 @@ from alerts.jobs import (
     expire_alerts_left_unsent,
     expire_stale_outbox,
     run_escalations,
+    run_held_spillovers,
     run_repeats,
     silent_reporters,
 )
@@ -34,9 +35,13 @@ from alerts.outcomes import AckResult
 from alerts.rules import RulesError, RuleSet, load_rules
 from alerts.service import acknowledge, replay, report_retracted, resolve_alert, score_pending_reports
 from alerts.silences import lift_silence, standing_silences
+from alerts.spillover import with_partners
+from alerts.spillover_inbound import InboundWarning, warn_of_partner_alert
+from alerts.spillover_rules import PartnerArea
 from alerts.unreachable import escalate_unreachable
 
 __all__ = [
+    "InboundWarning", "PartnerArea", "run_held_spillovers", "warn_of_partner_alert", "with_partners",
     "NeighbourPair", "neighbour_pairs",
     "RESPONSE_CATEGORIES", "ActionError", "ActionLine", "acknowledge_as", "actions_of", "add_note", "lift_silence",
     "resolve_with_outcome", "silence_alert", "standing_silences",

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alerts import store
 from alerts.notify import AlertConfig
 from alerts.outcomes import AlertChange, ChangeKind
+from alerts.spillover import tell_partners_closed
 from alerts.texts import AlertFacts, closing_text
 from gateway.storage.models import Alert
 from gateway.storage.outbox import PRIORITY_NOTICE, OutboundSms, enqueue
@@ -35,6 +36,7 @@ async def close_alert(session: AsyncSession, config: AlertConfig, alert: Alert, 
     if closed.rowcount != 1:
         return False
     await session.refresh(alert)
+    await tell_partners_closed(session, config, alert, now)
     if tell_members:
         facts = AlertFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode), 0)
         await enqueue(session, [

@@ -4,14 +4,17 @@ across a border too. The same stages as an alert's own notifications decide for 
 (silences, inhibition, quiet hours, then dedup), each withholding with a reason of its own; a
 neighbour is warned once per alert, and again only when the alert's level rises.
 
-A neighbouring commune outside this gateway's gazetteer (named by a rule file's pair) is decided
-and recorded like the others, with nobody here to warn: a partner gateway's part."""
+A neighbouring commune in a partner gateway's area ([[spillover.partners]]) is warned through that
+partner: this gateway decides what is its own to decide (its silences, a graver alert at home, the
+level already told), then queues one CAP message per partner naming the communes; the partner
+decides for its committees. A commune outside this gateway's gazetteer and no partner's is decided
+and recorded like the others, with nobody to warn."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -25,11 +28,12 @@ from alerts.outcomes import AckOutcome, AckResult
 from alerts.pipeline import Decision, OtherAlert, withheld_by
 from alerts.routing import Member
 from alerts.rules import RuleSet
-from alerts.spillover_rules import SpillRule
+from alerts.spillover_rules import PartnerArea, SpillRule
 from alerts.spillover_texts import VigilanceFacts, vigilance_text
 from gateway.kernel.phones import mask_phone
 from gateway.storage.models import Alert, CommitteeMember, Spillover, SpilloverNotification
 from gateway.storage.outbox import PRIORITY_ALERT, OutboundSms
+from gateway.storage.partner_deliveries import queue_cancellations, queue_delivery
 
 if TYPE_CHECKING:
     from alerts.notify import AlertConfig
@@ -60,14 +64,21 @@ class Neighbourhood:
     path: AreaPath
     known: bool = True  # False: outside this gateway's gazetteer
     others_open: tuple[OtherAlert, ...] = ()
+    partner: str | None = None  # the partner gateway whose committees it has
 
 
 @dataclass(frozen=True)
 class VigilanceDecision:
     commune: str
     ring: int
-    member: Member | None  # None: nobody to warn in that commune
+    member: Member | None  # None: nobody to warn here (a partner's commune, or no committee)
     decision: Decision
+    partner: str | None = None  # warned through this partner gateway
+
+
+def with_partners(rules: RuleSet, partners: Iterable[PartnerArea]) -> RuleSet:
+    """The rules with the partner gateways of the settings (who warns which communes)."""
+    return replace(rules, spillover=replace(rules.spillover, partners=tuple(partners)))
 
 
 def spill_rule(rules: RuleSet, incident: str, level: int) -> SpillRule | None:
@@ -124,26 +135,42 @@ def quiet_hours(situation: SpillSituation, _n: Neighbourhood, rules: RuleSet) ->
 
 STAGES: tuple[Stage, ...] = (home_silenced, neighbour_silenced, inhibited_at_home, inhibited_in_neighbour,
                              quiet_hours)
+# A partner's commune: only the home side is this gateway's to judge; the partner applies its own
+# silences, alerts and quiet hours to its committees.
+PARTNER_STAGES: tuple[Stage, ...] = (home_silenced, inhibited_at_home)
 
 
-def dedup(situation: SpillSituation, neighbour: Neighbourhood, sent_level: int | None) -> Decision:
+def dedup(situation: SpillSituation, neighbour: Neighbourhood, sent_level: int | None, via: str = "") -> Decision:
     """Once per alert, and again when its level rises."""
-    if sent_level is None:
-        return Decision(True, f"vigilance L{situation.level} ring {neighbour.ring}")
+    if not sent_level:
+        return Decision(True, f"vigilance L{situation.level} ring {neighbour.ring}{via}")
     if sent_level < situation.level:
-        return Decision(True, f"vigilance raised L{situation.level} ring {neighbour.ring}")
-    return Decision(False, f"already warned at L{sent_level}")
+        return Decision(True, f"vigilance raised L{situation.level} ring {neighbour.ring}{via}")
+    return Decision(False, f"already warned at L{sent_level}{via}")
+
+
+def first_withholding(stages: Iterable[Stage], situation: SpillSituation, neighbour: Neighbourhood,
+                      rules: RuleSet) -> Decision | None:
+    return next((d for stage in stages if (d := stage(situation, neighbour, rules)) is not None), None)
 
 
 def decide_neighbours(situation: SpillSituation, rules: RuleSet, rule: SpillRule,
                       neighbours: Iterable[Neighbourhood], members: Iterable[Member],
-                      sent_levels: dict[int, int]) -> list[VigilanceDecision]:
+                      sent_levels: dict[int, int], partner_levels: dict[str, int] | None = None
+                      ) -> list[VigilanceDecision]:
     """One decision per member of each neighbour's commune committee with one of the rule's roles
     (`sent_levels`: member id -> highest level already warned of); one withheld decision for a
-    neighbour with nobody to warn."""
+    neighbour with nobody to warn; one decision for a partner's commune (`partner_levels`: commune
+    -> highest level the partner was told of)."""
     members = list(members)
     decisions = []
     for neighbour in sorted(neighbours, key=lambda n: (n.ring, n.commune)):
+        if neighbour.partner:
+            via = f" via {neighbour.partner}"
+            decision = (first_withholding(PARTNER_STAGES, situation, neighbour, rules)
+                        or dedup(situation, neighbour, (partner_levels or {}).get(neighbour.commune), via))
+            decisions.append(VigilanceDecision(neighbour.commune, neighbour.ring, None, decision, neighbour.partner))
+            continue
         if not neighbour.known:
             decisions.append(VigilanceDecision(neighbour.commune, neighbour.ring, None,
                                                Decision(False, "outside this gateway's gazetteer")))
@@ -153,7 +180,7 @@ def decide_neighbours(situation: SpillSituation, rules: RuleSet, rule: SpillRule
             decisions.append(VigilanceDecision(neighbour.commune, neighbour.ring, None,
                                                Decision(False, "no committee member to warn")))
             continue
-        withheld = next((d for stage in STAGES if (d := stage(situation, neighbour, rules)) is not None), None)
+        withheld = first_withholding(STAGES, situation, neighbour, rules)
         decisions += [VigilanceDecision(neighbour.commune, neighbour.ring, member,
                                         withheld or dedup(situation, neighbour, sent_levels.get(member.id)))
                       for member in sorted(chosen, key=lambda m: m.id)]
@@ -172,8 +199,12 @@ def country_of(pcode: str) -> str:
     return pcode[:2]
 
 
-async def spill_over(session: AsyncSession, config: AlertConfig, alert: Alert, now: datetime) -> SpillOutcome:
-    """Decide, queue and record the vigilance SMS of one alert's neighbours."""
+async def spill_over(session: AsyncSession, config: AlertConfig, alert: Alert, now: datetime, *,
+                     held_only: bool = False) -> SpillOutcome:
+    """Decide, queue and record the vigilance SMS of one alert's neighbours (and the CAP messages
+    of its partners'). `held_only`: only the neighbours not yet warned at the alert's level whom
+    nothing holds back any more (a silence or quiet hours that ended), and nothing recorded when
+    there are none."""
     rule = spill_rule(config.rules, alert.incident, alert.level)
     if rule is None:
         return SpillOutcome(0, 0)
@@ -193,12 +224,21 @@ async def spill_over(session: AsyncSession, config: AlertConfig, alert: Alert, n
         select(SpilloverNotification.member_id, func.max(SpilloverNotification.level)).where(
             SpilloverNotification.alert_id == alert.id, SpilloverNotification.decision == "sent",
             SpilloverNotification.member_id.is_not(None)).group_by(SpilloverNotification.member_id))).all())
+    commune_levels = dict((await session.execute(
+        select(Spillover.commune_pcode, Spillover.level).where(Spillover.alert_id == alert.id))).all())
     situation = SpillSituation(alert.code, alert.incident, alert.level, config.gazetteer.area_path(alert.commune_pcode),
                                now, tuple(standing.get(alert.commune_pcode, ())))
+    partners = config.rules.spillover
     neighbours = [Neighbourhood(commune, ring, config.gazetteer.area_path(commune),
-                                config.gazetteer.name(commune) != commune, tuple(standing.get(commune, ())))
+                                config.gazetteer.name(commune) != commune, tuple(standing.get(commune, ())),
+                                partners.partner_for(commune))
                   for commune, ring in rings.items()]
-    decisions = decide_neighbours(situation, config.rules, rule, neighbours, members, sent_levels)
+    if held_only:
+        neighbours = [n for n in neighbours if _no_longer_held(n, situation, config.rules, rule, members,
+                                                               commune_levels.get(n.commune, 0))]
+        if not neighbours:
+            return SpillOutcome(0, 0)
+    decisions = decide_neighbours(situation, config.rules, rule, neighbours, members, sent_levels, commune_levels)
     facts = VigilanceFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode),
                            country_of(alert.commune_pcode))
     texts: dict[str, str] = {}
@@ -213,11 +253,43 @@ async def spill_over(session: AsyncSession, config: AlertConfig, alert: Alert, n
                 recipient=item.member.phone, body=texts[lang], priority=PRIORITY_ALERT, alert_id=alert.id,
                 expires_at=now + config.alert_expiry)
     outbox_ids = await store.enqueue_by_key(session, list(messages.values()), now)
+    await _queue_for_partners(session, config, alert, decisions, now)
     rows = _rows(alert, now, decisions, messages, outbox_ids)
     await session.execute(insert(SpilloverNotification), rows)
     await _record_spillovers(session, alert, rings, rows, now)
     sent = sum(row["decision"] == "sent" for row in rows)
     return SpillOutcome(sent, len(rows) - sent)
+
+
+def _no_longer_held(neighbour: Neighbourhood, situation: SpillSituation, rules: RuleSet, rule: SpillRule,
+                    members: list[Member], warned_level: int) -> bool:
+    """A neighbour not yet warned at the alert's level, with someone to warn, whom no stage holds back now."""
+    if warned_level >= situation.level:
+        return False
+    if neighbour.partner:
+        return first_withholding(PARTNER_STAGES, situation, neighbour, rules) is None
+    has_members = any(m.area_pcode == neighbour.commune and m.role in rule.roles for m in members)
+    return neighbour.known and has_members and first_withholding(STAGES, situation, neighbour, rules) is None
+
+
+async def _queue_for_partners(session: AsyncSession, config: AlertConfig, alert: Alert,
+                              decisions: list[VigilanceDecision], now: datetime) -> None:
+    """One CAP message per partner, naming its communes to warn (with their rings)."""
+    by_partner: dict[str, dict[str, int]] = {}
+    for item in decisions:
+        if item.partner and item.decision.send:
+            by_partner.setdefault(item.partner, {})[item.commune] = item.ring
+    for partner, communes in sorted(by_partner.items()):
+        await queue_delivery(session, alert_id=alert.id, partner=partner, level=alert.level, communes=communes,
+                             now=now, expires_at=now + config.alert_expiry)
+        log.info("alert %s L%d: CAP to partner %s queued for %s", alert.code, alert.level, partner,
+                 ", ".join(sorted(communes)))
+
+
+async def tell_partners_closed(session: AsyncSession, config: AlertConfig, alert: Alert, now: datetime) -> None:
+    """The alert closed: partners told of it get a CAP Cancel; what still waits for them is dropped."""
+    if await queue_cancellations(session, alert.id, alert.level, now, now + config.alert_expiry):
+        log.info("alert %s closed: CAP Cancel queued for its partners", alert.code)
 
 
 def _rows(alert: Alert, now: datetime, decisions: list[VigilanceDecision], messages: dict[int, OutboundSms],
@@ -233,8 +305,9 @@ def _rows(alert: Alert, now: datetime, decisions: list[VigilanceDecision], messa
         rows.append({"alert_id": alert.id, "commune_pcode": item.commune,
                      "member_id": item.member.id if item.member else None, "level": alert.level,
                      "decision": decision, "reason": reason[:60], "outbox_id": outbox_id, "created_at": now})
-        log.info("alert %s L%d vigilance to %s %s -> %s: %s", alert.code, alert.level, item.commune,
-                 mask_phone(item.member.phone) if item.member else "(nobody)", decision, reason)
+        whom = mask_phone(item.member.phone) if item.member else f"partner {item.partner}" if item.partner else "(nobody)"
+        log.info("alert %s L%d vigilance to %s %s -> %s: %s", alert.code, alert.level, item.commune, whom,
+                 decision, reason)
     return rows
 
 

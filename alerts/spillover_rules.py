@@ -37,12 +37,28 @@ class PairOverride:
 
 
 @dataclass(frozen=True)
+class PartnerArea:
+    """A partner gateway (settings' [[spillover.partners]]) and the P-code prefixes it covers."""
+
+    name: str
+    prefixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SpilloverRules:
     by_incident: dict[str, SpillRule] = field(default_factory=dict)
     overrides: tuple[PairOverride, ...] = ()
+    partners: tuple[PartnerArea, ...] = ()  # from the settings, joined to the rules when they load
 
     def rule_for(self, incident: str) -> SpillRule | None:
         return self.by_incident.get(incident)
+
+    def partner_for(self, pcode: str) -> str | None:
+        """The partner whose committees a commune has (the longest matching prefix), else None:
+        this gateway's own."""
+        matches = [(len(prefix), partner.name) for partner in self.partners for prefix in partner.prefixes
+                   if pcode.startswith(prefix)]
+        return max(matches)[1] if matches else None
 
 
 class Checks(Protocol):

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from alerts.api import PartnerArea
 from gateway.alerting.rules_reload import RulesHolder
 from gateway.alerting.start import Alerting
 from gateway.config import Settings
@@ -20,6 +21,7 @@ from gateway.kernel.envelopes import InboundSms, UssdHop
 from gateway.kernel.tasks import stop_gracefully
 from gateway.kernel.taxonomy import load_taxonomy
 from gateway.metrics import Metrics
+from gateway.outbox.partners import PartnerSender
 from gateway.outbox.providers import build_providers
 from gateway.outbox.redelivery import Redelivery
 from gateway.outbox.sender import OutboxSender
@@ -75,7 +77,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=[no_tracebacks])
     runtime = Runtime(settings=settings, metrics=Metrics(), clock=clock, provider=provider)
     app[RUNTIME] = runtime
-    app.cleanup_ctx.extend([database_ctx, reference_data_ctx, ingest_ctx, sender_ctx, alerts_ctx])
+    app.cleanup_ctx.extend([database_ctx, reference_data_ctx, ingest_ctx, sender_ctx, partners_ctx, alerts_ctx])
     routes.setup(app)
     return app
 
@@ -100,7 +102,8 @@ async def reference_data_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
     runtime.taxonomy = load_taxonomy()
     runtime.gazetteer, runtime.parser = await load_reference_data(runtime.sessions, runtime.settings)
-    runtime.rules_holder = RulesHolder(runtime.settings.rules_path, runtime.gazetteer)
+    partners = tuple(PartnerArea(p.name, p.areas) for p in runtime.settings.spillover.partner_list)
+    runtime.rules_holder = RulesHolder(runtime.settings.rules_path, runtime.gazetteer, partners)
     runtime.rules_holder.load()
     # Never from the database. Without one, `ewg serve` has already refused to start unless in demo
     # mode, whose pseudonyms may be throw-away.
@@ -193,6 +196,21 @@ async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await stop_gracefully([task], runtime.sender.request_stop)
     await providers.close()
+
+
+async def partners_ctx(app: web.Application) -> AsyncIterator[None]:
+    """CAP messages to partner gateways ([[spillover.partners]]), when there are any."""
+    runtime = app[RUNTIME]
+    partners = runtime.settings.spillover.partner_list
+    if not partners:
+        yield
+        return
+    sender = PartnerSender(runtime.sessions, partners, runtime.settings.outbox, runtime.taxonomy,
+                           runtime.settings.dashboard.cap_sender, runtime.clock)
+    task = asyncio.create_task(sender.run_forever(), name="partner-sender")
+    log.info("spillover partners: %s", ", ".join(f"{p.name} ({', '.join(p.areas)})" for p in partners))
+    yield
+    await stop_gracefully([task], sender.request_stop)
 
 
 async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:

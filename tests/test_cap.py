@@ -20,7 +20,8 @@ CAP_XSD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "CAP-
 C = {"cap": CAP_NS}
 A = {"atom": ATOM_NS}
 CAP_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")  # the schema's own pattern
-HEADER = ["identifier", "sender", "sent", "status", "msgType", "scope", "restriction", "incidents", "info"]
+HEADER = ["identifier", "sender", "sent", "status", "msgType", "scope", "restriction", "references", "incidents",
+          "info"]
 INFO_ORDER = ["language", "category", "event", "responseType", "urgency", "severity", "certainty", "audience",
               "effective", "senderName", "headline", "description", "instruction", "parameter", "area"]
 BEARER = {"Authorization": "Bearer api-token"}

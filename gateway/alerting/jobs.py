@@ -19,6 +19,7 @@ from alerts.api import (
     RuleSet,
     auto_resolve,
     run_escalations,
+    run_held_spillovers,
     run_repeats,
     send_daily_digests,
     silent_reporters,
@@ -53,6 +54,8 @@ def timed_jobs(settings: Settings, gazetteer: Gazetteer, metrics: Metrics) -> li
                  {"seconds": 15}),
         TimedJob("repeats", partial(run_repeats, gazetteer=gazetteer, alert_expiry=expiry), "interval",
                  {"seconds": 60}),
+        TimedJob("held_spillovers", partial(run_held_spillovers, gazetteer=gazetteer, alert_expiry=expiry),
+                 "interval", {"seconds": 60}),
         TimedJob("auto_resolve", partial(auto_resolve, gazetteer=gazetteer, alert_expiry=expiry), "interval",
                  {"seconds": 300}),
     ]

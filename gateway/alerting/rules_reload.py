@@ -9,7 +9,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from alerts.api import RulesError, RuleSet, load_rules
+from alerts.api import PartnerArea, RulesError, RuleSet, load_rules, with_partners
 from gateway.gazetteer.matcher import Gazetteer
 from gateway.gazetteer.places import known_area_codes
 
@@ -21,10 +21,11 @@ FileStamp = tuple[tuple[str, int, int], ...]  # (path, mtime in ns, size) of eac
 class RulesHolder:
     """The rules in force, validated against the gazetteer's area codes."""
 
-    def __init__(self, path: Path, gazetteer: Gazetteer) -> None:
+    def __init__(self, path: Path, gazetteer: Gazetteer, partners: tuple[PartnerArea, ...] = ()) -> None:
         self.path = path
         self.rules: RuleSet | None = None
         self._gazetteer = gazetteer
+        self._partners = partners  # the settings' partner gateways, joined to every rule set loaded
         self._stamp: FileStamp = ()
 
     def _files_stamp(self) -> FileStamp:
@@ -40,7 +41,7 @@ class RulesHolder:
             log.error("rules refused, keeping the last good rules:\n%s", "\n".join(exc.errors))
             return False
         self._stamp = stamp
-        self.rules = rules
+        self.rules = with_partners(rules, self._partners)
         log.info("rules loaded from %s", self.path)
         return True
 

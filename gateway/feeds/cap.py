@@ -2,11 +2,16 @@
 
 Scope Restricted (security committees and partner early-warning systems), one <info> per
 language, category Security, urgency/severity/certainty from the alert level, the commune as
-the area with its P-code and a circle around its centre. Reporters never appear."""
+the area with its P-code and a circle around its centre. Reporters never appear.
+
+msgType follows the alert: Alert when it opens, Update for every later state (level, taking in
+charge, escalation), Cancel once it is resolved or expired; an Update or Cancel references the
+opening message. A message to a partner gateway (partner_cap_xml) names, as its area, the
+partner's communes to warn, each a geocode with its ring."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
@@ -64,6 +69,38 @@ def identifier(sender: str, alert: CapAlert) -> str:
     return f"{sender}.alert.{alert.id}.{int(alert.updated_at.timestamp())}"
 
 
+def incident_key(sender: str, alert_id: int) -> str:
+    """The CAP <incidents> of every message about one alert: what ties its updates together."""
+    return f"{sender}.alert.{alert_id}"
+
+
+CLOSED = ("resolved", "expired")
+PARAMETERS = ("ewg:alert_code", "ewg:level", "ewg:incident", "ewg:home_pcode", "ewg:home_name", "ewg:ring")
+
+
+def msg_type(alert: CapAlert) -> str:
+    if alert.status in CLOSED:
+        return "Cancel"
+    return "Update" if alert.updated_at > alert.opened_at else "Alert"
+
+
+def reference(sender: str, message_id: str, sent: datetime) -> str:
+    """One entry of CAP <references>: sender, identifier and sent of an earlier message."""
+    return f"{sender},{message_id},{cap_time(sent)}"
+
+
+@dataclass(frozen=True)
+class PartnerMessage:
+    """A message to a partner gateway about one alert (a row of partner_deliveries)."""
+
+    id: int
+    msg_type: str  # Alert, Update, Cancel
+    level: int
+    communes: dict[str, int]  # the partner's communes to warn: P-code -> ring
+    sent: datetime  # when it was decided: the same on every retry
+    references: tuple[str, ...] = ()  # earlier messages to the same partner about the alert (reference())
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     element = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
     if text is not None:
@@ -71,7 +108,8 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     return element
 
 
-def _info(root: ET.Element, alert: CapAlert, taxonomy: Taxonomy, lang: str, closed: bool) -> None:
+def _info(root: ET.Element, alert: CapAlert, taxonomy: Taxonomy, lang: str, closed: bool,
+          communes: dict[str, int] | None = None) -> None:
     level = cap_level(alert.level)
     incident = taxonomy.by_id(alert.incident).label(lang) if alert.incident in taxonomy.ids else alert.incident
     info = _sub(root, "info")
@@ -94,10 +132,19 @@ def _info(root: ET.Element, alert: CapAlert, taxonomy: Taxonomy, lang: str, clos
         _sub(info, "instruction", render(lang, "Committee members: reply OK {code} by SMS to take charge.",
                                          code=alert.code))
     for name, value in (("ewg:alert_code", alert.code), ("ewg:level", str(alert.level)),
-                        ("ewg:status", alert.status), ("ewg:escalation_step", str(alert.escalation_step))):
+                        ("ewg:status", alert.status), ("ewg:escalation_step", str(alert.escalation_step)),
+                        *_partner_parameters(alert, communes)):
         parameter = _sub(info, "parameter")
         _sub(parameter, "valueName", name)
         _sub(parameter, "value", value)
+    if communes is not None:
+        area = _sub(info, "area")
+        _sub(area, "areaDesc", render(lang, "Communes near {commune}", commune=alert.commune_name))
+        for pcode in sorted(communes):
+            geocode = _sub(area, "geocode")
+            _sub(geocode, "valueName", "OCHA_PCODE")
+            _sub(geocode, "value", pcode)
+        return
     area = _sub(info, "area")
     _sub(area, "areaDesc", alert.commune_name)
     if alert.lat is not None and alert.lon is not None:
@@ -107,21 +154,56 @@ def _info(root: ET.Element, alert: CapAlert, taxonomy: Taxonomy, lang: str, clos
     _sub(geocode, "value", alert.commune_pcode)
 
 
-def cap_document(alert: CapAlert, taxonomy: Taxonomy, sender: str) -> ET.Element:
+def _partner_parameters(alert: CapAlert, communes: dict[str, int] | None) -> list[tuple[str, str]]:
+    """What a partner gateway needs to warn its committees in its own words: the incident's id and
+    commune, and each commune's ring ("P-code ring")."""
+    if communes is None:
+        return []
+    return [("ewg:incident", alert.incident), ("ewg:home_pcode", alert.commune_pcode),
+            ("ewg:home_name", alert.commune_name),
+            *(("ewg:ring", f"{pcode} {ring}") for pcode, ring in sorted(communes.items()))]
+
+
+def _root(sender: str, message_id: str, sent: datetime, kind: str, references: tuple[str, ...],
+          alert_id: int) -> ET.Element:
     ET.register_namespace("", CAP_NS)
-    closed = alert.status in ("resolved", "expired")
     root = ET.Element(f"{{{CAP_NS}}}alert")
-    _sub(root, "identifier", identifier(sender, alert))
+    _sub(root, "identifier", message_id)
     _sub(root, "sender", sender)
-    _sub(root, "sent", cap_time(alert.updated_at))
+    _sub(root, "sent", cap_time(sent))
     _sub(root, "status", "Actual")
-    _sub(root, "msgType", "Alert")
+    _sub(root, "msgType", kind)
     _sub(root, "scope", "Restricted")
     _sub(root, "restriction", RESTRICTION)
-    _sub(root, "incidents", f"{sender}.alert.{alert.id}")
-    for lang in LANGUAGES:
-        _info(root, alert, taxonomy, lang, closed)
+    if references:
+        _sub(root, "references", " ".join(references))
+    _sub(root, "incidents", incident_key(sender, alert_id))
     return root
+
+
+def cap_document(alert: CapAlert, taxonomy: Taxonomy, sender: str) -> ET.Element:
+    kind = msg_type(alert)
+    opening = f"{sender}.alert.{alert.id}.{int(alert.opened_at.timestamp())}"
+    references = () if kind == "Alert" else (reference(sender, opening, alert.opened_at),)
+    root = _root(sender, identifier(sender, alert), alert.updated_at, kind, references, alert.id)
+    for lang in LANGUAGES:
+        _info(root, alert, taxonomy, lang, alert.status in CLOSED)
+    return root
+
+
+def partner_message_id(sender: str, alert_id: int, message_id: int) -> str:
+    return f"{sender}.spill.{alert_id}.{message_id}"
+
+
+def partner_cap_xml(alert: CapAlert, message: PartnerMessage, taxonomy: Taxonomy, sender: str) -> bytes:
+    """A partner gateway's CAP message: the alert at the level it was decided at, the partner's
+    communes to warn as its area; a Cancel is an all-clear."""
+    alert = replace(alert, level=message.level)
+    root = _root(sender, partner_message_id(sender, alert.id, message.id), message.sent, message.msg_type,
+                 message.references, alert.id)
+    for lang in LANGUAGES:
+        _info(root, alert, taxonomy, lang, message.msg_type == "Cancel", message.communes)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
 def cap_xml(alert: CapAlert, taxonomy: Taxonomy, sender: str) -> bytes:

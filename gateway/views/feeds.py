@@ -4,37 +4,12 @@ a partner's token sees the alerts of its scope only, and another area's alert is
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.dashboard.scope import EVERYWHERE, Scope
-from gateway.feeds.cap import CAP_MIME, CapAlert, atom_feed, cap_xml
+from gateway.feeds.cap import CAP_MIME, atom_feed, cap_xml
+from gateway.feeds.cap_alerts import cap_alerts
 from gateway.runtime import RUNTIME
-from gateway.storage.models import AdminUnit, Alert, AlertReport, Report
 from gateway.views.api import api_principal
 from gateway.views.common import DATABASE_DOWN, path_id, plain
-
-FEED_ENTRIES = 200
-
-
-async def cap_alerts(session: AsyncSession, alert_id: int | None = None, scope: Scope = EVERYWHERE) -> list[CapAlert]:
-    query = (select(Alert, AdminUnit).join(AdminUnit, AdminUnit.pcode == Alert.commune_pcode)
-             .order_by(Alert.updated_at.desc(), Alert.id.desc()).limit(FEED_ENTRIES))
-    if (inside := scope.where(Alert.commune_pcode)) is not None:
-        query = query.where(inside)
-    if alert_id is not None:
-        query = query.where(Alert.id == alert_id)
-    rows = (await session.execute(query)).all()
-    stats = {}
-    if rows:
-        stats = {alert_id: (n, top) for alert_id, n, top in await session.execute(
-            select(AlertReport.alert_id, func.count(func.distinct(Report.sender_key)), func.max(Report.count))
-            .join(Report, Report.id == AlertReport.report_id)
-            .where(AlertReport.alert_id.in_([a.id for a, _ in rows]), Report.status == "valid")
-            .group_by(AlertReport.alert_id))}
-    return [CapAlert(a.id, a.code, a.incident, a.level, a.status, a.escalation_step, a.opened_at, a.updated_at,
-                     unit.pcode, unit.name, unit.lat, unit.lon, *stats.get(a.id, (0, None)))
-            for a, unit in rows]
 
 
 async def cap_feed(request: web.Request) -> web.Response:

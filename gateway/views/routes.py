@@ -4,7 +4,7 @@ from aiohttp import web
 
 from gateway.dashboard.auth import AttemptLimiter
 from gateway.runtime import RUNTIME
-from gateway.views import android, api, callbacks, dashboard, feeds, health, kannel, operators
+from gateway.views import android, api, callbacks, cap_inbound, dashboard, feeds, health, kannel, operators
 from gateway.views.dashboard import LOGIN_LIMITER
 from gateway.views.proxies import trusted_networks
 
@@ -29,6 +29,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/communes", api.communes)
     app.router.add_get("/api/ussd/funnel", api.ussd_funnel)
 
+    app.router.add_post("/api/cap/inbound", cap_inbound.cap_inbound)
     app.router.add_get("/feeds/cap.atom", feeds.cap_feed)
     app.router.add_get(r"/feeds/cap/{alert_id:\d+}.xml", feeds.cap_alert)
     app.router.add_get("/dashboard", dashboard.situation)

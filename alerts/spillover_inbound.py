@@ -1,0 +1,153 @@
+"""A partner gateway's warning (a CAP message it POSTed, already checked by the view): the communes
+it names that this gateway covers are warned as a spillover, through the same stages as a warning
+of this gateway's own alerts (silences, a graver alert standing in the commune, quiet hours, then
+once per member and partner alert, again only at a higher level), in each member's language.
+
+The CAP identifier is the dedup key: a retried POST warns nobody twice. An Update is decided again
+(a raised level warns again); a Cancel is recorded and tells nobody anything: a vigilance SMS was a
+heads-up, and "it is over" from across a border would reassure sooner than the committee's own
+information should. After a Cancel, a late Alert or Update of the same partner alert warns nobody."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts import store
+from alerts.areas import AreaPath
+from alerts.jobs import DEFAULT_EXPIRY, config_for
+from alerts.notify import AlertConfig
+from alerts.pipeline import Decision, OtherAlert
+from alerts.routing import Member
+from alerts.rules import RuleSet
+from alerts.spillover import KIND, Neighbourhood, SpillSituation, VigilanceDecision, decide_neighbours
+from alerts.spillover_rules import SpillRule
+from alerts.spillover_texts import VigilanceFacts, vigilance_text
+from gateway.kernel.phones import mask_phone
+from gateway.storage.models import Alert, CapInbound, CapInboundNotification, CommitteeMember
+from gateway.storage.outbox import PRIORITY_ALERT, OutboundSms
+
+log = logging.getLogger(__name__)
+
+ALL_ROLES = frozenset({"member", "chair", "authority"})  # a partner's alert of an incident this gateway has no rule for
+
+
+@dataclass(frozen=True)
+class InboundWarning:
+    """What a partner's CAP message says, as the view read it."""
+
+    identifier: str
+    partner: str  # the partner's name in this gateway's settings
+    sender: str
+    msg_type: str  # Alert, Update, Cancel
+    incident_key: str  # the CAP <incidents>: the partner's alert, across its updates
+    code: str  # the partner's alert code
+    incident: str  # incident id
+    level: int
+    home_pcode: str
+    place: str  # the incident's commune, as the partner names it
+    country: str  # ISO 3166 alpha-2 of the incident's commune
+    communes: dict[str, int]  # P-code -> ring
+
+
+@dataclass(frozen=True)
+class InboundOutcome:
+    duplicate: bool  # the identifier was already received: nothing done
+    sent: int
+    withheld: int
+
+
+async def warn_of_partner_alert(session: AsyncSession, rules: RuleSet, warning: InboundWarning, now: datetime, *,
+                                gazetteer: object = None, alert_expiry: timedelta = DEFAULT_EXPIRY) -> InboundOutcome:
+    config = await config_for(session, rules, gazetteer, alert_expiry, now)
+    return await _warn(session, config, warning, now)
+
+
+async def _warn(session: AsyncSession, config: AlertConfig, warning: InboundWarning, now: datetime) -> InboundOutcome:
+    inbound_id = await _store(session, warning, now)
+    if inbound_id is None:
+        log.info("CAP %s from partner %s already received", warning.identifier, warning.partner)
+        return InboundOutcome(True, 0, 0)
+    cancelled = (await session.execute(select(CapInbound.id).where(
+        CapInbound.incident_key == warning.incident_key, CapInbound.msg_type == "Cancel").limit(1))).first()
+    if cancelled:
+        log.info("CAP %s from partner %s (%s of alert %s): nobody warned, the alert is cancelled",
+                 warning.identifier, warning.partner, warning.msg_type, warning.code)
+        return InboundOutcome(False, 0, 0)
+    communes = sorted(warning.communes)
+    members = [Member(m.id, m.phone, m.name, m.area_pcode, m.role, m.lang) for m in (await session.execute(
+        select(CommitteeMember).where(CommitteeMember.area_pcode.in_(communes), CommitteeMember.active.is_(True))
+        .order_by(CommitteeMember.id))).scalars()]
+    standing: dict[str, list[OtherAlert]] = {}
+    for commune, code, incident, level in await session.execute(
+            select(Alert.commune_pcode, Alert.code, Alert.incident, Alert.level).where(
+                Alert.commune_pcode.in_(communes), Alert.status.in_(store.ACTIVE)).order_by(Alert.id)):
+        standing.setdefault(commune, []).append(OtherAlert(code, incident, level))
+    sent_levels = dict((await session.execute(
+        select(CapInboundNotification.member_id, func.max(CapInboundNotification.level)).where(
+            CapInboundNotification.incident_key == warning.incident_key, CapInboundNotification.decision == "sent",
+            CapInboundNotification.member_id.is_not(None)).group_by(CapInboundNotification.member_id))).all())
+    situation = SpillSituation(warning.code, warning.incident, warning.level, AreaPath.from_pcode(warning.home_pcode),
+                               now)
+    neighbours = [Neighbourhood(commune, ring, config.gazetteer.area_path(commune),
+                                config.gazetteer.name(commune) != commune, tuple(standing.get(commune, ())))
+                  for commune, ring in warning.communes.items()]
+    rule = config.rules.spillover.rule_for(warning.incident) or SpillRule(warning.incident, 1, 1, ALL_ROLES)
+    decisions = decide_neighbours(situation, config.rules, rule, neighbours, members, sent_levels)
+    messages = _messages(config, warning, decisions, now)
+    outbox_ids = await store.enqueue_by_key(session, list(messages.values()), now)
+    rows = _rows(inbound_id, warning, decisions, messages, outbox_ids, now)
+    if rows:
+        await session.execute(insert(CapInboundNotification), rows)
+    sent = sum(row["decision"] == "sent" for row in rows)
+    return InboundOutcome(False, sent, len(rows) - sent)
+
+
+async def _store(session: AsyncSession, warning: InboundWarning, now: datetime) -> int | None:
+    """The message's row, or None when its identifier is already stored."""
+    insert_for = postgresql.insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite.insert
+    return (await session.execute(insert_for(CapInbound).values(
+        identifier=warning.identifier, partner=warning.partner, sender=warning.sender, msg_type=warning.msg_type,
+        incident_key=warning.incident_key, code=warning.code, incident=warning.incident, level=warning.level,
+        place=warning.place, country=warning.country, communes=warning.communes, received_at=now,
+    ).on_conflict_do_nothing(index_elements=["identifier"]).returning(CapInbound.id))).scalar_one_or_none()
+
+
+def _messages(config: AlertConfig, warning: InboundWarning, decisions: list[VigilanceDecision],
+              now: datetime) -> dict[int, OutboundSms]:
+    facts = VigilanceFacts(warning.code, warning.level, warning.incident, warning.place, warning.country)
+    incident_hash = hashlib.sha256(warning.incident_key.encode()).hexdigest()[:16]
+    texts: dict[str, str] = {}
+    messages: dict[int, OutboundSms] = {}
+    for item in decisions:
+        if item.decision.send and item.member:
+            lang = item.member.lang
+            if lang not in texts:
+                texts[lang] = vigilance_text(lang, facts, config.taxonomy)
+            messages[item.member.id] = OutboundSms(
+                dedup_key=f"{KIND}:cap:{incident_hash}:L{warning.level}:{item.member.phone}", kind=KIND,
+                recipient=item.member.phone, body=texts[lang], priority=PRIORITY_ALERT,
+                expires_at=now + config.alert_expiry)
+    return messages
+
+
+def _rows(inbound_id: int, warning: InboundWarning, decisions: list[VigilanceDecision],
+          messages: dict[int, OutboundSms], outbox_ids: dict[str, int], now: datetime) -> list[dict]:
+    rows = []
+    for item in decisions:
+        message = messages.get(item.member.id) if item.member else None
+        outbox_id = outbox_ids.get(message.dedup_key) if message else None
+        decision = Decision(False, "duplicate: already queued") if message and outbox_id is None else item.decision
+        rows.append({"inbound_id": inbound_id, "incident_key": warning.incident_key, "commune_pcode": item.commune,
+                     "member_id": item.member.id if item.member else None, "level": warning.level,
+                     "decision": "sent" if decision.send else "withheld", "reason": decision.reason[:60],
+                     "outbox_id": outbox_id, "created_at": now})
+        log.info("partner %s alert %s L%d vigilance to %s %s -> %s", warning.partner, warning.code, warning.level,
+                 item.commune, mask_phone(item.member.phone) if item.member else "(nobody)", decision.reason)
+    return rows

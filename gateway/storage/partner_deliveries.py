@@ -1,0 +1,61 @@
+"""CAP messages owed to partner gateways (table partner_deliveries): queued in the transaction that
+decides them, like an outbox row; sent and retried by gateway.outbox.partners."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.storage.models import PartnerDelivery
+
+ALERT, UPDATE, CANCEL = "Alert", "Update", "Cancel"
+WAITING = ("queued", "sending")
+
+
+def delivery_key(alert_id: int, partner: str, msg_type: str, level: int) -> str:
+    return f"{alert_id}:{partner}:{msg_type}:L{level}"[:120]
+
+
+async def queue_delivery(session: AsyncSession, *, alert_id: int, partner: str, level: int,
+                         communes: dict[str, int], now: datetime, expires_at: datetime | None,
+                         msg_type: str | None = None) -> int | None:
+    """Queue one CAP message to `partner`; Alert for the first about this alert, Update after.
+    None when the same message is already queued (a retried decision)."""
+    if msg_type is None:
+        earlier = (await session.execute(select(PartnerDelivery.id).where(
+            PartnerDelivery.alert_id == alert_id, PartnerDelivery.partner == partner).limit(1))).first()
+        msg_type = UPDATE if earlier else ALERT
+    insert_for = postgresql.insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite.insert
+    result = await session.execute(insert_for(PartnerDelivery).values(
+        dedup_key=delivery_key(alert_id, partner, msg_type, level), alert_id=alert_id, partner=partner,
+        msg_type=msg_type, level=level, communes=communes, status="queued", attempts=0, next_attempt_at=now,
+        expires_at=expires_at, created_at=now,
+    ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(PartnerDelivery.id))
+    return result.scalar_one_or_none()
+
+
+async def deliveries_of(session: AsyncSession, alert_id: int) -> list[PartnerDelivery]:
+    return list((await session.execute(select(PartnerDelivery).where(PartnerDelivery.alert_id == alert_id)
+                                       .order_by(PartnerDelivery.id))).scalars())
+
+
+async def queue_cancellations(session: AsyncSession, alert_id: int, level: int, now: datetime,
+                              expires_at: datetime | None) -> int:
+    """The alert is over: what is still waiting for a partner is dropped, and a partner that was
+    told anything gets a Cancel naming every commune it was told of. Returns Cancels queued."""
+    await session.execute(update(PartnerDelivery).where(
+        PartnerDelivery.alert_id == alert_id, PartnerDelivery.status == "queued",
+        PartnerDelivery.msg_type != CANCEL).values(status="dropped", last_error="the alert closed first")
+        .execution_options(synchronize_session=False))
+    told: dict[str, dict[str, int]] = {}
+    for row in await deliveries_of(session, alert_id):
+        if row.msg_type != CANCEL and row.status in ("sent", "sending"):
+            told.setdefault(row.partner, {}).update(row.communes)
+    queued = 0
+    for partner, communes in sorted(told.items()):
+        queued += await queue_delivery(session, alert_id=alert_id, partner=partner, level=level, communes=communes,
+                                       now=now, expires_at=expires_at, msg_type=CANCEL) is not None
+    return queued

@@ -1,0 +1,64 @@
+"""POST /api/cap/inbound: a partner gateway's CAP 1.2 spillover warning. The bearer token names the
+partner ([[spillover.partners]] inbound_token); the document is read by gateway.feeds.cap_inbound
+(400 naming what is wrong, never a 500); the communes it names are warned by alerts' inbound
+spillover. 200 once stored; the same identifier again is 200 and warns nobody twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from aiohttp import web
+
+from alerts import api as alerts_api
+from gateway.config import PartnerSettings
+from gateway.feeds.cap_inbound import MAX_CAP_BYTES, CapRefused, read_partner_cap
+from gateway.runtime import RUNTIME
+from gateway.views.common import DATABASE_DOWN, bearer_token, plain, tokens_match
+
+log = logging.getLogger(__name__)
+
+
+def partner_of(request: web.Request) -> PartnerSettings | None:
+    """The partner whose inbound token the request carries (each compared in constant time)."""
+    given = bearer_token(request)
+    found = None
+    for partner in request.app[RUNTIME].settings.spillover.partner_list:
+        if tokens_match(given, partner.inbound_token):
+            found = partner
+    return found
+
+
+async def cap_inbound(request: web.Request) -> web.Response:
+    partner = partner_of(request)
+    if partner is None:
+        log.warning("CAP inbound refused: no partner's token")
+        return plain(401, "a partner's bearer token is required")
+    body = await request.content.read(MAX_CAP_BYTES + 1)
+    runtime = request.app[RUNTIME]
+    try:
+        cap = read_partner_cap(body)
+        if cap.incident not in runtime.taxonomy.ids:
+            raise CapRefused(f"parameter ewg:incident: unknown incident {cap.incident!r}")
+    except CapRefused as exc:
+        log.info("CAP inbound from partner %s refused: %s", partner.name, exc)
+        return plain(400, str(exc))
+    if runtime.rules is None:
+        return plain(503, "rules not loaded")
+    warning = alerts_api.InboundWarning(
+        cap.identifier, partner.name, cap.sender, cap.msg_type, cap.incidents, cap.code, cap.incident, cap.level,
+        cap.home_pcode, cap.home_name, cap.home_pcode[:2], cap.communes)
+    try:
+        async with runtime.sessions() as session, session.begin():
+            outcome = await alerts_api.warn_of_partner_alert(
+                session, runtime.rules, warning, runtime.clock(), gazetteer=runtime.gazetteer,
+                alert_expiry=timedelta(minutes=runtime.settings.outbox.alert_expiry_minutes))
+    except DATABASE_DOWN:
+        return plain(503, "storage unavailable")
+    if outcome.duplicate:
+        return plain(200, f"already received: {cap.identifier}")
+    if outcome.sent and runtime.sender is not None:
+        runtime.sender.wake.set()
+    log.info("CAP %s %s from partner %s: %d warned, %d withheld", cap.msg_type, cap.identifier, partner.name,
+             outcome.sent, outcome.withheld)
+    return plain(200, f"received: {outcome.sent} warned, {outcome.withheld} withheld")
