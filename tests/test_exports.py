@@ -93,7 +93,11 @@ async def test_alerts_json_csv_and_geojson_round_trip(traffic, db_url) -> None:
 @pytest.mark.parametrize(("query", "externals"), [
     ("", ["e-1", "e-2", "e-3", "e-4"]),
     ("commune=NE004006003", ["e-1", "e-2"]),
+    ("commune=Gabi", ["e-1", "e-2"]),
+    ("commune=guidan%20sori", ["e-3"]),
     ("region=NE004", ["e-1", "e-2", "e-3"]),
+    ("region=Maradi", ["e-1", "e-2", "e-3"]),
+    ("region=tillaberi", ["e-4"]),
     ("region=NE006", ["e-4"]),
     ("incident=kidnapping", ["e-3"]),
     ("region=NE004&incident=attack", ["e-1", "e-2"]),
@@ -110,7 +114,9 @@ async def test_api_report_filters(traffic, query: str, externals: list[str]) -> 
 @pytest.mark.parametrize(("query", "communes"), [
     ("", ["NE004006003", "NE004005003", "NE006011005"]),
     ("commune=NE004005003", ["NE004005003"]),
+    ("commune=Guidan%20Sori", ["NE004005003"]),
     ("region=NE004", ["NE004006003", "NE004005003"]),
+    ("region=MARADI", ["NE004006003", "NE004005003"]),
     ("region=NE006", ["NE006011005"]),
     ("incident=attack", ["NE004006003"]),
     ("since=2026-11-24T12:00:00Z", ["NE004006003", "NE004005003", "NE006011005"]),
@@ -143,4 +149,19 @@ async def test_api_refuses_a_wrong_token(gateway, path: str, headers: dict, stat
                                                  ("limit=0", "parameter 'limit' must be 1..5000")])
 async def test_api_bad_parameters(gateway, query: str, fragment: str) -> None:
     response = await gateway.get(f"/api/reports?{query}", headers=BEARER)
+    assert response.status == 400 and fragment in await response.text()
+
+
+@pytest.mark.parametrize(("query", "fragment"), [
+    ("commune=Gaby", "parameter 'commune': unknown commune 'Gaby'; did you mean Gabi (NE004006003)?"),
+    ("commune=Atlantis", "parameter 'commune': unknown commune 'Atlantis'"),
+    ("commune=NE004999999", "parameter 'commune': unknown commune 'NE004999999'"),
+    ("commune=Niamey", "parameter 'commune': commune 'Niamey' names several communes: NE008001001 (Niamey I), "
+                       "NE008001002 (Niamey II)"),
+    ("region=Maradie", "parameter 'region': unknown region or department 'Maradie'; did you mean Maradi (NE004)?"),
+    ("region=NE099", "parameter 'region': unknown region or department 'NE099'"),
+])
+@pytest.mark.parametrize("path", ["/api/reports", "/api/alerts", "/api/communes"])
+async def test_api_place_that_names_no_area_or_several(gateway, path: str, query: str, fragment: str) -> None:
+    response = await gateway.get(f"{path}?{query}", headers=BEARER)
     assert response.status == 400 and fragment in await response.text()

@@ -93,8 +93,8 @@ async def test_hostile_parameters_are_named_in_a_400_or_are_a_404(gateway, setti
 
 async def test_good_parameters_still_answer(gateway, settings) -> None:
     session_cookie = await log_in(gateway)
-    for path in ["/api/reports?limit=10&since=2026-11-01&until=2026-11-30T00:00:00Z&commune=NE001001",
-                 "/api/alerts?limit=5000&since=2026-11-01T00:00:00%2B01:00", "/api/communes?region=NE001",
+    for path in ["/api/reports?limit=10&since=2026-11-01&until=2026-11-30T00:00:00Z&commune=NE004006003",
+                 "/api/alerts?limit=5000&since=2026-11-01T00:00:00%2B01:00", "/api/communes?region=NE004",
                  "/api/ussd/funnel?since=2026-11-01", "/dashboard/reports?days=90&region=NE001",
                  "/dashboard/reports?days=1", "/dashboard/reports"]:
         response = await gateway.get(path, headers=api_headers(settings), cookies={"ewg_session": session_cookie},

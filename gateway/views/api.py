@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from gateway.dashboard.tokens import DEPLOYMENT, Principal, principal_of
+from gateway.gazetteer.places import PlaceNameError, area_code, commune_code
 from gateway.runtime import RUNTIME
 from gateway.storage.exports import alert_rows, report_rows
 from gateway.storage.models import AdminUnit, UssdSession
@@ -73,6 +74,18 @@ def _since(request: web.Request, name: str) -> datetime | None:
     return date_parameter(request, name)
 
 
+def _place(request: web.Request, name: str) -> str | None:
+    """`commune` or `region` as a P-code: given as a P-code or a name (accents and case ignored);
+    400 naming an unknown or ambiguous one, with the nearest names."""
+    text = text_parameter(request, name)
+    if not text:
+        return None
+    try:
+        return (commune_code if name == "commune" else area_code)(request.app[RUNTIME].gazetteer, text)
+    except PlaceNameError as exc:
+        raise web.HTTPBadRequest(text=f"parameter '{name}': {exc}", content_type="text/plain") from None
+
+
 def _limit(request: web.Request) -> int:
     return int_parameter(request, "limit", MAX_ROWS, 1, MAX_ROWS)
 
@@ -80,7 +93,8 @@ def _limit(request: web.Request) -> int:
 async def reports(request: web.Request) -> web.Response:
     reader = await api_principal(request)
     runtime = request.app[RUNTIME]
-    q = {name: text_parameter(request, name) for name in ("commune", "region", "incident", "status")}
+    q = {name: text_parameter(request, name) for name in ("incident", "status")}
+    q |= {name: _place(request, name) for name in ("commune", "region")}
     try:
         async with runtime.sessions() as session:
             rows = await report_rows(session, since=_since(request, "since"), until=_since(request, "until"),
@@ -94,7 +108,8 @@ async def reports(request: web.Request) -> web.Response:
 async def alerts(request: web.Request) -> web.Response:
     reader = await api_principal(request)
     runtime = request.app[RUNTIME]
-    q = {name: text_parameter(request, name) for name in ("commune", "region", "incident", "status")}
+    q = {name: text_parameter(request, name) for name in ("incident", "status")}
+    q |= {name: _place(request, name) for name in ("commune", "region")}
     try:
         async with runtime.sessions() as session:
             rows = await alert_rows(session, status=q["status"], commune=q["commune"], region=q["region"],
@@ -111,7 +126,7 @@ async def communes(request: web.Request) -> web.Response:
     query = select(AdminUnit).where(AdminUnit.level == 3).order_by(AdminUnit.pcode)
     if (inside := reader.scope.where(AdminUnit.pcode)) is not None:
         query = query.where(inside)
-    region, commune = text_parameter(request, "region"), text_parameter(request, "commune")
+    region, commune = _place(request, "region"), _place(request, "commune")
     if region:
         query = query.where(AdminUnit.pcode.startswith(region))
     if commune:
