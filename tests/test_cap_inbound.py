@@ -1,0 +1,125 @@
+"""POST /api/cap/inbound over HTTP, on Niger's gateway whose partner is Mali's: a table of wire cases
+(a missing or forged token is refused with 401; hostile or malformed XML and a document that fails
+the CAP 1.2 schema are refused with 400 naming why, never a 500), then a partner's alert about an
+attack in Ouattagouna warning Ayerou's committee (the demo's, in Zarma, naming Ouattagouna, Mali):
+a retried POST warns nobody twice, an Update at the same level nobody, an Update at a raised level
+again, a Cancel nobody, and nothing after it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from gateway.config import ConfigError, load_settings
+from gateway.feeds.cap import CapAlert, PartnerMessage, partner_cap_xml, reference
+from gateway.kernel.taxonomy import load_taxonomy
+from gateway.runtime import RUNTIME
+from gateway.storage.models import Outbox
+from tests.support.gateway import count, make_settings, running_gateway
+
+FROM_MALI = "mali-to-niger-token-0123456789"
+MALI = {"name": "mali", "url": "http://127.0.0.1:9", "token": "niger-to-mali-token-0123456789",
+        "inbound_token": FROM_MALI, "areas": ["ML"]}
+SENDER = "ewg@mali.example"
+AYEROU, AYEROU_CHAIR = "NE006002001", "+22796000205"
+T0 = datetime.now(UTC).replace(microsecond=0)
+ALERT = CapAlert(3, "M4LI", "attack", 1, "open", 0, T0, T0, "ML070104", "Ouattagouna", 15.17606, 0.90175, 1, None)
+
+
+def cap(message_id: int, msg_type: str = "Alert", level: int = 1, references: tuple[str, ...] = ()) -> bytes:
+    message = PartnerMessage(message_id, msg_type, level, {AYEROU: 1}, T0 + timedelta(minutes=message_id),
+                             references)
+    return partner_cap_xml(ALERT, message, load_taxonomy(), SENDER)
+
+
+FIRST = reference(SENDER, f"{SENDER}.spill.3.1", T0)
+VALID = cap(1).decode()
+ENTITIES = ('<?xml version="1.0"?><!DOCTYPE alert [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">&x;</alert>')
+BEARER = {"Authorization": f"Bearer {FROM_MALI}"}
+
+# (label, headers, body, expected status, expected fragment of the answer)
+WIRE = [
+    ("no token", {}, VALID, 401, "a partner's bearer token is required"),
+    ("another's token", {"Authorization": "Bearer niger-to-mali-token-0123456789"}, VALID, 401, "bearer token"),
+    ("token in the query only", {}, VALID, 401, "bearer token"),
+    ("empty", BEARER, "", 400, "empty body"),
+    ("not XML", BEARER, "ALERT attack", 400, "not well-formed XML"),
+    ("entities", BEARER, ENTITIES, 400, "a DOCTYPE or entity declaration is not accepted"),
+    ("too large", BEARER, "<a>" + "x" * 70000 + "</a>", 400, "document too large"),
+    ("schema: msgType", BEARER, VALID.replace("<msgType>Alert<", "<msgType>Warning<"), 400,
+     "CAP 1.2 schema: line"),
+    ("schema: missing sender", BEARER, re.sub(r"<sender>[^<]*</sender>", "", VALID), 400, "sender"),
+    ("not CAP", BEARER, '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"/>', 400, "CAP 1.2 schema"),
+    ("scope Public", BEARER, VALID.replace("<scope>Restricted<", "<scope>Public<"), 400,
+     "scope must be Restricted"),
+    ("an Update without references", BEARER, cap(2, "Update").decode(), 400, "a Update needs references"),
+    ("an unknown incident", BEARER, VALID.replace("<value>attack</value>", "<value>meteor</value>"), 400,
+     "unknown incident 'meteor'"),
+    ("no commune", BEARER, re.sub(r"<geocode>.*?</geocode>", "", VALID), 400, "names no commune"),
+]
+
+
+@pytest.fixture
+async def niger(db_url):
+    async with running_gateway(make_settings(db_url, spillover={"partners": [MALI]})) as client:
+        yield client
+
+
+async def post(client, body: str | bytes, headers: dict, **params) -> tuple[int, str]:
+    response = await client.post("/api/cap/inbound", data=body, headers=headers, params=params)
+    return response.status, await response.text()
+
+
+async def test_wire_cases_are_refused_with_their_reason(niger):
+    for label, headers, body, status, fragment in WIRE:
+        params = {"token": FROM_MALI} if label == "token in the query only" else {}
+        answer = await post(niger, body, headers, **params)
+        assert answer[0] == status and fragment in answer[1], (label, answer)
+    assert await count(niger, select(func.count()).select_from(Outbox).where(Outbox.kind == "vigilance")) == 0
+
+
+async def test_a_partners_alert_warns_the_named_commune_once_per_level(niger):
+    async def vigilance() -> list[tuple[str, str]]:
+        async with niger.app[RUNTIME].sessions() as session:
+            return [tuple(r) for r in await session.execute(
+                select(Outbox.recipient, Outbox.body).where(Outbox.kind == "vigilance").order_by(Outbox.id))]
+
+    assert await post(niger, cap(1), BEARER) == (200, "received: 1 warned, 0 withheld")
+    assert await vigilance() == [(AYEROU_CHAIR, "VIGILANCE M4LI: wongu daraja 1 Ouattagouna (Mali) ra, war kwaara "
+                                                "jarga. Ma haggoy. Ma OK M4LI sanba ka tabbatandi.")]
+    assert await post(niger, cap(1), BEARER) == (200, f"already received: {SENDER}.spill.3.1")
+    assert await post(niger, cap(2, "Update", 1, (FIRST,)), BEARER) == (200, "received: 0 warned, 1 withheld")
+    assert await post(niger, cap(3, "Update", 2, (FIRST,)), BEARER) == (200, "received: 1 warned, 0 withheld")
+    assert "daraja 2" in (await vigilance())[1][1]
+    assert await post(niger, cap(4, "Cancel", 2, (FIRST,)), BEARER) == (200, "received: 0 warned, 0 withheld")
+    assert await post(niger, cap(5, "Update", 3, (FIRST,)), BEARER) == (200, "received: 0 warned, 0 withheld")
+    assert len(await vigilance()) == 2
+
+
+@pytest.mark.parametrize(("partners", "error"), [
+    ('[{"name": "mali", "url": "http://x", "token": "short", "inbound_token": "' + FROM_MALI + '", "areas": ["ML"]}]',
+     "spillover.partners[1].token: 16 characters or more"),
+    ('[{"name": "mali", "url": "ftp://x", "token": "' + FROM_MALI + '", "inbound_token": "' + FROM_MALI
+     + '", "areas": ["ML"]}]', "spillover.partners[1].url: expected an http(s) URL"),
+    ('[{"name": "mali", "url": "http://x", "token": "' + FROM_MALI + '", "areas": ["ML"]}]',
+     "spillover.partners[1]: inbound_token is required"),
+    ('[{"name": "mali", "url": "http://x", "token": "' + FROM_MALI + '", "inbound_token": "' + FROM_MALI
+     + '", "areas": ["ML"], "colour": "red"}]', "spillover.partners[1]: unknown key 'colour'"),
+    ("ML", "spillover.partners[1]: expected a table"),
+])
+def test_partners_from_the_environment_are_checked_at_load(partners, error):
+    with pytest.raises(ConfigError, match=re.escape(error)):
+        load_settings(environ={"EWG_SPILLOVER__PARTNERS": partners})
+
+
+def test_partners_from_the_environment() -> None:
+    settings = load_settings(environ={"EWG_SPILLOVER__PARTNERS": f'[{{"name": "mali", "url": "https://ml.example/", '
+                                      f'"token": "{FROM_MALI}", "inbound_token": "{FROM_MALI}x", "areas": ["ml"]}}]'})
+    [mali] = settings.spillover.partner_list
+    assert (mali.name, mali.inbound_url, mali.areas) == ("mali", "https://ml.example/api/cap/inbound", ("ML",))
+    assert replace(mali, token="x").token == "x"
