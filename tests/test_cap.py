@@ -1,5 +1,5 @@
-"""CAP 1.2 documents and their Atom feed: the OASIS schema when ../shared is there, and explicit
-checks of the required elements and value sets that run always."""
+"""CAP 1.2 documents and their Atom feed: the OASIS schema (the copy the gateway ships, identical
+to ../shared's when that is there), and explicit checks of the required elements and value sets."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from gateway.feeds.cap import ATOM_NS, CAP_NS, CapAlert, atom_feed, cap_level, cap_xml
+from gateway.feeds.cap_inbound import SCHEMA_PATH
 from gateway.kernel.taxonomy import load_taxonomy
 from tests.support.dashboard import GABI_1, GABI_2, post_sms, scored
 from tests.support.gateway import make_settings, running_gateway
 
-CAP_XSD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "CAP-v1.2.xsd"
+CAP_XSD = SCHEMA_PATH
+SHARED_XSD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "CAP-v1.2.xsd"
 C = {"cap": CAP_NS}
 A = {"atom": ATOM_NS}
 CAP_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")  # the schema's own pattern
@@ -187,3 +189,26 @@ async def test_feeds_are_off_without_an_api_token(db_url, clock) -> None:
     async with running_gateway(make_settings(db_url, api={"token": ""}), clock) as client:
         response = await client.get("/feeds/cap.atom", headers={"Authorization": "Bearer "})
         assert response.status == 403 and "set api.token" in await response.text()
+
+
+def test_msg_type_follows_the_alert_and_later_states_reference_the_opening() -> None:
+    sender = "ewg@observatoire.ne"
+
+    def header(alert: CapAlert) -> tuple[str | None, str | None]:
+        document = cap_xml(alert, load_taxonomy(), sender)
+        validate_with_schema(document)
+        root = ET.fromstring(document)
+        return root.findtext("cap:msgType", namespaces=C), root.findtext("cap:references", namespaces=C)
+
+    opening = f"{sender},{sender}.alert.7.1795518030,2026-11-24T11:00:30+00:00"
+    assert header(replace(ALERT, updated_at=ALERT.opened_at)) == ("Alert", None)
+    assert header(ALERT) == ("Update", opening)  # its level rose, or it was taken in charge or escalated
+    assert header(replace(ALERT, status="resolved")) == ("Cancel", opening)
+    assert header(replace(ALERT, status="expired")) == ("Cancel", opening)
+
+
+def test_the_shipped_schema_is_the_oasis_one_verbatim() -> None:
+    if not SHARED_XSD.is_file():
+        pytest.skip(f"no ../shared copy at {SHARED_XSD} to compare with")
+    assert SCHEMA_PATH.read_bytes() == SHARED_XSD.read_bytes()
+    assert b"Copyright OASIS Open 2010 All Rights Reserved" in SCHEMA_PATH.read_bytes()
