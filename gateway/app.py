@@ -189,7 +189,7 @@ async def sender_ctx(app: web.Application) -> AsyncIterator[None]:
         providers = Providers.single(runtime.provider) if runtime.provider else build_providers(runtime.settings)
     tries = runtime.settings.providers.tries_before_failover
     runtime.sender = OutboxSender(runtime.sessions, providers, runtime.settings.outbox, runtime.metrics,
-                                  runtime.clock, runtime.dialect, tries)
+                                  runtime.clock, runtime.dialect, tries, runtime.settings.costs)
     runtime.redelivery = Redelivery(runtime.settings.outbox, runtime.sender.provider_for, tries, runtime.metrics)
     task = asyncio.create_task(runtime.sender.run_forever(), name="outbox-sender")
     log.info("outbound SMS: %s", "log only" if providers.order == [LOG] else "through " + ", ".join(providers.order))

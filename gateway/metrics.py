@@ -60,6 +60,14 @@ class Metrics:
         self.redeliveries = Counter("ewg_delivery_failures_acted_total", "Delivery reports of a failed SMS acted on, "
                                     "by cause (provider, absent, recipient) and action (next_provider, later, final)",
                                     ["cause", "action"], registry=r)
+        # spend in [costs] currency, from the sms_spend table; labels name providers, never numbers
+        self.sms_spend_today = Gauge("ewg_sms_spend_today", "SMS spend today (UTC), by provider",
+                                     ["provider"], registry=r)
+        self.sms_spend_month = Gauge("ewg_sms_spend_month", "SMS spend this calendar month (UTC)", registry=r)
+        self.sms_budget = Gauge("ewg_sms_budget_monthly", "The monthly SMS budget (0: none)", registry=r)
+        self.sms_budget_used = Gauge("ewg_sms_budget_used_ratio", "Share of the monthly SMS budget spent", registry=r)
+        self.sms_budget_warning = Gauge("ewg_sms_budget_warning", "1 once 80% of the monthly SMS budget is spent "
+                                        "(at 100% broadcasts are refused)", registry=r)
         self.android_last_ping = Gauge("ewg_android_last_ping_timestamp_seconds",
                                        "When the phone of SMS Gateway for Android last pinged (Unix time; 0: never)",
                                        registry=r)

@@ -14,7 +14,7 @@ from gateway.dashboard.scope import Scope
 from gateway.dashboard.svgmap import LEVEL_COLOURS
 from gateway.dashboard.users import add_user
 from gateway.runtime import RUNTIME
-from gateway.storage.models import Outbox
+from gateway.storage.models import AuditEntry, Outbox
 from tests.support.components import require
 from tests.support.dashboard import (
     ADMIN,
@@ -25,7 +25,7 @@ from tests.support.dashboard import (
     scored,
     seed_traffic,
 )
-from tests.support.gateway import settle
+from tests.support.gateway import make_settings, running_gateway, settle
 
 CHROMIUM = Path(os.environ.get("EWG_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -236,3 +236,53 @@ async def test_the_admin_reads_the_audit_trail(browser, gateway, clock) -> None:
     await screenshot(page, "dashboard-audit.png")
     await page.goto(str(gateway.make_url("/dashboard")))
     await screenshot(page, "dashboard-situation.png")
+
+
+# --- broadcasts --------------------------------------------------------------------------------------
+
+@pytest.fixture
+async def low_threshold_gateway(db_url, clock):
+    """Broadcasts to more than three people wait for a second operator."""
+    settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
+                             broadcast={"approval_threshold": 3})
+    async with running_gateway(settings, clock) as client:
+        yield client
+
+
+async def test_a_broadcast_above_the_threshold_waits_for_a_second_operator(browser, low_threshold_gateway) -> None:
+    gateway = low_threshold_gateway
+    author = await log_in_as(browser, gateway, "musa", "operator")
+    await author.click("header nav >> text=Diffusions")
+    await author.wait_for_url("**/dashboard/broadcasts")
+    await author.fill("#new-broadcast input[name=area]", "Maradi")
+    await author.select_option("#new-broadcast select[name=audience]", "committees")
+    await author.fill("#new-broadcast textarea[name=text_fr]", "Reunion du comite samedi a 10h.")
+    await author.click("#new-broadcast button[value=preview]")
+    await author.wait_for_url("**/dashboard/broadcasts/preview")
+    assert "2 recipients read ha" in await author.inner_text("#problems")  # the Hausa readers need their text
+    assert await author.locator("#new-broadcast button[value=send]").count() == 0
+    await author.fill("#new-broadcast textarea[name=text_ha]", "Taron kwamiti ranar Asabar karfe 10.")
+    await author.click("#new-broadcast button[value=preview]")
+    assert "5 destinataires" in await author.inner_text("#estimate")
+    assert await author.locator("#needs-approval").count() == 1
+    await author.click("#new-broadcast button[value=send]")
+    await author.wait_for_url("**/dashboard/broadcasts/*?done=waiting")
+    assert await author.inner_text("#broadcast-status") == "en attente d'approbation"
+    assert await author.locator("#approve").count() == 0 and await author.locator("#own-broadcast").count() == 1
+    path = author.url.split("?")[0]
+
+    approver = await log_in_as(browser, gateway, "awa", "admin")
+    await approver.goto(path)
+    await approver.click("#approve button")
+    await approver.wait_for_url("**?done=approved")
+    await settle(gateway)
+    await approver.reload()
+    assert await approver.locator("#approve").count() == 0
+    assert await approver.inner_text('#delivery tr[data-state="sent"] td:nth-child(2)') == "5"
+    await screenshot(approver, "dashboard-broadcast.png")
+    async with gateway.server.app[RUNTIME].sessions() as session:
+        audited = (await session.execute(select(AuditEntry.actor, AuditEntry.action)
+                                         .where(AuditEntry.action.like("broadcast%")).order_by(AuditEntry.id))).all()
+        sent = (await session.execute(select(Outbox.recipient).where(Outbox.kind == "broadcast"))).scalars().all()
+    assert [tuple(a) for a in audited] == [("musa", "broadcast"), ("awa", "broadcast_approve")]
+    assert len(sent) == 5

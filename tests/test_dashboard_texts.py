@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from alerts.api import RESPONSE_CATEGORIES
 from gateway import PROJECT_ROOT
-from gateway.dashboard import alert_page, people
+from gateway.dashboard import alert_page, broadcast_pages, people
 from gateway.dashboard.layout import ADMIN_PAGES, OPERATOR_PAGES, PAGES
 from gateway.dashboard.users import ROLES
 from gateway.kernel.i18n import LANGUAGES
@@ -24,6 +24,11 @@ TIMELINE = {"Alert opened", "Report", "Notification sent", "Notification withhel
             "Acknowledged on the dashboard", "Note", "Resolved with an outcome", "Silenced", "Closed"}
 TITLES = {"Alert", "People", "Focal point", "Silences", "Audit trail", "API tokens"}
 # labels of the alert's and the person's facts and of the people's buttons, passed to t from tuples
+# broadcast pages: titles, and the labels, statuses, notices and facts they pass to t from tables
+BROADCASTS = ({"Broadcast", "New broadcast", "SMS spend"} | set(broadcast_pages.FACTS)
+              | {label for table in (broadcast_pages.LANGUAGE_LABELS, broadcast_pages.AUDIENCE_LABELS,
+                                     broadcast_pages.STATUS_LABELS, broadcast_pages.DELIVERY_LABELS,
+                                     broadcast_pages.NOTICES) for label in table.values()})
 LABELS = {"Code", "Level", "Incident", "Commune", "Status", "Opened", "Acknowledged", "Escalation step", "Resolved",
           "Outcome", "Pseudonym", "Number", "Registered", "Last report", "Approve", "Block"}
 
@@ -34,7 +39,7 @@ def shown_texts() -> set[str]:
     return (found | set(operators.NOTICES.values()) | set(dashboard.NOTICES.values())
             | {label for _, label in PAGES + OPERATOR_PAGES + ADMIN_PAGES} | set(people.STATUSES) | {"unregistered"}
             | set(people.MEMBER_ROLES) | set(RESPONSE_CATEGORIES) | set(ROLES) | {"active", "expired", "revoked"}
-            | set(alert_page.LEVEL_NAMES.values()) | TIMELINE | TITLES | LABELS)
+            | set(alert_page.LEVEL_NAMES.values()) | TIMELINE | TITLES | LABELS | BROADCASTS)
 
 
 def test_the_extraction_finds_the_texts() -> None:

@@ -15,7 +15,8 @@ from gateway.kernel.localtime import local, offset_label, zone_of
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGES = (("/dashboard", "Situation"), ("/dashboard/reports", "Reports"), ("/dashboard/review", "Review queue"),
          ("/dashboard/focal-points", "Silent focal points"), ("/dashboard/delivery", "Delivery and cost"),
-         ("/dashboard/people", "People"), ("/dashboard/silences", "Silences"))
+         ("/dashboard/people", "People"), ("/dashboard/silences", "Silences"), ("/dashboard/broadcasts", "Broadcasts"),
+         ("/dashboard/spend", "SMS spend"))
 OPERATOR_PAGES = (("/dashboard/suggestions", "Lexicon suggestions"),)  # viewers do not decide on words
 ADMIN_PAGES = (("/dashboard/audit", "Audit trail"), ("/dashboard/tokens", "API tokens"))
 LANGUAGE_NAMES = {"fr": "Français", "ha": "Hausa", "dje": "Zarma"}

@@ -27,13 +27,14 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from alerts.api import EXPIRED_TEXT, escalate_unreachable, expire_alerts_left_unsent, expire_stale_outbox
-from gateway.config import OutboxSettings
+from gateway.config import CostsSettings, OutboxSettings
 from gateway.kernel.envelopes import Outgoing, SendOutcome, SendResult
 from gateway.kernel.phones import mask_phone, mask_phones_in
 from gateway.metrics import Metrics
 from gateway.providers.base import SmsProvider
 from gateway.providers.registry import Providers
 from gateway.storage.models import Outbox
+from gateway.storage.spend import SpendLine, add_spend, sms_spend
 
 log = logging.getLogger(__name__)
 # How long a replica that died mid-send keeps others from its rows (what a focal point who texted
@@ -76,7 +77,8 @@ Result = tuple[SendResult, str]  # the result and the provider that gave it
 
 class OutboxSender:
     def __init__(self, sessions: async_sessionmaker, provider: SmsProvider | Providers, settings: OutboxSettings,
-                 metrics: Metrics, clock: Callable[[], datetime], dialect: str, tries_before_failover: int = 3):
+                 metrics: Metrics, clock: Callable[[], datetime], dialect: str, tries_before_failover: int = 3,
+                 costs: CostsSettings | None = None):
         self._sessions = sessions
         self._providers = provider if isinstance(provider, Providers) else Providers.single(provider)
         self._settings = settings
@@ -84,6 +86,7 @@ class OutboxSender:
         self._clock = clock
         self._dialect = dialect
         self._tries = max(tries_before_failover, 1)
+        self._costs = costs or CostsSettings()
         self.wake = asyncio.Event()
         self._stopping = False
         self._swept_at: datetime | None = None
@@ -236,6 +239,7 @@ class OutboxSender:
         async with self._sessions() as session, session.begin():
             rows = (await session.execute(_TO_RECORD, {"ids": list(results)})).all()
             changes, counted, alerts_expired, alerts_failed = [], [], set(), set()
+            spent: dict[str, SpendLine] = {}
             for row in rows:
                 values, counters = self._apply(row._asdict(), *results[row.id], now)
                 changes.append(values)
@@ -244,6 +248,10 @@ class OutboxSender:
                     alerts_expired.add(row.alert_id)
                 if values["status"] == "failed" and row.alert_id is not None:
                     alerts_failed.add(row.alert_id)
+                if values["status"] == "sent":  # billed: the log sends nothing
+                    total = spent.get(values["provider"]) or SpendLine(now.date(), values["provider"], 0.0, 0, 0)
+                    spent[values["provider"]] = SpendLine(total.day, total.provider, total.amount + values["spend"],
+                                                          total.sms + 1, total.segments + row.segments)
             if changes:
                 table = Outbox.__table__
                 await session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
@@ -252,6 +260,7 @@ class OutboxSender:
                 await expire_alerts_left_unsent(session, alerts_expired, now)
             if alerts_failed:
                 await escalate_unreachable(session, alerts_failed, now)
+            await add_spend(session, list(spent.values()))
         for counter in counted:  # counted once committed, so metrics never run ahead of the outbox
             counter.inc()
 
@@ -267,7 +276,9 @@ class OutboxSender:
             if note:
                 log.warning("SMS %d %s", row["id"], note)
             values.update(status="logged" if mode == "log" else "sent", sent_at=now, last_error=note,
-                          provider_message_id=result.provider_message_id, cost=result.cost)
+                          provider_message_id=result.provider_message_id, cost=result.cost,
+                          spend=None if mode == "log" else sms_spend(self._costs, provider, result.cost,
+                                                                     row["segments"]))
             return values, [self._metrics.sent.labels(row["kind"], mode), self._metrics.provider_sent.labels(provider)]
         reason = mask_phones_in(result.reason or "unknown")[:200]
         values["last_error"] = reason
@@ -294,8 +305,9 @@ class OutboxSender:
 
 
 # What recording a result reads, and the columns it writes (all of them, so one statement fits every outcome).
-_UPDATED = ("status", "sent_at", "provider_message_id", "cost", "last_error", "next_attempt_at", "provider")
+_UPDATED = ("status", "sent_at", "provider_message_id", "cost", "last_error", "next_attempt_at", "provider", "spend")
 _RECORDED = (Outbox.id, Outbox.kind, Outbox.recipient, Outbox.attempts, Outbox.expires_at, Outbox.alert_id,
+             Outbox.segments,
              *(getattr(Outbox, name) for name in _UPDATED))
 
 

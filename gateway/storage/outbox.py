@@ -16,17 +16,19 @@ from gateway.storage.models import Outbox
 PRIORITY_ALERT = 0
 PRIORITY_NOTICE = 1
 PRIORITY_REPLY = 2
+PRIORITY_BROADCAST = 3  # after alerts, notices and replies: a broadcast can wait
 
 
 @dataclass(frozen=True)
 class OutboundSms:
     dedup_key: str  # idempotency: the same key is queued once, whatever retries happen upstream
-    kind: str  # reply, alert, ack_notice, digest
+    kind: str  # reply, alert, ack_notice, digest, broadcast
     recipient: str  # E.164
     body: str
     priority: int = PRIORITY_REPLY
     alert_id: int | None = None
     expires_at: datetime | None = None
+    broadcast_id: int | None = None
 
 
 def outbox_row(message: OutboundSms, now: datetime) -> dict:
@@ -36,7 +38,7 @@ def outbox_row(message: OutboundSms, now: datetime) -> dict:
         "dedup_key": message.dedup_key, "kind": message.kind, "priority": message.priority,
         "recipient": message.recipient, "body": message.body, "segments": segment_count(message.body),
         "status": "queued", "attempts": 0, "next_attempt_at": now, "expires_at": message.expires_at,
-        "alert_id": message.alert_id, "created_at": now,
+        "alert_id": message.alert_id, "created_at": now, "broadcast_id": message.broadcast_id,
     }
 
 

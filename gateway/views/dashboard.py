@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.dashboard import audit, auth, pages, queries, users
+from gateway.dashboard import audit, auth, broadcast_pages, pages, queries, users
 from gateway.dashboard.layout import Texts, page
 from gateway.dashboard.lexicon_page import suggestions_body
 from gateway.dashboard.suggestions import (
@@ -31,6 +31,7 @@ from gateway.kernel.i18n import LANGUAGES
 from gateway.kernel.localtime import zone
 from gateway.parser import LexiconError, load_parser
 from gateway.runtime import RUNTIME, Runtime
+from gateway.storage.spend import month_budget
 from gateway.views.common import (
     DATABASE_DOWN,
     cookie,
@@ -174,7 +175,9 @@ async def _situation(request: web.Request, runtime: Runtime, t: Texts, session: 
         alerts = await queries.standing_alerts(db, known, scope=session.scope)
         delays = await queries.acknowledge_delays(db, now - timedelta(days=30), session.scope)
         spilled = await queries.spilled_communes(db, session.scope)
-    return pages.situation_body(t, runtime.taxonomy, points, alerts, delays, now, spilled)
+        budget = await month_budget(db, runtime.settings.costs, now)
+    return broadcast_pages.budget_banner(t, budget) + pages.situation_body(t, runtime.taxonomy, points, alerts,
+                                                                           delays, now, spilled)
 
 
 async def _reports(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:

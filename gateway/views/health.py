@@ -20,6 +20,7 @@ from gateway.kernel.tasks import stop_gracefully
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.migrate import schema_is_current
 from gateway.storage.models import Outbox
+from gateway.storage.spend import daily_spend, month_budget
 from gateway.views.android import PHONE
 from gateway.views.api import require_api_token
 from gateway.views.common import DATABASE_DOWN
@@ -95,6 +96,7 @@ async def refresh_forever(runtime: Runtime, stopping: asyncio.Event) -> None:
     while not stopping.is_set():
         try:
             await refresh_outbox_gauges(runtime)
+            await refresh_spend_gauges(runtime)
         except DATABASE_DOWN as exc:  # the gauges keep their last values until the database is back
             log.warning("metrics: database gauges not refreshed: %s", type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - a failed refresh must not end the task
@@ -113,7 +115,7 @@ async def refresh_outbox_gauges(runtime: Runtime) -> None:
             .where(Outbox.status.in_(("queued", "sending"))).group_by(Outbox.kind)
         )
         oldest = None
-        for kind in ("reply", "alert", "ack_notice", "digest"):
+        for kind in ("reply", "alert", "ack_notice", "digest", "broadcast"):
             runtime.metrics.outbox_depth.labels(kind).set(0)
         for kind, count, first in rows:
             runtime.metrics.outbox_depth.labels(kind).set(count)
@@ -129,3 +131,19 @@ async def refresh_outbox_gauges(runtime: Runtime) -> None:
         ).subquery()
         flooding = (await session.execute(select(func.count()).select_from(over_limit))).scalar_one()
         runtime.metrics.flood_numbers.set(flooding)
+
+
+async def refresh_spend_gauges(runtime: Runtime) -> None:
+    now = runtime.clock()
+    metrics = runtime.metrics
+    async with runtime.sessions() as session:
+        budget = await month_budget(session, runtime.settings.costs, now)
+        today = await daily_spend(session, now.date())
+    for provider in ("africastalking", "android", "kannel"):
+        metrics.sms_spend_today.labels(provider).set(0)
+    for line in today:
+        metrics.sms_spend_today.labels(line.provider).set(line.amount)
+    metrics.sms_spend_month.set(budget.spent)
+    metrics.sms_budget.set(budget.budget)
+    metrics.sms_budget_used.set(budget.share)
+    metrics.sms_budget_warning.set(1 if budget.warning else 0)

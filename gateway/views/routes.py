@@ -4,7 +4,18 @@ from aiohttp import web
 
 from gateway.dashboard.auth import AttemptLimiter
 from gateway.runtime import RUNTIME
-from gateway.views import android, api, callbacks, cap_inbound, dashboard, feeds, health, kannel, operators
+from gateway.views import (
+    android,
+    api,
+    broadcasts,
+    callbacks,
+    cap_inbound,
+    dashboard,
+    feeds,
+    health,
+    kannel,
+    operators,
+)
 from gateway.views.dashboard import LOGIN_LIMITER
 from gateway.views.proxies import trusted_networks
 
@@ -45,3 +56,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/dashboard/delivery", dashboard.delivery)
     app.router.add_get("/dashboard/static/dashboard.css", dashboard.stylesheet)
     operators.add_routes(app)  # what operators and admins do: alerts, people, silences, audit, tokens, exports
+    broadcasts.add_routes(app)  # broadcasts to an area's focal points or committees, and the SMS spend page

@@ -1,0 +1,112 @@
+"""What SMS cost: the spend of one SMS (the provider's reported cost, else the configured price per
+segment), its sum per day (UTC) and provider in sms_spend, and the month's spend against
+`[costs] monthly_budget`. The one owner of these rules: the sender, the dashboard, the metrics and
+broadcasts call it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+
+from sqlalchemy import Insert, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.config import CostsSettings
+from gateway.storage.models import SmsSpend
+
+WARN_AT = 0.8  # share of the monthly budget at which the dashboard and /metrics warn
+
+
+def segment_price(costs: CostsSettings, provider: str) -> float:
+    """The configured price of one segment through `provider` (0 for the log, which sends nothing)."""
+    return float(getattr(costs, provider, 0.0)) if provider in ("africastalking", "android", "kannel") else 0.0
+
+
+def sms_spend(costs: CostsSettings, provider: str, reported: str | None, segments: int) -> float:
+    """What one sent SMS cost: the provider's own figure ("XOF 25.0000") when it gives one in the
+    budget's currency, else the configured price of its segments."""
+    currency, _, amount = (reported or "").strip().partition(" ")
+    if currency.upper() == costs.currency.upper():
+        try:
+            value = float(amount)
+        except ValueError:
+            value = -1.0
+        if value >= 0:
+            return value
+    return segment_price(costs, provider) * max(segments, 1)
+
+
+@dataclass(frozen=True)
+class SpendLine:
+    day: date
+    provider: str
+    amount: float
+    sms: int
+    segments: int
+
+
+@cache
+def _upsert(dialect: str) -> Insert:
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_for(SmsSpend.__table__)
+    table = SmsSpend.__table__
+    return statement.on_conflict_do_update(index_elements=["day", "provider"], set_={
+        "amount": table.c.amount + statement.excluded.amount, "sms": table.c.sms + statement.excluded.sms,
+        "segments": table.c.segments + statement.excluded.segments})
+
+
+async def add_spend(session: AsyncSession, lines: list[SpendLine]) -> None:
+    """Add to the day's and provider's totals (in the transaction that records the sends)."""
+    if not lines:
+        return
+    statement = _upsert(session.bind.dialect.name if session.bind else "sqlite")
+    for line in lines:  # a few (day, provider) pairs per batch of results
+        await session.execute(statement.values(day=line.day, provider=line.provider, amount=line.amount,
+                                               sms=line.sms, segments=line.segments))
+
+
+async def daily_spend(session: AsyncSession, since: date) -> list[SpendLine]:
+    rows = await session.execute(select(SmsSpend).where(SmsSpend.day >= since)
+                                 .order_by(SmsSpend.day.desc(), SmsSpend.provider))
+    return [SpendLine(r.day, r.provider, r.amount, r.sms, r.segments) for r in rows.scalars()]
+
+
+@dataclass(frozen=True)
+class Budget:
+    spent: float  # this calendar month (UTC)
+    budget: float  # 0: none
+    currency: str
+
+    @property
+    def share(self) -> float:
+        return self.spent / self.budget if self.budget > 0 else 0.0
+
+    @property
+    def warning(self) -> bool:
+        return self.budget > 0 and self.share >= WARN_AT
+
+    @property
+    def exhausted(self) -> bool:
+        return self.budget > 0 and self.spent >= self.budget
+
+    def refusal(self, estimate: float) -> str | None:
+        """Why a broadcast costing about `estimate` may not leave (None: it may); alerts, replies and
+        acknowledgements never ask."""
+        if self.budget <= 0:
+            return None
+        if self.exhausted:
+            return (f"the monthly SMS budget is spent ({self.spent:.0f} of {self.budget:.0f} {self.currency}): "
+                    "broadcasts are stopped until next month or a higher [costs] monthly_budget")
+        if self.spent + estimate > self.budget:
+            return (f"this broadcast (about {estimate:.0f} {self.currency}) would take the month's SMS spend "
+                    f"({self.spent:.0f}) over the budget of {self.budget:.0f} {self.currency}")
+        return None
+
+
+async def month_budget(session: AsyncSession, costs: CostsSettings, now: datetime) -> Budget:
+    first = now.date().replace(day=1)
+    spent = (await session.execute(select(func.coalesce(func.sum(SmsSpend.amount), 0.0))
+                                   .where(SmsSpend.day >= first))).scalar_one()
+    return Budget(float(spent), float(costs.monthly_budget), costs.currency)

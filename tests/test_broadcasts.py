@@ -1,0 +1,187 @@
+"""Broadcasts from the dashboard over real HTTP: a text for every language its recipients read, the
+preview's segments and estimate, a second operator's approval above the threshold (never the
+author's own), the scope, the priority below alerts, delivery counts, the SMS spend the provider
+reports and the monthly budget's warning and stop; every step an audit row.
+
+Demo people: the committees of Maradi (NE004) are five members reading fr (3) and ha (2); those of
+Tillabéri (NE006) two, reading fr and dje; its focal points two, reading fr and dje."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from sqlalchemy import select
+
+from gateway.dashboard.scope import Scope
+from gateway.dashboard.users import add_user, find_user
+from gateway.providers.africastalking import AfricasTalkingSender
+from gateway.providers.africastalking_fake import FAKE_API_KEY, FAKE_USERNAME
+from gateway.runtime import RUNTIME
+from gateway.storage.models import AuditEntry, Broadcast, Outbox, SmsSpend
+from gateway.storage.outbox import PRIORITY_ALERT, PRIORITY_BROADCAST
+from tests.support.dashboard import TERA, log_in, post_sms, scored
+from tests.support.fake_provider import FakeProviderServer
+from tests.support.gateway import make_settings, running_gateway, settle
+from tests.support.providers import ScriptedProvider
+
+PASSWORD = "sahel-operator-2026"
+MARADI_COMMITTEES = {"+22796000201": "fr", "+22796000202": "ha", "+22796000203": "ha",
+                     "+22796000301": "fr", "+22796000401": "fr"}
+TILLABERI_COMMITTEES = {"+22796000204": "fr", "+22796000205": "dje"}
+TEXTS = {"fr": "Reunion du comite samedi a 10h a la mairie.", "ha": "Taron kwamiti ranar Asabar karfe 10.",
+         "dje": "Komite marga hawru Asibti guru 10."}
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]{64})"', html).group(1)
+
+
+async def as_user(client, name: str, role: str = "operator", scope: tuple[str, ...] | None = None) -> str:
+    """Logs in as this user (made on first use); returns a CSRF token of the session."""
+    async with client.server.app[RUNTIME].sessions() as session, session.begin():
+        if await find_user(session, name) is None:
+            await add_user(session, name, PASSWORD, role, scope=Scope(scope))
+    await log_in(client, name, PASSWORD)
+    return csrf_of(await (await client.get("/dashboard")).text())
+
+
+def form(csrf: str, area: str, audience: str, **texts: str) -> dict:
+    return {"csrf": csrf, "area": area, "audience": audience, **{f"text_{k}": v for k, v in texts.items()}}
+
+
+async def post(client, path: str, data: dict, status: int) -> str:
+    response = await client.post(path, data=data, allow_redirects=False)
+    assert response.status == status, (path, response.status, await response.text())
+    return response.headers.get("Location", "") if status == 303 else await response.text()
+
+
+async def rows(client, model, *where) -> list:
+    async with client.server.app[RUNTIME].sessions() as session:
+        return list((await session.execute(select(model).where(*where))).scalars())
+
+
+@pytest.fixture
+async def two_operators(db_url, clock):
+    settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
+                             broadcast={"approval_threshold": 3})
+    async with running_gateway(settings, clock) as client:
+        yield client
+
+
+async def test_above_the_threshold_a_broadcast_waits_for_another_operator(two_operators) -> None:
+    client = two_operators
+    csrf = await as_user(client, "musa")
+    # Only the French text: the two Hausa readers would get nothing, or French: refused, with the count.
+    preview = await post(client, "/dashboard/broadcasts/preview", form(csrf, "Maradi", "committees", fr=TEXTS["fr"]), 200)
+    assert "2 recipients read ha: write the ha text" in preview and 'value="send"' not in preview
+    refused = await post(client, "/dashboard/broadcasts", form(csrf, "NE004", "committees", fr=TEXTS["fr"]), 409)
+    assert "write the ha text" in refused
+    assert await rows(client, Broadcast) == []
+
+    preview = await post(client, "/dashboard/broadcasts/preview",
+                         form(csrf, "NE004", "committees", fr=TEXTS["fr"], ha=TEXTS["ha"]), 200)
+    assert 'value="send"' in preview and 'id="needs-approval"' in preview
+    assert re.search(r'<tr class="language" data-lang="ha"><td>[^<]+</td><td>2</td><td>1</td><td>GSM-7</td>', preview)
+    assert "5 destinataires" in preview and "125 XOF" in preview  # 5 x 1 segment x 25 XOF
+    location = await post(client, "/dashboard/broadcasts", form(csrf, "NE004", "committees", fr=TEXTS["fr"],
+                                                                ha=TEXTS["ha"]), 303)
+    [waiting] = await rows(client, Broadcast)
+    assert location == f"/dashboard/broadcasts/{waiting.id}?done=waiting"
+    assert (waiting.status, waiting.recipients, waiting.estimated_cost) == ("awaiting_approval", 5, 125.0)
+    assert await rows(client, Outbox, Outbox.kind == "broadcast") == []
+
+    # The author cannot approve their own; a scoped operator of another region does not even see it.
+    assert "cannot approve" in await post(client, f"/dashboard/broadcasts/{waiting.id}/approve", {"csrf": csrf}, 409)
+    csrf = await as_user(client, "idi", scope=("NE006",))
+    await post(client, f"/dashboard/broadcasts/{waiting.id}/approve", {"csrf": csrf}, 404)
+    refused = await post(client, "/dashboard/broadcasts/preview", form(csrf, "NE004", "committees", fr="x"), 400)
+    assert "outside your scope" in refused
+    assert await rows(client, Outbox, Outbox.kind == "broadcast") == []
+
+    csrf = await as_user(client, "awa")
+    await post(client, f"/dashboard/broadcasts/{waiting.id}/approve", {"csrf": csrf}, 303)
+    await settle(client)
+    sent = await rows(client, Outbox, Outbox.broadcast_id == waiting.id)
+    assert {o.recipient: o.body for o in sent} == {phone: TEXTS[lang] for phone, lang in MARADI_COMMITTEES.items()}
+    assert {(o.priority, o.status) for o in sent} == {(PRIORITY_BROADCAST, "logged")}
+    assert all(o.expires_at is not None for o in sent)
+    detail = await (await client.get(f"/dashboard/broadcasts/{waiting.id}")).text()
+    assert re.search(r'data-state="sent"><td>[^<]+</td><td>5</td>', detail) and "awa" in detail
+    audited = sorted(await rows(client, AuditEntry, AuditEntry.action.like("broadcast%")), key=lambda a: a.id)
+    assert [(a.actor, a.action, a.target) for a in audited] == [
+        ("musa", "broadcast", f"broadcast {waiting.id}"), ("awa", "broadcast_approve", f"broadcast {waiting.id}")]
+    # approved once: a second approval is refused and queues nothing more
+    await post(client, f"/dashboard/broadcasts/{waiting.id}/approve", {"csrf": csrf}, 409)
+    assert len(await rows(client, Outbox, Outbox.broadcast_id == waiting.id)) == 5
+
+
+async def test_a_small_broadcast_leaves_at_once_after_alerts_and_a_viewer_cannot_send(db_url, clock) -> None:
+    provider = ScriptedProvider()
+    settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
+                             broadcast={"approval_threshold": 3})
+    async with running_gateway(settings, clock, provider=provider) as client:
+        runtime = client.server.app[RUNTIME]
+        runtime.sender.request_stop()  # the test sends each pass itself, to see the order of one pass
+        await asyncio.sleep(0.1)
+        csrf = await as_user(client, "zara", role="viewer")
+        await post(client, "/dashboard/broadcasts/preview", form(csrf, "NE006", "committees", fr="x", dje="y"), 403)
+
+        csrf = await as_user(client, "musa")
+        await post(client, "/dashboard/broadcasts", form(csrf, "NE006", "committees", fr=TEXTS["fr"],
+                                                         dje=TEXTS["dje"]), 303)
+        await post_sms(client, TERA, "ATTAQUE TERA 3", "b-1")  # Téra's committee is alerted (Tillabéri)
+        await scored(client, lambda a: "NE006011005" in a)
+        queued = await rows(client, Outbox, Outbox.status == "queued")
+        assert {o.priority for o in queued} >= {PRIORITY_ALERT, PRIORITY_BROADCAST}
+        await runtime.sender.send_due()
+        order = [text for text, _ in provider.calls]
+        alerts = [i for i, (text, to) in enumerate(provider.calls) if "+22796000204" in to and text not in TEXTS.values()]
+        broadcast = [i for i, text in enumerate(order) if text in TEXTS.values()]
+        assert alerts and broadcast and max(alerts) < min(broadcast), order
+        assert sorted((r, t) for r, t in provider.delivered if t in TEXTS.values()) == sorted(
+            (phone, TEXTS[lang]) for phone, lang in TILLABERI_COMMITTEES.items())
+        [row] = await rows(client, Broadcast)
+        assert (row.status, row.approved_by) == ("queued", None)
+
+
+async def test_spend_per_provider_the_budget_warns_then_stops_broadcasts_never_alerts(db_url, clock) -> None:
+    async with FakeProviderServer() as fake:
+        sender = AfricasTalkingSender(FAKE_USERNAME, FAKE_API_KEY, fake.base_url)
+        sender.name = "africastalking"
+        settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
+                                 costs={"monthly_budget": 110.0, "africastalking": 10.0}, metrics={"refresh_seconds": 0.05})
+        async with running_gateway(settings, clock, provider=sender) as client:
+            csrf = await as_user(client, "musa")
+            to_tillaberi = form(csrf, "NE006", "focal_points", fr=TEXTS["fr"], dje=TEXTS["dje"])
+            await post(client, "/dashboard/broadcasts", to_tillaberi, 303)
+            await settle(client)
+            # the cost Africa's Talking reported (XOF 25 a segment), not the configured price (10)
+            assert [(s.provider, s.amount, s.sms) for s in await rows(client, SmsSpend)] == [("africastalking", 50.0, 2)]
+            assert "budget-warning" not in await (await client.get("/dashboard")).text()  # 45%
+
+            await post(client, "/dashboard/broadcasts", to_tillaberi, 303)
+            await settle(client)
+            situation = await (await client.get("/dashboard")).text()
+            assert 'class="budget-warning"' in situation and "91 %" in situation  # 100 of 110
+            spend = await (await client.get("/dashboard/spend")).text()
+            assert re.search(r'data-provider="africastalking"><td>2026-11-24</td><td>africastalking</td><td>4</td>', spend)
+            refused = await post(client, "/dashboard/broadcasts", to_tillaberi, 409)
+            assert "would take the month&#x27;s SMS spend" in refused
+            await asyncio.sleep(0.2)
+            metrics = await (await client.get("/metrics", headers={"Authorization": "Bearer api-token"})).text()
+            assert "ewg_sms_budget_warning 1.0" in metrics
+            assert 'ewg_sms_spend_today{provider="africastalking"} 100.0' in metrics
+            assert "+227" not in metrics
+
+            # An alert still leaves past the budget, and its cost counts: broadcasts are stopped.
+            await post_sms(client, TERA, "ATTAQUE TERA 3", "b-1")
+            await scored(client, lambda a: "NE006011005" in a)
+            await settle(client)
+            assert [m for m in await fake.messages() if m["to"] == "+22796000204" and m["message"] != TEXTS["fr"]]
+            situation = await (await client.get("/dashboard")).text()
+            assert "Les diffusions sont arrêtées" in situation
+            one = form(csrf, "NE006011005", "committees", fr=TEXTS["fr"])
+            assert "monthly SMS budget is spent" in await post(client, "/dashboard/broadcasts", one, 409)
+            assert len(await rows(client, Broadcast)) == 2
