@@ -19,7 +19,7 @@ from gateway.dashboard.users import add_user, find_user
 from gateway.providers.africastalking import AfricasTalkingSender
 from gateway.providers.africastalking_fake import FAKE_API_KEY, FAKE_USERNAME
 from gateway.runtime import RUNTIME
-from gateway.storage.models import AuditEntry, Broadcast, Outbox, SmsSpend
+from gateway.storage.models import AuditEntry, Broadcast, CommitteeMember, Outbox, SmsSpend
 from gateway.storage.outbox import PRIORITY_ALERT, PRIORITY_BROADCAST
 from tests.support.dashboard import TERA, log_in, post_sms, scored
 from tests.support.fake_provider import FakeProviderServer
@@ -27,6 +27,7 @@ from tests.support.gateway import make_settings, running_gateway, settle
 from tests.support.providers import ScriptedProvider
 
 PASSWORD = "sahel-operator-2026"
+NEWCOMER = "+22796000999"
 MARADI_COMMITTEES = {"+22796000201": "fr", "+22796000202": "ha", "+22796000203": "ha",
                      "+22796000301": "fr", "+22796000401": "fr"}
 TILLABERI_COMMITTEES = {"+22796000204": "fr", "+22796000205": "dje"}
@@ -100,7 +101,16 @@ async def test_above_the_threshold_a_broadcast_waits_for_another_operator(two_op
     assert "outside your scope" in refused
     assert await rows(client, Outbox, Outbox.kind == "broadcast") == []
 
+    # Someone reading Zarma joined the committees since: approving would send them another language's text.
     csrf = await as_user(client, "awa")
+    await post(client, "/dashboard/members", {"csrf": csrf, "phone": NEWCOMER, "area": "NE004006", "role": "member",
+                                              "lang": "dje"}, 303)
+    refused = await post(client, f"/dashboard/broadcasts/{waiting.id}/approve", {"csrf": csrf}, 409)
+    assert "recipients reading dje joined" in refused
+    [(status, approver)] = [(b.status, b.approved_by) for b in await rows(client, Broadcast)]
+    assert (status, approver) == ("awaiting_approval", None) and not await rows(client, Outbox, Outbox.kind == "broadcast")
+    [member] = await rows(client, CommitteeMember, CommitteeMember.phone == NEWCOMER)
+    await post(client, f"/dashboard/members/{member.id}/retire", {"csrf": csrf}, 303)
     await post(client, f"/dashboard/broadcasts/{waiting.id}/approve", {"csrf": csrf}, 303)
     await settle(client)
     sent = await rows(client, Outbox, Outbox.broadcast_id == waiting.id)
@@ -109,12 +119,23 @@ async def test_above_the_threshold_a_broadcast_waits_for_another_operator(two_op
     assert all(o.expires_at is not None for o in sent)
     detail = await (await client.get(f"/dashboard/broadcasts/{waiting.id}")).text()
     assert re.search(r'data-state="sent"><td>[^<]+</td><td>5</td>', detail) and "awa" in detail
-    audited = sorted(await rows(client, AuditEntry, AuditEntry.action.like("broadcast%")), key=lambda a: a.id)
-    assert [(a.actor, a.action, a.target) for a in audited] == [
-        ("musa", "broadcast", f"broadcast {waiting.id}"), ("awa", "broadcast_approve", f"broadcast {waiting.id}")]
     # approved once: a second approval is refused and queues nothing more
     await post(client, f"/dashboard/broadcasts/{waiting.id}/approve", {"csrf": csrf}, 409)
     assert len(await rows(client, Outbox, Outbox.broadcast_id == waiting.id)) == 5
+
+    # The author may cancel one still waiting; a cancelled one is never approved.
+    csrf = await as_user(client, "musa")
+    location = await post(client, "/dashboard/broadcasts", form(csrf, "NE004", "committees", fr=TEXTS["fr"],
+                                                                ha=TEXTS["ha"]), 303)
+    second = int(location.split("/")[-1].split("?")[0])
+    await post(client, f"/dashboard/broadcasts/{second}/cancel", {"csrf": csrf}, 303)
+    csrf = await as_user(client, "awa")
+    await post(client, f"/dashboard/broadcasts/{second}/approve", {"csrf": csrf}, 409)
+    assert await rows(client, Outbox, Outbox.broadcast_id == second) == []
+    audited = sorted(await rows(client, AuditEntry, AuditEntry.action.like("broadcast%")), key=lambda a: a.id)
+    assert [(a.actor, a.action, a.target) for a in audited] == [
+        ("musa", "broadcast", f"broadcast {waiting.id}"), ("awa", "broadcast_approve", f"broadcast {waiting.id}"),
+        ("musa", "broadcast", f"broadcast {second}"), ("musa", "broadcast_cancel", f"broadcast {second}")]
 
 
 async def test_a_small_broadcast_leaves_at_once_after_alerts_and_a_viewer_cannot_send(db_url, clock) -> None:

@@ -87,21 +87,22 @@ async def _send(request: web.Request, runtime: Runtime, session: Session, form: 
     refusal (a language without text, the budget) answers the preview again with the reason, 409."""
     written = _Written(form)
     now = runtime.clock()
+    refusal, plan = None, None
     async with runtime.sessions() as db:
-        async with db.begin():
-            area = await _area(db, written, session)
-            plan = await broadcasts.plan(db, runtime.settings, area, written.audience, written.texts)
-            try:
+        try:
+            async with db.begin():  # a refusal rolls back whatever the broadcast had written
+                area = await _area(db, written, session)
+                plan = await broadcasts.plan(db, runtime.settings, area, written.audience, written.texts)
                 row = await broadcasts.create(db, runtime.settings, plan, session.user, now)
-            except broadcasts.BroadcastError as exc:
-                refusal = str(exc)
-            else:
-                refusal = None
                 await audit.record(db, now, session.user, "broadcast", f"broadcast {row.id}",
                                    f"{area} {written.audience}, {row.recipients} recipients, {row.status}",
                                    client_address(request, runtime.settings))
+        except broadcasts.BroadcastError as exc:
+            refusal = str(exc)
     if refusal is not None:
         log.info("broadcast by %s refused: %s", session.user, refusal)
+        if plan is None:
+            raise web.HTTPBadRequest(text=refusal, content_type="text/plain")
         return await _preview_answer(request, runtime, session, written, plan, refusal, 409)
     log.info("broadcast %d by %s: %d recipients, %s", row.id, session.user, row.recipients, row.status)
     if row.status == "queued":
@@ -119,28 +120,28 @@ async def _visible(db, request: web.Request, session: Session):
 
 async def _decide(request: web.Request, runtime: Runtime, session: Session, verb: str) -> web.StreamResponse:
     now = runtime.clock()
+    broadcast_id = path_id(request, "broadcast_id", "broadcast")
+    refusal = None
     async with runtime.sessions() as db:
-        async with db.begin():
-            row = await _visible(db, request, session)
-            try:
+        try:
+            async with db.begin():  # a refusal rolls back whatever the approval had written
+                row = await _visible(db, request, session)
                 if verb == "approve":
                     queued = await broadcasts.approve(db, runtime.settings, row, session.user, now)
                     detail = f"{queued} SMS queued"
                 else:
                     broadcasts.cancel(row, session.user, now)
                     detail = None
-            except broadcasts.BroadcastError as exc:
-                refusal = str(exc)
-            else:
-                refusal = None
                 await audit.record(db, now, session.user, f"broadcast_{verb}", f"broadcast {row.id}", detail,
                                    client_address(request, runtime.settings))
+        except broadcasts.BroadcastError as exc:
+            refusal = str(exc)
     if refusal is not None:
-        log.info("broadcast %d: %s by %s refused: %s", row.id, verb, session.user, refusal)
+        log.info("broadcast %d: %s by %s refused: %s", broadcast_id, verb, session.user, refusal)
         raise web.HTTPConflict(text=refusal, content_type="text/plain")
     if verb == "approve":
         runtime.after_commit(False, True)
-    raise web.HTTPSeeOther(f"/dashboard/broadcasts/{row.id}?done={'approved' if verb == 'approve' else 'cancelled'}")
+    raise web.HTTPSeeOther(f"/dashboard/broadcasts/{broadcast_id}?done={'approved' if verb == 'approve' else 'cancelled'}")
 
 
 async def _approve(request: web.Request, runtime: Runtime, session: Session, form: dict) -> web.StreamResponse:
