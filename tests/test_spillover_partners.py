@@ -6,6 +6,7 @@ a silence kept from its warning is warned once the silence ends, while the alert
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -18,6 +19,8 @@ from alerts import service
 from alerts.api import PartnerArea, run_held_spillovers, with_partners
 from alerts.areas import StaticGazetteer
 from alerts.rules import Silence, load_rules
+from gateway.dashboard.layout import Texts
+from gateway.dashboard.neighbours_section import neighbours_section, neighbours_warned
 from gateway.feeds.cap import CapAlert, PartnerMessage, partner_cap_xml, reference
 from gateway.feeds.cap_inbound import read_partner_cap
 from gateway.gazetteer.model import ImportBatch, Unit
@@ -101,6 +104,12 @@ async def deliveries(factory) -> list[tuple]:
             select(PartnerDelivery).order_by(PartnerDelivery.id))).scalars()]
 
 
+def page_rows(html: str) -> list[list[str]]:
+    """The neighbours table's rows as text, cell by cell."""
+    rows = re.findall(r'<tr class="neighbour">(.*?)</tr>', html)
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)] for row in rows]
+
+
 async def test_a_partners_commune_is_warned_through_the_partner_alert_update_then_cancel(sessions):
     await report(sessions, "+22790000201", 0)
     [opened] = await score(sessions, WITH_MALI, 0.1)
@@ -111,8 +120,19 @@ async def test_a_partners_commune_is_warned_through_the_partner_alert_update_the
                    (await session.execute(select(SpilloverNotification))).scalars()}
     assert (OUATTAGOUNA, True, "vigilance L1 ring 1 via mali") in reasons
 
+    async def page() -> str:
+        async with sessions() as session:
+            return neighbours_section(Texts("fr"), await neighbours_warned(session, opened.alert_id))
+
     async with sessions() as session, session.begin():
-        await session.execute(update(PartnerDelivery).values(status="sent", sent_at=T0))
+        await session.execute(update(PartnerDelivery).values(last_error="partner unreachable: ClientConnectorError"))
+    assert page_rows(await page()) == [
+        ["Ouattagouna ML070104", "ML", "1", "1", "par le partenaire mali",
+         "en file (Alert) partner unreachable: ClientConnectorError"],
+        ["Inatès NE006002002", "NE", "1", "1", "ici", "prévenu"]]
+    async with sessions() as session, session.begin():
+        await session.execute(update(PartnerDelivery).values(status="sent", sent_at=T0, last_error=None))
+    assert page_rows(await page())[0][-1] == "envoyé (Alert)"
     await report(sessions, "+22790000202", 10)  # a second reporter: level 2, told again
     [raised] = await score(sessions, WITH_MALI, 10.1)
     assert raised.level == 2

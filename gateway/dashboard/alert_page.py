@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import api as alerts_api
 from gateway.dashboard.layout import Texts
+from gateway.dashboard.neighbours_section import NeighbourWarned, neighbours_section, neighbours_warned
 from gateway.dashboard.pages import _incident, _level_badge
 from gateway.dashboard.scope import Scope
 from gateway.kernel.redact import redact
@@ -56,6 +57,7 @@ class AlertView:
     outcome: alerts_api.ActionLine | None
     silences: tuple  # AlertSilence rows standing over this alert
     acknowledged_by: str | None = None  # the member's or the dashboard user's name
+    neighbours: tuple[NeighbourWarned, ...] = ()  # the communes it spilled over to, warned here or by a partner
 
 
 async def area_path(session: AsyncSession, pcode: str) -> tuple[AreaChoice, ...]:
@@ -128,7 +130,8 @@ async def alert_view(session: AsyncSession, t: Texts, taxonomy: Taxonomy, alert:
                      if s.area_pcode in pcodes and s.incident in (None, alert.incident))
     events.sort(key=lambda e: e.at)
     acknowledged_by = (await acknowledgers(session, [alert])).get(alert.id)
-    return AlertView(alert, path, tuple(events), outcome, silences, acknowledged_by)
+    return AlertView(alert, path, tuple(events), outcome, silences, acknowledged_by,
+                     neighbours=await neighbours_warned(session, alert.id))
 
 
 def _facts(t: Texts, taxonomy: Taxonomy, view: AlertView, now: datetime) -> str:
@@ -215,4 +218,4 @@ def alert_body(t: Texts, taxonomy: Taxonomy, view: AlertView, csrf: str, can_act
     forms = _forms(t, taxonomy, view, csrf, scope, now) if can_act else ""
     export = f'<p><a href="/dashboard/export/alerts.csv">{t("Export alerts (CSV)")}</a></p>'
     return (shown + _facts(t, taxonomy, view, now) + forms + _silences(t, view, csrf, can_act)
-            + _timeline(t, view) + export)
+            + neighbours_section(t, view.neighbours) + _timeline(t, view) + export)

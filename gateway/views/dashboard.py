@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.dashboard import audit, auth, broadcast_pages, pages, queries, users
+from gateway.dashboard import audit, auth, broadcast_pages, pages, queries, response_chart, users
 from gateway.dashboard.layout import Texts, page
 from gateway.dashboard.lexicon_page import suggestions_body
 from gateway.dashboard.suggestions import (
@@ -219,11 +219,21 @@ async def _delivery(request: web.Request, runtime: Runtime, t: Texts, session: a
     return pages.delivery_body(t, failures, cost, sent, days, logged)
 
 
+async def _response_times(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
+    days = int_parameter(request, "days", 30, 1, 90)
+    async with runtime.sessions() as db:
+        known = await queries.places(db)
+        communes = await response_chart.response_times(db, known, runtime.clock() - timedelta(days=days),
+                                                       session.scope)
+    return response_chart.response_body(t, communes, days)
+
+
 situation = view("Situation", _situation)
 reports = view("Reports over time", _reports)
 review = view("Review queue", _review)
 focal_points = view("Silent focal points", _focal_points)
 delivery = view("Delivery and cost", _delivery)
+response_times = view("Response times", _response_times)
 
 
 async def _label(request: web.Request, runtime: Runtime, session: auth.Session,
