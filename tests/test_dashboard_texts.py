@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from alerts.api import RESPONSE_CATEGORIES
 from gateway import PROJECT_ROOT
-from gateway.dashboard import alert_page, broadcast_pages, people
+from gateway.dashboard import alert_page, broadcast_pages, people, provider_health
 from gateway.dashboard.layout import ADMIN_PAGES, OPERATOR_PAGES, PAGES
 from gateway.dashboard.users import ROLES
 from gateway.kernel.i18n import LANGUAGES
@@ -39,7 +39,8 @@ def shown_texts() -> set[str]:
     return (found | set(operators.NOTICES.values()) | set(dashboard.NOTICES.values())
             | {label for _, label in PAGES + OPERATOR_PAGES + ADMIN_PAGES} | set(people.STATUSES) | {"unregistered"}
             | set(people.MEMBER_ROLES) | set(RESPONSE_CATEGORIES) | set(ROLES) | {"active", "expired", "revoked"}
-            | set(alert_page.LEVEL_NAMES.values()) | TIMELINE | TITLES | LABELS | BROADCASTS)
+            | set(alert_page.LEVEL_NAMES.values()) | TIMELINE | TITLES | LABELS | BROADCASTS
+            | set(alert_page.REACHED_LABELS.values()) | set(provider_health.WHY_TEXTS))
 
 
 def test_the_extraction_finds_the_texts() -> None:

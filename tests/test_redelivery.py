@@ -7,27 +7,33 @@ reached escalates at once (the injected clock never moves past the acknowledgeme
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from lxml import etree
 from sqlalchemy import select
 
 from gateway.kernel.envelopes import FailureCause
 from gateway.providers import africastalking, android, kannel
 from gateway.providers.android import AndroidSender
-from gateway.providers.android_fake import FAKE_PASSWORD, FAKE_USERNAME
+from gateway.providers.android_fake import FAKE_PASSWORD, FAKE_USERNAME, signed_webhook
 from gateway.providers.registry import Providers
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Alert, Outbox
 from tests.support.callbacks import FOCAL_POINT, FORM, TOKEN, send
+from tests.support.dashboard import log_in
 from tests.support.gateway import FakeClock, make_settings, running_gateway, settle
-from tests.support.phone import FakePhone
+from tests.support.phone import SIGNING_KEY, FakePhone
 from tests.support.providers import NumberedProvider
 
 PROVIDER, ABSENT, RECIPIENT = FailureCause.PROVIDER, FailureCause.ABSENT, FailureCause.RECIPIENT
 GABI_CHAIR, GABI_MEMBER = "+22796000201", "+22796000202"
 DEPARTMENT = "+22796000301"
+CAP_XSD = Path("/work/shared/data/CAP-v1.2.xsd")
+CAP = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 
 AT_CASES = [  # status, failureReason, cause
     ("Failed", "DeliveryFailure", PROVIDER),
@@ -109,7 +115,8 @@ class Setup:
 async def setup(db_url):
     clock = FakeClock()
     settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
-                             outbox={"backoff_base_seconds": 60.0, "backoff_max_seconds": 600.0})
+                             outbox={"backoff_base_seconds": 60.0, "backoff_max_seconds": 600.0},
+                             android={"signing_key": SIGNING_KEY})
     at = NumberedProvider()
     async with FakePhone() as phone:
         providers = Providers({"africastalking": at, "android": AndroidSender(phone.url, FAKE_USERNAME, FAKE_PASSWORD)},
@@ -180,3 +187,68 @@ async def test_an_alert_nobody_of_its_committee_can_receive_escalates_at_once(se
     assert DEPARTMENT in {number for number, _ in setup.at.ids}
     rows = await setup.alert_rows()
     assert (rows[GABI_CHAIR].status, rows[GABI_MEMBER].status) == ("failed", "failed")
+
+
+async def test_the_alert_page_and_the_cap_feed_say_who_was_reached(setup: Setup) -> None:
+    await setup.report(GABI_MEMBER, "Success", "")
+    await setup.report(GABI_CHAIR, "Failed", "DeliveryFailure")  # sent again through the phone
+    alert = await setup.alert()
+
+    await log_in(setup.client)
+    page = await (await setup.client.get(f"/dashboard/alerts/{alert.code}")).text()
+    reached = page[page.index('id="reached"'):]
+    reached = reached[:reached.index("</table>")]
+    rows = re.findall(r'<tr class="recipient (\w+)">(.*?)</tr>', reached)
+    assert [status for status, _ in rows] == ["delivered", "sent"], reached  # by name: the member, the mayor
+    member, chair = (cells for _, cells in rows)
+    assert "<td>membre</td>" in member and "<td>atteint</td><td>africastalking</td>" in member
+    assert "<td>président</td>" in chair and "<td>envoyé</td><td>android</td>" in chair
+    assert "<code>+227*****201</code>" in chair and GABI_CHAIR not in page and GABI_MEMBER not in page
+
+    await setup.report(GABI_MEMBER, "Failed", "UserInBlackList")  # too late: it was delivered
+    # The phone could not send the chair's SMS either, and the number is the reason: failed for good.
+    chair_row = (await setup.alert_rows())[GABI_CHAIR]
+    body, headers = signed_webhook(SIGNING_KEY, "sms:failed", {
+        "messageId": chair_row.provider_message_id, "reason": "RESULT_ERROR_SHORT_CODE_NOT_ALLOWED"},
+        timestamp=int(setup.clock.now.timestamp()))
+    response = await setup.client.post("/callbacks/android", data=body, headers=headers)
+    assert response.status == 200, await response.text()
+    response = await setup.client.get(f"/feeds/cap/{alert.id}.xml", headers={"Authorization": "Bearer api-token"})
+    document = await response.read()
+    schema = etree.XMLSchema(etree.parse(str(CAP_XSD)))
+    assert schema.validate(etree.fromstring(document)), schema.error_log
+    info = etree.fromstring(document).find("cap:info", CAP)
+    parameters = [(p.findtext("cap:valueName", namespaces=CAP), p.findtext("cap:value", namespaces=CAP))
+                  for p in info.findall("cap:parameter", CAP)]
+    assert ("ewg:reached", "1 delivered, 0 sent, 1 failed, 0 pending") in parameters
+    recipients = [value for name, value in parameters if name == "ewg:recipient"]
+    assert len(recipients) == 2
+    assert recipients[0].startswith("member; Gabi (NE004006003); ")
+    assert recipients[0].endswith("; delivered; africastalking")
+    assert recipients[1].startswith("chair; Gabi (NE004006003); ")
+    assert recipients[1].endswith("; failed (not delivered (Failed: RESULT_ERROR_SHORT_CODE_NOT_ALLOWED)); android")
+    for number in (GABI_CHAIR, GABI_MEMBER):
+        assert number[-7:].encode() not in document and number[-3:].encode() + b";" not in document
+
+
+async def test_the_delivery_page_shows_each_provider_and_a_phone_that_stopped_pinging(setup: Setup) -> None:
+    await log_in(setup.client)
+
+    async def providers() -> dict[str, str]:
+        page = await (await setup.client.get("/dashboard/delivery")).text()
+        return dict(re.findall(r'<tr class="provider (\w+)" id="provider-(\w+)">', page)[::-1]
+                    and [(name, health) for health, name in
+                         re.findall(r'<tr class="provider (\w+)" id="provider-(\w+)">', page)])
+
+    assert await providers() == {"africastalking": "healthy", "android": "unhealthy"}, "no ping yet"
+    body, headers = signed_webhook(SIGNING_KEY, "system:ping", {}, timestamp=int(setup.clock.now.timestamp()))
+    response = await setup.client.post("/callbacks/android", data=body, headers=headers)
+    assert response.status == 200, await response.text()
+    assert await providers() == {"africastalking": "healthy", "android": "healthy"}
+    page = await (await setup.client.get("/dashboard/delivery")).text()
+    row = re.search(r'id="provider-africastalking">(.*?)</tr>', page).group(1)
+    assert re.findall(r"<td>(\d+)</td>", row) == ["3", "0"], row  # the focal point's reply and two alerts
+    assert re.search(r"\d\.\d\d s</td>", row), row
+
+    setup.clock.advance(seconds=setup.client.app[RUNTIME].settings.android.ping_stale_seconds + 60)
+    assert await providers() == {"africastalking": "healthy", "android": "unhealthy"}

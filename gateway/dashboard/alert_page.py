@@ -18,6 +18,7 @@ from gateway.dashboard.pages import _incident, _level_badge
 from gateway.dashboard.scope import Scope
 from gateway.kernel.redact import redact
 from gateway.kernel.taxonomy import Taxonomy
+from gateway.outbox.reached import Reached, reached_by
 from gateway.storage.exports import acknowledgers
 from gateway.storage.models import (
     AdminUnit,
@@ -58,6 +59,7 @@ class AlertView:
     silences: tuple  # AlertSilence rows standing over this alert
     acknowledged_by: str | None = None  # the member's or the dashboard user's name
     neighbours: tuple[NeighbourWarned, ...] = ()  # the communes it spilled over to, warned here or by a partner
+    reached: tuple[Reached, ...] = ()  # each member the alert was sent to, and what became of the SMS
 
 
 async def area_path(session: AsyncSession, pcode: str) -> tuple[AreaChoice, ...]:
@@ -130,7 +132,8 @@ async def alert_view(session: AsyncSession, t: Texts, taxonomy: Taxonomy, alert:
                      if s.area_pcode in pcodes and s.incident in (None, alert.incident))
     events.sort(key=lambda e: e.at)
     acknowledged_by = (await acknowledgers(session, [alert])).get(alert.id)
-    return AlertView(alert, path, tuple(events), outcome, silences, acknowledged_by,
+    reached = tuple((await reached_by(session, [alert.id]))[alert.id])
+    return AlertView(alert, path, tuple(events), outcome, silences, acknowledged_by, reached=reached,
                      neighbours=await neighbours_warned(session, alert.id))
 
 
@@ -158,6 +161,23 @@ def _timeline(t: Texts, view: AlertView) -> str:
                    for e in view.events)
     return (f'<h2>{t("Timeline")}</h2><table id="timeline"><tr><th>{t("When")}</th><th>{t("What")}</th>'
             f'<th>{t("Details")}</th></tr>{rows}</table>')
+
+
+# What became of a member's SMS (gateway.outbox.reached.STATUSES), in the dashboard's words.
+REACHED_LABELS = {"delivered": "reached", "sent": "sent", "failed": "failed", "pending": "pending"}
+
+
+def _reached(t: Texts, view: AlertView) -> str:
+    if not view.reached:
+        return ""
+    rows = "".join(
+        f'<tr class="recipient {r.status}"><td>{t(r.role)}</td><td>{escape(r.area_name)}</td>'
+        f"<td>{escape(r.name or '—')}</td><td><code>{escape(r.phone)}</code></td>"
+        f"<td>{t(REACHED_LABELS[r.status])}{': ' + escape(r.why) if r.why else ''}</td>"
+        f"<td>{escape(r.provider or '—')}</td></tr>" for r in view.reached)
+    return (f'<h2>{t("Who was reached")}</h2><table id="reached"><tr><th>{t("Role")}</th><th>{t("Area")}</th>'
+            f'<th>{t("Name")}</th><th>{t("Phone")}</th><th>{t("Status")}</th><th>{t("Sent through")}</th></tr>'
+            f"{rows}</table>")
 
 
 def _silences(t: Texts, view: AlertView, csrf: str, can_act: bool) -> str:
@@ -218,4 +238,4 @@ def alert_body(t: Texts, taxonomy: Taxonomy, view: AlertView, csrf: str, can_act
     forms = _forms(t, taxonomy, view, csrf, scope, now) if can_act else ""
     export = f'<p><a href="/dashboard/export/alerts.csv">{t("Export alerts (CSV)")}</a></p>'
     return (shown + _facts(t, taxonomy, view, now) + forms + _silences(t, view, csrf, can_act)
-            + neighbours_section(t, view.neighbours) + _timeline(t, view) + export)
+            + _reached(t, view) + neighbours_section(t, view.neighbours) + _timeline(t, view) + export)

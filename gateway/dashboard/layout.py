@@ -15,12 +15,13 @@ from gateway.kernel.localtime import local, offset_label, zone_of
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGES = (("/dashboard", "Situation"), ("/dashboard/reports", "Reports"), ("/dashboard/review", "Review queue"),
          ("/dashboard/focal-points", "Silent focal points"), ("/dashboard/delivery", "Delivery and cost"),
+         ("/dashboard/response-times", "Response times"),
          ("/dashboard/people", "People"), ("/dashboard/silences", "Silences"), ("/dashboard/broadcasts", "Broadcasts"),
          ("/dashboard/spend", "SMS spend"))
 OPERATOR_PAGES = (("/dashboard/suggestions", "Lexicon suggestions"),)  # viewers do not decide on words
 ADMIN_PAGES = (("/dashboard/audit", "Audit trail"), ("/dashboard/tokens", "API tokens"))
-LANGUAGE_NAMES = {"fr": "Français", "ha": "Hausa", "dje": "Zarma"}
 NIGER_TIME = zone_of("NE")
+LANGUAGE_NAMES = {"fr": "Français", "ha": "Hausa", "dje": "Zarma"}
 
 
 @lru_cache(maxsize=8)
@@ -33,7 +34,6 @@ class Texts:
 
     def __init__(self, lang: str, where: tzinfo = NIGER_TIME):
         self.lang = lang if lang in LANGUAGES else "fr"
-
         self.where = where  # the deployment's zone: every time shown is in it
 
     def when(self, value: datetime | None) -> str:
@@ -42,6 +42,7 @@ class Texts:
             return "—"
         shown = local(value, self.where)
         return f"{shown:%Y-%m-%d %H:%M} {offset_label(shown)}"
+
     def __call__(self, msgid: str, **values: object) -> str:
         return escape(render(self.lang, msgid, **values))
 

@@ -11,12 +11,14 @@ partner's communes to warn, each a geocode with its ring."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
 from gateway.kernel.i18n import LANGUAGES, render
 from gateway.kernel.taxonomy import Taxonomy
+from gateway.outbox.reached import STATUSES, Reached
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -57,6 +59,7 @@ class CapAlert:
     lon: float | None
     reports: int  # valid reports behind the alert
     count: int | None  # largest count any report gave
+    recipients: tuple[Reached, ...] = ()  # who the alert reached (gateway.outbox.reached)
 
 
 def cap_time(value: datetime) -> str:
@@ -133,7 +136,7 @@ def _info(root: ET.Element, alert: CapAlert, taxonomy: Taxonomy, lang: str, clos
                                          code=alert.code))
     for name, value in (("ewg:alert_code", alert.code), ("ewg:level", str(alert.level)),
                         ("ewg:status", alert.status), ("ewg:escalation_step", str(alert.escalation_step)),
-                        *_partner_parameters(alert, communes)):
+                        *_partner_parameters(alert, communes), *_recipient_parameters(alert, communes)):
         parameter = _sub(info, "parameter")
         _sub(parameter, "valueName", name)
         _sub(parameter, "value", value)
@@ -162,6 +165,28 @@ def _partner_parameters(alert: CapAlert, communes: dict[str, int] | None) -> lis
     return [("ewg:incident", alert.incident), ("ewg:home_pcode", alert.commune_pcode),
             ("ewg:home_name", alert.commune_name),
             *(("ewg:ring", f"{pcode} {ring}") for pcode, ring in sorted(communes.items()))]
+
+
+def _recipient_parameters(alert: CapAlert, communes: dict[str, int] | None) -> list[tuple[str, str]]:
+    """Who was reached, for the feed (never for a partner gateway): the count of each status, then
+    one parameter per member, "role; area (P-code); name; status (why); provider", with no number."""
+    if communes is not None or not alert.recipients:
+        return []
+    tally = ", ".join(f"{sum(r.status == status for r in alert.recipients)} {status}" for status in STATUSES)
+    lines = [("ewg:reached", tally)]
+    for r in alert.recipients:
+        why = f" ({_without_numbers(r.why)})" if r.why else ""
+        lines.append(("ewg:recipient", f"{r.role}; {r.area_name} ({r.area_pcode}); {_without_numbers(r.name or '-')}; "
+                                       f"{r.status}{why}; {r.provider or '-'}"))
+    return lines
+
+
+def _without_numbers(text: str) -> str:
+    """Free text with every phone-like number, masked or not, left out."""
+    return _NUMBER.sub("…", text)
+
+
+_NUMBER = re.compile(r"\+?[\d*](?:[ .\-]?[\d*]){3,}")
 
 
 def _root(sender: str, message_id: str, sent: datetime, kind: str, references: tuple[str, ...],

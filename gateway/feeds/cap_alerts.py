@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.dashboard.scope import EVERYWHERE, Scope
 from gateway.feeds.cap import CapAlert
+from gateway.outbox.reached import reached_by
 from gateway.storage.models import AdminUnit, Alert, AlertReport, Report
 
 FEED_ENTRIES = 200
@@ -28,6 +29,9 @@ async def cap_alerts(session: AsyncSession, alert_id: int | None = None, scope: 
             .join(Report, Report.id == AlertReport.report_id)
             .where(AlertReport.alert_id.in_([a.id for a, _ in rows]), Report.status == "valid")
             .group_by(AlertReport.alert_id))}
+    # who was reached: for one alert's document, not for every entry of the feed
+    reached = await reached_by(session, [a.id for a, _ in rows]) if alert_id is not None else {}
     return [CapAlert(a.id, a.code, a.incident, a.level, a.status, a.escalation_step, a.opened_at, a.updated_at,
-                     unit.pcode, unit.name, unit.lat, unit.lon, *stats.get(a.id, (0, None)))
+                     unit.pcode, unit.name, unit.lat, unit.lon, *stats.get(a.id, (0, None)),
+                     tuple(reached.get(a.id, ())))
             for a, unit in rows]

@@ -26,6 +26,7 @@ from gateway.config import OutboxSettings
 from gateway.kernel.envelopes import DeliveryReport, DeliveryState, FailureCause
 from gateway.kernel.phones import mask_phone, mask_phones_in
 from gateway.metrics import Metrics
+from gateway.outbox.reached import delivered_ids
 from gateway.outbox.sender import backoff_delay, worth_retrying
 from gateway.storage.models import Outbox
 
@@ -80,8 +81,8 @@ class Redelivery:
             Outbox.id, Outbox.kind, Outbox.recipient, Outbox.provider, Outbox.attempts, Outbox.expires_at,
             Outbox.alert_id).where(Outbox.provider_message_id == report.provider_message_id,
                                    Outbox.status == "sent"))).first()
-        if row is None:
-            return NOTHING
+        if row is None or await delivered_ids(session, [report.provider_message_id]):
+            return NOTHING  # gone on to another try, or already on the handset: a late report changes nothing
         cause = report.cause or FailureCause.PROVIDER
         reason = mask_phones_in(f"{report.status}: {report.failure_reason or cause.value}")[:150]
         action, values = self._decide(row, cause, now)
@@ -113,3 +114,4 @@ class Redelivery:
             return action, {"status": "queued", "attempts": attempts, "next_attempt_at": due,
                             "delivery_status": None, "claimed_until": None}
         return Action.FINAL, {"status": "failed"}
+

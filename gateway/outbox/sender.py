@@ -31,6 +31,7 @@ from gateway.config import CostsSettings, OutboxSettings
 from gateway.kernel.envelopes import Outgoing, SendOutcome, SendResult
 from gateway.kernel.phones import mask_phone, mask_phones_in
 from gateway.metrics import Metrics
+from gateway.outbox.health import ProviderHealth
 from gateway.providers.base import SmsProvider
 from gateway.providers.registry import Providers
 from gateway.storage.models import Outbox
@@ -86,6 +87,7 @@ class OutboxSender:
         self._clock = clock
         self._dialect = dialect
         self._tries = max(tries_before_failover, 1)
+        self.health: dict[str, ProviderHealth] = {name: ProviderHealth() for name in self._providers.order}
         self._costs = costs or CostsSettings()
         self.wake = asyncio.Event()
         self._stopping = False
@@ -165,6 +167,11 @@ class OutboxSender:
             except Exception:  # noqa: BLE001 - the pass goes on; the next renewal may succeed
                 log.warning("could not renew the outbox lease of %d SMS in flight", len(unrecorded))
 
+    @property
+    def provider_names(self) -> list[str]:
+        """The providers this sender sends through, in order of preference."""
+        return list(self._providers.order)
+
     def provider_for(self, recipient: str, kind: str, provider: str | None, attempts: int) -> str:
         """The provider of a row's next try: a reply's own, or the route's after failovers."""
         return self._providers.choose(recipient, provider if kind == "reply" else None, attempts, self._tries)
@@ -227,7 +234,10 @@ class OutboxSender:
         except Exception as exc:  # noqa: BLE001 - an unexpected client error is a retryable failure
             log.warning("provider %s send raised %s", name, type(exc).__name__)
             results = [SendResult(r, SendOutcome.RETRY, reason=type(exc).__name__) for r in recipients]
-        self._metrics.provider_latency.labels(name).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self._metrics.provider_latency.labels(name).observe(elapsed)
+        self.health.setdefault(name, ProviderHealth()).observe(elapsed, self._clock(), bool(results) and all(
+            result.outcome is SendOutcome.RETRY for result in results))
         by_recipient = {result.recipient: result for result in results}
         return [(one.outbox_id, (by_recipient.get(one.recipient)
                                  or SendResult(one.recipient, SendOutcome.RETRY, reason="no result"), name))

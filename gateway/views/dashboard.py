@@ -13,7 +13,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.dashboard import audit, auth, broadcast_pages, pages, queries, response_chart, users
+from gateway.dashboard import (
+    audit,
+    auth,
+    broadcast_pages,
+    pages,
+    provider_health,
+    queries,
+    response_chart,
+    users,
+)
 from gateway.dashboard.layout import Texts, page
 from gateway.dashboard.lexicon_page import suggestions_body
 from gateway.dashboard.suggestions import (
@@ -32,6 +41,7 @@ from gateway.kernel.localtime import zone
 from gateway.parser import LexiconError, load_parser
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.spend import month_budget
+from gateway.views.android import PHONE
 from gateway.views.common import (
     DATABASE_DOWN,
     cookie,
@@ -216,7 +226,10 @@ async def _delivery(request: web.Request, runtime: Runtime, t: Texts, session: a
         failures = await queries.failed_sms(db, since, scope=session.scope)
         cost = await queries.sms_cost(db, since, session.scope)
         sent, logged = await queries.sent_count(db, since, session.scope)
-    return pages.delivery_body(t, failures, cost, sent, days, logged)
+        today = await provider_health.counts_today(db, runtime.clock())
+    phone = request.app[PHONE].detail(runtime.clock(), runtime.settings.android.ping_stale_seconds)
+    lines = provider_health.provider_lines(runtime.sender.provider_names, runtime.sender.health, today, phone)
+    return provider_health.providers_section(t, lines) + pages.delivery_body(t, failures, cost, sent, days, logged)
 
 
 async def _response_times(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:

@@ -54,6 +54,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(r"/dashboard/suggestions/{index:\d+}", dashboard.decide_suggestion)
     app.router.add_get("/dashboard/focal-points", dashboard.focal_points)
     app.router.add_get("/dashboard/delivery", dashboard.delivery)
+    app.router.add_get("/dashboard/response-times", dashboard.response_times)
     app.router.add_get("/dashboard/static/dashboard.css", dashboard.stylesheet)
     operators.add_routes(app)  # what operators and admins do: alerts, people, silences, audit, tokens, exports
     broadcasts.add_routes(app)  # broadcasts to an area's focal points or committees, and the SMS spend page
