@@ -34,6 +34,7 @@ from alerts.replay import replay
 from alerts.rules import RuleSet
 from alerts.scoring import Score, score_window
 from alerts.spillover import acknowledge_vigilance
+from alerts.spillover_inbound import acknowledge_partner_vigilance
 from alerts.texts import ack_notice_text
 from gateway.storage.models import Alert, AlertReport, CommitteeMember, Report
 from gateway.storage.outbox import PRIORITY_NOTICE, OutboundSms, enqueue
@@ -149,8 +150,8 @@ async def acknowledge(session: AsyncSession, phone: str, code: str, now: datetim
     committee takes charge: escalation stops and the other notified members are told who."""
     code = normalise_code(code)
     alert = (await session.execute(select(Alert).where(Alert.code == code))).scalar_one_or_none()
-    if alert is None:
-        return AckResult(AckOutcome.UNKNOWN_CODE, code, "fr")
+    if alert is None:  # perhaps a partner gateway's alert this gateway warned of
+        return await acknowledge_partner_vigilance(session, phone, code, now)
     path = (await config_for(session, None, gazetteer, alert_expiry)).gazetteer.area_path(alert.commune_pcode)
     members = {m.area_pcode: m for m in (await session.execute(select(CommitteeMember).where(
         CommitteeMember.phone == phone, CommitteeMember.area_pcode.in_(path.pcodes),

@@ -23,6 +23,7 @@ from alerts import store
 from alerts.areas import AreaPath
 from alerts.jobs import DEFAULT_EXPIRY, config_for
 from alerts.notify import AlertConfig
+from alerts.outcomes import AckOutcome, AckResult
 from alerts.pipeline import Decision, OtherAlert
 from alerts.routing import Member
 from alerts.rules import RuleSet
@@ -151,3 +152,28 @@ def _rows(inbound_id: int, warning: InboundWarning, decisions: list[VigilanceDec
         log.info("partner %s alert %s L%d vigilance to %s %s -> %s", warning.partner, warning.code, warning.level,
                  item.commune, mask_phone(item.member.phone) if item.member else "(nobody)", decision.reason)
     return rows
+
+
+async def acknowledge_partner_vigilance(session: AsyncSession, phone: str, code: str, now: datetime) -> AckResult:
+    """`OK <code>` naming a partner's alert (no alert of this gateway has the code) from a member
+    this gateway warned of it: noted for that member's commune, once (a row `noted` among the
+    decisions); nothing travels back to the partner. UNKNOWN_CODE when no such warning was sent."""
+    warned = (await session.execute(
+        select(CapInboundNotification, CommitteeMember).join(CapInbound, CapInbound.id == CapInboundNotification.inbound_id)
+        .join(CommitteeMember, CommitteeMember.id == CapInboundNotification.member_id)
+        .where(CapInbound.code == code, CommitteeMember.phone == phone, CapInboundNotification.decision == "sent")
+        .order_by(CapInboundNotification.id.desc()).limit(1))).first()
+    if warned is None:
+        return AckResult(AckOutcome.UNKNOWN_CODE, code, "fr")
+    notification, member = warned
+    noted = (await session.execute(select(CapInboundNotification.id).where(
+        CapInboundNotification.incident_key == notification.incident_key, CapInboundNotification.member_id == member.id,
+        CapInboundNotification.decision == "noted").limit(1))).first()
+    if noted is None:
+        session.add(CapInboundNotification(
+            inbound_id=notification.inbound_id, incident_key=notification.incident_key,
+            commune_pcode=notification.commune_pcode, member_id=member.id, level=notification.level,
+            decision="noted", reason=f"acknowledged OK {code}", created_at=now))
+        log.info("partner alert %s: vigilance acknowledged for %s by committee member %d", code,
+                 notification.commune_pcode, member.id)
+    return AckResult(AckOutcome.NOTED, code, member.lang, member.name)

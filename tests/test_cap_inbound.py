@@ -3,7 +3,8 @@
 the CAP 1.2 schema are refused with 400 naming why, never a 500), then a partner's alert about an
 attack in Ouattagouna warning Ayerou's committee (the demo's, in Zarma, naming Ouattagouna, Mali):
 a retried POST warns nobody twice, an Update at the same level nobody, an Update at a raised level
-again, a Cancel nobody, and nothing after it."""
+again, a Cancel nobody, and nothing after it; the chair's `OK <code>` of the partner's alert is
+noted for Ayerou."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from gateway.config import ConfigError, load_settings
 from gateway.feeds.cap import CapAlert, PartnerMessage, partner_cap_xml, reference
 from gateway.kernel.taxonomy import load_taxonomy
 from gateway.runtime import RUNTIME
-from gateway.storage.models import Outbox
+from gateway.storage.models import CapInboundNotification, Outbox
+from tests.support.dashboard import post_sms
 from tests.support.gateway import count, make_settings, running_gateway
 
 FROM_MALI = "mali-to-niger-token-0123456789"
@@ -27,7 +29,7 @@ MALI = {"name": "mali", "url": "http://127.0.0.1:9", "token": "niger-to-mali-tok
 SENDER = "ewg@mali.example"
 AYEROU, AYEROU_CHAIR = "NE006002001", "+22796000205"
 T0 = datetime.now(UTC).replace(microsecond=0)
-ALERT = CapAlert(3, "M4LI", "attack", 1, "open", 0, T0, T0, "ML070104", "Ouattagouna", 15.17606, 0.90175, 1, None)
+ALERT = CapAlert(3, "M4LK", "attack", 1, "open", 0, T0, T0, "ML070104", "Ouattagouna", 15.17606, 0.90175, 1, None)
 
 
 def cap(message_id: int, msg_type: str = "Alert", level: int = 1, references: tuple[str, ...] = ()) -> bytes:
@@ -90,9 +92,19 @@ async def test_a_partners_alert_warns_the_named_commune_once_per_level(niger):
                 select(Outbox.recipient, Outbox.body).where(Outbox.kind == "vigilance").order_by(Outbox.id))]
 
     assert await post(niger, cap(1), BEARER) == (200, "received: 1 warned, 0 withheld")
-    assert await vigilance() == [(AYEROU_CHAIR, "VIGILANCE M4LI: wongu daraja 1 Ouattagouna (Mali) ra, war kwaara "
-                                                "jarga. Ma haggoy. Ma OK M4LI sanba ka tabbatandi.")]
+    assert await vigilance() == [(AYEROU_CHAIR, "VIGILANCE M4LK: wongu daraja 1 Ouattagouna (Mali) ra, war kwaara "
+                                                "jarga. Ma haggoy. Ma OK M4LK sanba ka tabbatandi.")]
     assert await post(niger, cap(1), BEARER) == (200, f"already received: {SENDER}.spill.3.1")
+
+    # Ayerou's chair acknowledges the partner's code for Ayerou (twice: noted once)
+    for message_id in ("ACK-M4LK-1", "ACK-M4LK-2"):
+        assert await post_sms(niger, AYEROU_CHAIR, "OK M4LK", message_id) == "stored: command"
+    async with niger.app[RUNTIME].sessions() as session:
+        replies = list((await session.execute(select(Outbox.body).where(
+            Outbox.kind == "reply", Outbox.recipient == AYEROU_CHAIR))).scalars())
+        noted = (await session.execute(select(func.count()).select_from(CapInboundNotification).where(
+            CapInboundNotification.decision == "noted"))).scalar_one()
+    assert replies == ["Vigilance M4LK notée pour votre commune. Merci."] * 2 and noted == 1
     assert await post(niger, cap(2, "Update", 1, (FIRST,)), BEARER) == (200, "received: 0 warned, 1 withheld")
     assert await post(niger, cap(3, "Update", 2, (FIRST,)), BEARER) == (200, "received: 1 warned, 0 withheld")
     assert "daraja 2" in (await vigilance())[1][1]
