@@ -3,6 +3,7 @@ decides them, like an outbox row; sent and retried by gateway.outbox.partners.""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -15,8 +16,10 @@ ALERT, UPDATE, CANCEL = "Alert", "Update", "Cancel"
 WAITING = ("queued", "sending")
 
 
-def delivery_key(alert_id: int, partner: str, msg_type: str, level: int) -> str:
-    return f"{alert_id}:{partner}:{msg_type}:L{level}"[:120]
+def delivery_key(alert_id: int, partner: str, msg_type: str, level: int, communes: dict[str, int]) -> str:
+    """The same message (same communes at the same level) is queued once, whatever retries upstream."""
+    named = hashlib.sha256(",".join(sorted(communes)).encode()).hexdigest()[:12]
+    return f"{alert_id}:{msg_type}:L{level}:{named}:{partner}"[:120]
 
 
 async def queue_delivery(session: AsyncSession, *, alert_id: int, partner: str, level: int,
@@ -30,7 +33,7 @@ async def queue_delivery(session: AsyncSession, *, alert_id: int, partner: str, 
         msg_type = UPDATE if earlier else ALERT
     insert_for = postgresql.insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite.insert
     result = await session.execute(insert_for(PartnerDelivery).values(
-        dedup_key=delivery_key(alert_id, partner, msg_type, level), alert_id=alert_id, partner=partner,
+        dedup_key=delivery_key(alert_id, partner, msg_type, level, communes), alert_id=alert_id, partner=partner,
         msg_type=msg_type, level=level, communes=communes, status="queued", attempts=0, next_attempt_at=now,
         expires_at=expires_at, created_at=now,
     ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(PartnerDelivery.id))
