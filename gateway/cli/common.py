@@ -61,8 +61,23 @@ def write_rows(rows: Iterable[dict], fmt: str, columns: list[str]) -> None:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False, default=str))
     else:
-        for row in rows:
-            print("  ".join(str(row.get(c, "")) for c in columns))
+        table = [[_cell(row.get(c)) for c in columns] for row in rows]
+        if not table:
+            return
+        widths = [max(len(c), *(len(line[i]) for line in table)) for i, c in enumerate(columns)]
+        for line in [columns, *table]:
+            print("  ".join(value.ljust(width) for value, width in zip(line, widths, strict=True)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    """A value as a table shows it: "-" for nothing, a list as comma-separated items."""
+    if value is None or value == []:
+        return "-"
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
 
 
 def add_format_flags(parser) -> None:

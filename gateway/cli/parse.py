@@ -19,11 +19,12 @@ from gateway.storage.gazetteer import is_empty, load_gazetteer
 def register(sub) -> None:
     parse = sub.add_parser("parse", help="show how an SMS text is understood")
     add_config(parse)
-    parse.add_argument("--lang", choices=["fr", "ha", "dje"], default=None)
+    parse.add_argument("--lang", choices=["fr", "ha", "dje"], default=None,
+                       help="the text's language: fr, ha (Hausa) or dje (Zarma); default: detected")
     parse.add_argument("--home", default=None, help="the reporter's commune P-code")
     parse.add_argument("--json", action="store_true", help="one JSON object")
     parse.add_argument("--jsonl", action="store_true", help="batch: JSON lines on stdin, JSON lines out")
-    parse.add_argument("text", nargs="*")
+    parse.add_argument("text", nargs="*", help="the SMS text, e.g. ATTAQUE GABI 12")
     parse.set_defaults(handler=run_parse)
 
 

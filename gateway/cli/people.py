@@ -6,11 +6,15 @@ from alerts import api as alerts_api
 from alerts.api import CommitteeImportError, import_committees_csv
 from gateway.cli.common import add_config, add_format_flags, existing_file, in_transaction, write_rows
 from gateway.cli.errors import CliError
+from gateway.gazetteer.places import PlaceNameError, commune_code
 from gateway.kernel.phones import PhoneError, mask_phone, normalise_phone
 from gateway.runtime import utc_now
 from gateway.storage import reporters as reporter_store
 from gateway.storage.gazetteer import load_gazetteer
 from gateway.storage.reporters import CsvImportError, read_reporters_csv, set_status, upsert_reporter
+
+PHONE_HELP = "phone number, national (90 12 34 56) or international (+227...)"
+LANG_HELP = "language of the SMS they receive: fr (default), ha (Hausa) or dje (Zarma)"
 
 
 def register(sub) -> None:
@@ -19,24 +23,25 @@ def register(sub) -> None:
     listing = rsub.add_parser("list", help="list focal points (numbers masked unless --show-numbers)")
     add_config(listing)
     add_format_flags(listing)
-    listing.add_argument("--status", choices=["approved", "pending", "blocked", "unregistered"])
-    listing.add_argument("--show-numbers", action="store_true")
+    listing.add_argument("--status", choices=["approved", "pending", "blocked", "unregistered"],
+                         help="only focal points in this state: approved, pending, blocked, unregistered")
+    listing.add_argument("--show-numbers", action="store_true", help="whole phone numbers instead of masked ones")
     listing.set_defaults(handler=list_reporters)
     add = rsub.add_parser("add", help="add (or update) an approved focal point")
     add_config(add)
-    add.add_argument("phone")
-    add.add_argument("--commune", required=True, help="P-code or name")
-    add.add_argument("--name", default=None)
-    add.add_argument("--lang", choices=["fr", "ha", "dje"], default="fr")
+    add.add_argument("phone", help=PHONE_HELP)
+    add.add_argument("--commune", required=True, help="the commune they report from: P-code or name")
+    add.add_argument("--name", default=None, help="their name, as operators will see it")
+    add.add_argument("--lang", choices=["fr", "ha", "dje"], default="fr", help=LANG_HELP)
     add.set_defaults(handler=add_reporter)
     for verb, status in (("approve", "approved"), ("block", "blocked")):
         cmd = rsub.add_parser(verb, help=f"set a focal point {status}")
         add_config(cmd)
-        cmd.add_argument("phone")
+        cmd.add_argument("phone", help=PHONE_HELP)
         cmd.set_defaults(handler=lambda args, settings, s=status: set_reporter_status(args, settings, s))
     imp = rsub.add_parser("import", help="CSV phone,name,commune,lang (imported reporters are approved)")
     add_config(imp)
-    imp.add_argument("file")
+    imp.add_argument("file", help="CSV with a header row phone,name,commune,lang")
     imp.set_defaults(handler=import_reporters)
 
     committees = sub.add_parser("committees", help="alert recipients (commune, department, region)")
@@ -44,25 +49,26 @@ def register(sub) -> None:
     clist = csub.add_parser("list", help="list committee members (numbers masked unless --show-numbers)")
     add_config(clist)
     add_format_flags(clist)
-    clist.add_argument("--area", default=None)
-    clist.add_argument("--show-numbers", action="store_true")
+    clist.add_argument("--area", default=None, help="only this area's committee (P-code)")
+    clist.add_argument("--show-numbers", action="store_true", help="whole phone numbers instead of masked ones")
     clist.set_defaults(handler=list_members)
     cadd = csub.add_parser("add", help="add a member to an area's committee")
     add_config(cadd)
-    cadd.add_argument("phone")
+    cadd.add_argument("phone", help=PHONE_HELP)
     cadd.add_argument("--area", required=True, help="commune, department or region P-code")
-    cadd.add_argument("--role", choices=["member", "chair", "authority"], default="member")
-    cadd.add_argument("--name", default=None)
-    cadd.add_argument("--lang", choices=["fr", "ha", "dje"], default="fr")
+    cadd.add_argument("--role", choices=["member", "chair", "authority"], default="member",
+                      help="member (default), chair or authority")
+    cadd.add_argument("--name", default=None, help="their name, as operators will see it")
+    cadd.add_argument("--lang", choices=["fr", "ha", "dje"], default="fr", help=LANG_HELP)
     cadd.set_defaults(handler=add_member)
     cremove = csub.add_parser("remove", help="remove a member (from one area, or all)")
     add_config(cremove)
-    cremove.add_argument("phone")
-    cremove.add_argument("--area", default=None)
+    cremove.add_argument("phone", help=PHONE_HELP)
+    cremove.add_argument("--area", default=None, help="only from this area's committee (P-code; default: all)")
     cremove.set_defaults(handler=remove_member)
     cimp = csub.add_parser("import", help="CSV phone,name,area,role,lang")
     add_config(cimp)
-    cimp.add_argument("file")
+    cimp.add_argument("file", help="CSV with a header row phone,name,area,role,lang")
     cimp.set_defaults(handler=import_members)
 
 
@@ -82,6 +88,15 @@ async def _commune_resolver(session):
     return resolve
 
 
+def _why_no_commune(gazetteer, text: str) -> str:
+    """Why a name designates no commune: unknown (with the nearest names) or several (with each)."""
+    try:
+        commune_code(gazetteer, text)
+    except PlaceNameError as exc:
+        return str(exc)
+    return f"unknown commune {text[:60]!r}"
+
+
 def list_reporters(args, settings) -> int:
     async def work(session):
         return await reporter_store.list_reporters(session, args.status)
@@ -98,9 +113,10 @@ def add_reporter(args, settings) -> int:
     phone = _phone(settings, args.phone)
 
     async def work(session):
-        commune = (await _commune_resolver(session))(args.commune)
+        gazetteer = await load_gazetteer(session)
+        commune = gazetteer.resolve_commune(args.commune)
         if commune is None:
-            raise CliError(f"unknown commune {args.commune!r}")
+            raise CliError(_why_no_commune(gazetteer, args.commune))
         return await upsert_reporter(session, phone, name=args.name, commune=commune, lang=args.lang,
                                      status="approved", now=utc_now())
 

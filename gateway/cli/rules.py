@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alerts.api import RulesError, load_rules, replay
 from gateway.cli.common import add_config, in_transaction, write_rows
-from gateway.cli.data import _date
+from gateway.cli.data import SINCE_HELP, _date
 from gateway.cli.errors import CliError
 from gateway.cli.parse import gazetteer_for_cli
 from gateway.gazetteer.places import known_area_codes
@@ -16,15 +16,17 @@ def register(sub) -> None:
     rsub = rules.add_subparsers(dest="rules_command", required=True)
     check = rsub.add_parser("check", help="validate rule files; exit 1 with file:line: message on any error")
     add_config(check)
-    check.add_argument("path", nargs="?", default=None)
+    check.add_argument("path", nargs="?", default=None, help="rules directory or file (default: rules.path)")
     check.set_defaults(handler=check_rules)
 
     replay = sub.add_parser("replay", help="re-score stored reports under a rule set (changes nothing)")
     add_config(replay)
-    replay.add_argument("--since", type=_date, required=True)
-    replay.add_argument("--until", type=_date, default=None)
+    replay.add_argument("--since", type=_date, required=True, metavar="DATE", help=SINCE_HELP)
+    replay.add_argument("--until", type=_date, default=None, metavar="DATE",
+                        help="before this date (same forms as --since; default: now)")
     replay.add_argument("--rules", default=None, help="rules directory or file (default: rules.path)")
-    replay.add_argument("--json", dest="fmt", action="store_const", const="json", default="table")
+    replay.add_argument("--json", dest="fmt", action="store_const", const="json", default="table",
+                        help="JSON lines")
     replay.set_defaults(handler=run_replay)
 
 

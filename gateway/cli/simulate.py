@@ -21,22 +21,25 @@ from gateway.kernel.phones import PhoneError, normalise_phone
 from gateway.providers.africastalking_forms import inbound_sms_form, ussd_hop_form
 from gateway.storage.models import Outbox
 
+FROM_HELP = ("the phone number the simulated phone has (a demo focal point is +22790000101); "
+             "national or international form")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     simulate = sub.add_parser("simulate", help="a phone simulator against a running gateway")
     ssub = simulate.add_subparsers(dest="simulate_command", required=True)
     sms = ssub.add_parser("sms", help="send one SMS and show the replies the number receives")
     add_config(sms)
-    sms.add_argument("--from", dest="sender", required=True)
+    sms.add_argument("--from", dest="sender", required=True, metavar="PHONE", help=FROM_HELP)
     sms.add_argument("--url", default=None, help="gateway base URL (default: http://127.0.0.1:<http.port>)")
     sms.add_argument("--wait", type=float, default=5.0, help="seconds to wait for replies")
-    sms.add_argument("text", nargs="+")
+    sms.add_argument("text", nargs="+", help="the SMS text, e.g. ATTAQUE GABI 12")
     sms.set_defaults(handler=simulate_sms)
     ussd = ssub.add_parser("ussd", help="walk the USSD menu in the terminal")
     add_config(ussd)
-    ussd.add_argument("--from", dest="sender", required=True)
-    ussd.add_argument("--url", default=None)
-    ussd.add_argument("--service-code", default="*384*3737#")
+    ussd.add_argument("--from", dest="sender", required=True, metavar="PHONE", help=FROM_HELP)
+    ussd.add_argument("--url", default=None, help="gateway base URL (default: http://127.0.0.1:<http.port>)")
+    ussd.add_argument("--service-code", default="*384*3737#", help="the USSD code dialled (default *384*3737#)")
     ussd.set_defaults(handler=simulate_ussd)
 
 

@@ -34,7 +34,7 @@ def register(sub) -> None:
     listing.set_defaults(handler=list_command)
     revoke = tsub.add_parser("revoke", help="revoke a partner's token: refused from its next request")
     add_config(revoke)
-    revoke.add_argument("name")
+    revoke.add_argument("name", help="the partner's token name")
     revoke.set_defaults(handler=revoke_command)
 
 

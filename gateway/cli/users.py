@@ -22,6 +22,7 @@ from gateway.dashboard.users import (
 
 SCOPE_HELP = ("the area the user sees and acts on: region, department or commune names or P-codes, "
               "comma-separated (e.g. Maradi or NE004,NE006011005); default: everywhere")
+NAME_HELP = "the user's login name"
 
 
 def register(sub) -> None:
@@ -29,7 +30,7 @@ def register(sub) -> None:
     usub = users.add_subparsers(dest="users_command", required=True)
     add = usub.add_parser("add", help="add a dashboard user (asks the password twice, or --password-stdin)")
     add_config(add)
-    add.add_argument("name")
+    add.add_argument("name", help=NAME_HELP)
     add.add_argument("--role", choices=ROLES, default="viewer",
                      help="viewer: reads; operator: also labels the review queue; admin: everything")
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
@@ -37,13 +38,13 @@ def register(sub) -> None:
     add.set_defaults(handler=add_command)
     scope = usub.add_parser("scope", help="set the area a user sees and acts on (ends the user's sessions)")
     add_config(scope)
-    scope.add_argument("name")
+    scope.add_argument("name", help=NAME_HELP)
     scope.add_argument("areas", nargs="?", default=None, help=SCOPE_HELP.replace("; default: everywhere", ""))
     scope.add_argument("--everywhere", action="store_true", help="remove the user's scope")
     scope.set_defaults(handler=scope_command)
     passwd = usub.add_parser("passwd", help="set a user's password (ends all of the user's sessions)")
     add_config(passwd)
-    passwd.add_argument("name")
+    passwd.add_argument("name", help=NAME_HELP)
     passwd.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     passwd.set_defaults(handler=passwd_command)
     listing = usub.add_parser("list", help="list dashboard users")
@@ -52,7 +53,7 @@ def register(sub) -> None:
     listing.set_defaults(handler=list_command)
     remove = usub.add_parser("remove", help="remove a dashboard user (their sessions end)")
     add_config(remove)
-    remove.add_argument("name")
+    remove.add_argument("name", help=NAME_HELP)
     remove.set_defaults(handler=remove_command)
 
 
