@@ -206,3 +206,23 @@ async def test_spend_per_provider_the_budget_warns_then_stops_broadcasts_never_a
             one = form(csrf, "NE006011005", "committees", fr=TEXTS["fr"])
             assert "monthly SMS budget is spent" in await post(client, "/dashboard/broadcasts", one, 409)
             assert len(await rows(client, Broadcast)) == 2
+
+
+async def test_a_bad_broadcast_form_is_a_400_naming_the_field(two_operators) -> None:
+    client = two_operators
+    csrf = await as_user(client, "musa")
+    for data, reason in [
+        (form(csrf, "", "committees", fr="x"), "field 'area' is required"),
+        (form(csrf, "Atlantis", "committees", fr="x"), "unknown area 'Atlantis'"),
+        (form(csrf, "NE004", "everyone", fr="x"), "field 'audience' must be one of focal_points, committees"),
+        (form(csrf, "NE004", "committees", fr="a\x00b"), "field 'text_fr' must be at most 1000 printable"),
+        (form(csrf, "NE004", "committees", ha="x" * 1001), "field 'text_ha' must be at most 1000 printable"),
+    ]:
+        for path in ("/dashboard/broadcasts/preview", "/dashboard/broadcasts"):
+            assert reason in await post(client, path, data, 400)
+    # ê is not GSM-7: 400 of them are 6 UCS-2 segments
+    too_long = await post(client, "/dashboard/broadcasts", form(csrf, "NE006", "committees", fr="ê" * 400, dje="x"), 409)
+    assert "the fr text takes 6 SMS segments; at most 3" in too_long
+    await post(client, "/dashboard/broadcasts/999/approve", {"csrf": csrf}, 404)
+    await post(client, "/dashboard/broadcasts/preview", {"area": "NE004", "audience": "committees"}, 403)  # no CSRF
+    assert await rows(client, Broadcast) == []
