@@ -181,6 +181,14 @@ async def test_spend_per_provider_the_budget_warns_then_stops_broadcasts_never_a
             # the cost Africa's Talking reported (XOF 25 a segment), not the configured price (10)
             assert [(s.provider, s.amount, s.sms) for s in await rows(client, SmsSpend)] == [("africastalking", 50.0, 2)]
             assert "budget-warning" not in await (await client.get("/dashboard")).text()  # 45%
+            # A handset's receipt for one of its SMS: the broadcast's page counts it delivered.
+            [first] = await rows(client, Broadcast)
+            one = (await rows(client, Outbox, Outbox.broadcast_id == first.id))[0]
+            report = {"id": one.provider_message_id, "status": "Success", "phoneNumber": one.recipient}
+            assert (await client.post("/callbacks/at/delivery?token=s3cret", data=report)).status == 200
+            detail = await (await client.get(f"/dashboard/broadcasts/{first.id}")).text()
+            assert re.search(r'data-state="delivered"><td>[^<]+</td><td>1</td>', detail)
+            assert re.search(r'data-state="sent"><td>[^<]+</td><td>1</td>', detail) and "50 XOF" in detail
 
             await post(client, "/dashboard/broadcasts", to_tillaberi, 303)
             await settle(client)
