@@ -33,11 +33,13 @@ ROLES = frozenset({"member", "chair", "authority"})
 
 
 class RulesError(Exception):
-    """Rule files that cannot be used; each error reads `file:line: message`."""
+    """Rule files that cannot be used; each error reads `file:line: message`. `warnings`: what
+    would not stop the rules from loading, found in the same pass."""
 
-    def __init__(self, errors: list[str]) -> None:
+    def __init__(self, errors: list[str], warnings: list[str] | None = None) -> None:
         super().__init__("\n".join(errors))
         self.errors = errors
+        self.warnings = warnings or []
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class RuleSet:
     quiet_hours: QuietHours | None
     severity: dict[str, int]  # from the taxonomy: a higher severity inhibits a lower one
     spillover: SpilloverRules = field(default_factory=SpilloverRules)
+    warnings: tuple[str, ...] = ()  # `file:line: warning: message`: loadable, but probably not meant
 
     def rule_for(self, path: AreaPath, incident: str) -> IncidentRule:
         """Defaults, then region, department and commune overrides, the most local last."""
@@ -158,15 +161,19 @@ def _duration(key: str, value: float) -> timedelta:
 
 
 class _Checker:
-    """Collects `file:line: message` errors while converting one file's tables."""
+    """Collects `file:line: message` errors (and warnings) while converting one file's tables."""
 
-    def __init__(self, file_label: str, text: str, errors: list[str]) -> None:
+    def __init__(self, file_label: str, text: str, errors: list[str], warnings: list[str]) -> None:
         self.file_label = file_label
         self.locator = Locator(text)
         self.errors = errors
+        self.warnings = warnings
 
     def error(self, path: tuple[str, ...], message: str, occurrence: int = 0) -> None:
         self.errors.append(f"{self.file_label}:{self.locator.line(path, occurrence)}: {message}")
+
+    def warn(self, path: tuple[str, ...], message: str, occurrence: int = 0) -> None:
+        self.warnings.append(f"{self.file_label}:{self.locator.line(path, occurrence)}: warning: {message}")
 
     def where(self, path: tuple[str, ...], occurrence: int = 0) -> str:
         return f"{self.file_label}:{self.locator.line(path, occurrence)}"
@@ -216,10 +223,12 @@ def load_rules(path: str | Path, known_areas: set[str] | frozenset[str] | None =
         own = root / TAXONOMY_FILE if root.is_dir() else root.parent / TAXONOMY_FILE
         taxonomy = load_taxonomy(own if own.exists() else DEFAULT_TAXONOMY)
     errors: list[str] = []
+    warnings: list[str] = []
     builder = _Builder(taxonomy, known_areas, errors)
     files = _rule_files(root)
     if not files:
         raise RulesError([f"{root}: no rule files (*.toml)"])
+    read = 0
     for file in files:
         label = _label(file, root)
         try:
@@ -234,11 +243,20 @@ def load_rules(path: str | Path, known_areas: set[str] | frozenset[str] | None =
         except tomllib.TOMLDecodeError as exc:
             errors.append(f"{label}:{getattr(exc, 'lineno', None) or _toml_error_line(str(exc))}: not valid TOML: {exc}")
             continue
-        builder.add_file(_Checker(label, text, errors), data)
-    rules = builder.build(str(root))
+        builder.add_file(_Checker(label, text, errors, warnings), data)
+        read += 1
+    rules = builder.build(str(root), len(files) == read, warnings)
     if errors:
-        raise RulesError(errors)
+        raise RulesError(errors, warnings)
     return rules
+
+
+def _not_roles(roles: Any) -> str:
+    """The values of a roles list that are not roles, as an error names them."""
+    if not isinstance(roles, list):
+        return f", got {roles!r}"
+    wrong = [role for role in roles if role not in ROLES]
+    return f", not {', '.join(repr(role) for role in wrong)}" if wrong else ", got an empty list"
 
 
 def _toml_error_line(message: str) -> int:
@@ -375,7 +393,19 @@ class _Builder:
             reporters = checker.number(condition, "reporters", path, minimum=1, integer=True)
             count = checker.number(condition, "count", path, minimum=1, integer=True)
             levels.append(LevelCondition(score, reporters, count))
+        self._levels_in_order(checker, levels, path)
         return tuple(levels)
+
+    @staticmethod
+    def _levels_in_order(checker: _Checker, levels: list[LevelCondition], path: tuple[str, ...]) -> None:
+        """A higher level asking for less than the one below it is reached with it: probably swapped."""
+        name = ".".join(path)
+        for number, (lower, higher) in enumerate(zip(levels, levels[1:], strict=False), start=1):
+            for key in ("score", "reporters", "count"):
+                below, above = getattr(lower, key), getattr(higher, key)
+                if below is not None and above is not None and above < below:
+                    checker.warn(path, f"'{name}' level {number + 1} asks for {key} = {above:g}, less than level "
+                                       f"{number} ({key} = {below:g}): levels go from the lowest to the highest")
 
     def _check_area(self, checker: _Checker, pcode: Any, path: tuple[str, ...], occurrence: int = 0) -> bool:
         if not isinstance(pcode, str) or not PCODE_PATTERN.match(pcode):
@@ -421,8 +451,8 @@ class _Builder:
                 continue
             roles = entry.get("roles", sorted(ROLES))
             if not isinstance(roles, list) or not roles or not set(roles) <= ROLES:
-                checker.error((*path, "roles"), f"route roles must be a list of {', '.join(sorted(ROLES))}",
-                              occurrence)
+                checker.error((*path, "roles"), f"route roles must be a list of {', '.join(sorted(ROLES))}"
+                                                f"{_not_roles(roles)}", occurrence)
                 continue
             min_level = checker.number(entry, "min_level", path, minimum=1, integer=True, occurrence=occurrence)
             step = checker.number(entry, "escalation_step", path, minimum=1, integer=True, occurrence=occurrence)
@@ -484,17 +514,19 @@ class _Builder:
             return
         self.quiet_hours = QuietHours(bounds[0], bounds[1], int(max_level or 1), timedelta(hours=offset))
 
-    def build(self, root_label: str) -> RuleSet:
+    def build(self, root_label: str, whole: bool, warnings: list[str]) -> RuleSet:
+        """`whole`: every file was read, so a missing incident rule or route is really missing (a file
+        that could not be read is its one error)."""
         defaults: dict[str, IncidentRule] = {}
         timing_defaults = {name: _duration(key, self.timings[key]) for key, name in _TIMING_KEYS.items()}
         for incident, (checker, body) in self.incident_tables.items():
             fields = {**timing_defaults, **self._rule_fields(checker, body, ("incident", incident))}
             if {"weight", "window", "levels"} <= set(fields):
                 defaults[incident] = IncidentRule(incident=incident, **fields)
-        for incident in sorted(self.taxonomy.ids - set(self.incident_tables)):
+        for incident in sorted(self.taxonomy.ids - set(self.incident_tables)) if whole else ():
             self.errors.append(f"{root_label}:1: no [incident.{incident}] rule: every incident needs one")
-        if not self.routes:
+        if not self.routes and whole:
             self.errors.append(f"{root_label}:1: no [[route]]: alerts would reach nobody")
         severity = {incident.id: incident.severity for incident in self.taxonomy.incidents}
         return RuleSet(self.scoring, defaults, self.overrides, tuple(self.routes), tuple(self.silences),
-                       self.quiet_hours, severity, self.spillover.build())
+                       self.quiet_hours, severity, self.spillover.build(), tuple(warnings))

@@ -42,13 +42,17 @@ def load_checked(settings, path: str | None):
 
 
 def check_rules(args, settings) -> int:
+    """Errors, then warnings; exit 1 on any error, 0 when only warnings (the rules load)."""
     try:
-        load_rules(args.path or settings.rules_path, _known_areas(settings))
+        rules = load_rules(args.path or settings.rules_path, _known_areas(settings))
     except RulesError as exc:
-        for error in exc.errors:
-            print(error)
+        for line in (*exc.errors, *exc.warnings):
+            print(line)
         return 1
-    print(f"{args.path or settings.rules_path}: rules OK")
+    for warning in rules.warnings:
+        print(warning)
+    noted = f" ({len(rules.warnings)} warning(s))" if rules.warnings else ""
+    print(f"{args.path or settings.rules_path}: rules OK{noted}")
     return 0
 
 
