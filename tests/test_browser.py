@@ -236,6 +236,12 @@ async def test_the_admin_reads_the_audit_trail(browser, gateway, clock) -> None:
     await screenshot(page, "dashboard-audit.png")
     await page.goto(str(gateway.make_url("/dashboard")))
     await screenshot(page, "dashboard-situation.png")
+    await page.click("header nav >> text=Délais de réponse")
+    await page.wait_for_url("**/dashboard/response-times")
+    bars = page.locator('#response-chart rect.response-bar[data-commune="NE004005003"]')
+    assert await bars.evaluate_all("bars => bars.map(b => [b.dataset.measure, b.dataset.median])") == [
+        ["alert", "60"], ["acknowledged", "780"]]  # reported at 11:59, alert at 12:00, taken in charge at 12:12
+    await screenshot(page, "dashboard-response-times.png")
 
 
 # --- broadcasts --------------------------------------------------------------------------------------

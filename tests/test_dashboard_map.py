@@ -22,7 +22,7 @@ from gateway.dashboard.users import add_user
 from gateway.demo.gazetteer import load_demo_batch
 from gateway.kernel.localtime import zone
 from gateway.runtime import RUNTIME
-from gateway.storage.models import Alert, AlertReport, Report, Spillover
+from gateway.storage.models import Alert, AlertReport, AlertSilence, Report, Spillover
 from tests.support.dashboard import log_in, post_sms, scored, seed_traffic
 from tests.support.gateway import REPO
 
@@ -132,7 +132,15 @@ async def test_a_dashboard_acknowledgement_names_the_operator(gateway, clock) ->
         "/api/alerts", headers={"Authorization": "Bearer api-token"})).json())["alerts"]}
     assert api[code]["acknowledged_by"] == "musa"
     assert api[alerts["NE004005003"]["code"]]["acknowledged_by"] == "Comite Guidan Sori"  # by SMS: the member
-    assert '<span id="acknowledged-by">musa</span>' in await (await gateway.get(f"/dashboard/alerts/{code}")).text()
+    html = await (await gateway.get(f"/dashboard/alerts/{code}")).text()
+    assert '<span id="acknowledged-by">musa</span>' in html
+    assert "ou jusqu&#x27;au (UTC+1)" in html and 'min="2026-11-24T13:12"' in html  # the form speaks local time
+    response = await gateway.post(f"/dashboard/alerts/{code}/silence", allow_redirects=False, data={
+        "csrf": csrf, "area": GABI, "incident": "*", "until": "2026-11-25T14:00", "reason": "festival"})
+    assert response.status == 303, await response.text()
+    async with gateway.server.app[RUNTIME].sessions() as session:
+        [silence] = (await session.execute(select(AlertSilence))).scalars()
+    assert silence.until.replace(tzinfo=UTC) == datetime(2026, 11, 25, 13, 0, tzinfo=UTC)  # 14:00 in Niamey
 
 
 async def test_response_times_per_commune_with_medians(gateway, clock) -> None:

@@ -16,6 +16,7 @@ from gateway.dashboard.layout import Texts
 from gateway.dashboard.neighbours_section import NeighbourWarned, neighbours_section, neighbours_warned
 from gateway.dashboard.pages import _incident, _level_badge
 from gateway.dashboard.scope import Scope
+from gateway.kernel.localtime import local, offset_label
 from gateway.kernel.redact import redact
 from gateway.kernel.taxonomy import Taxonomy
 from gateway.outbox.reached import Reached, reached_by
@@ -210,6 +211,7 @@ def _forms(t: Texts, taxonomy: Taxonomy, view: AlertView, csrf: str, scope: Scop
     areas = "".join(f'<option value="{escape(area.pcode)}">{escape(area.name)} ({t(LEVEL_NAMES[area.level])})</option>'
                     for area in reversed(view.path) if area.level in LEVEL_NAMES and scope.covers(area.pcode))
     durations = "".join(f'<option value="{h}">{t.duration(timedelta(hours=h))}</option>' for h in SILENCE_CHOICES_HOURS)
+    here = local(now, t.where)  # the form reads and shows times in the deployment's zone
     parts.append(
         f'<form id="silence" class="action" method="post" action="{action}/silence">{hidden}<h3>{t("Silence")}</h3>'
         f'<p class="hint">{t("Reports are still stored and scored; notifications are withheld until the end.")}</p>'
@@ -217,8 +219,8 @@ def _forms(t: Texts, taxonomy: Taxonomy, view: AlertView, csrf: str, scope: Scop
         f'<label>{t("Incident")} <select name="incident"><option value="{escape(a.incident)}">'
         f'{_incident(taxonomy, a.incident, t.lang)}</option><option value="*">{t("every incident")}</option></select></label>'
         f'<label>{t("For")} <select name="hours"><option value="">—</option>{durations}</select></label>'
-        f'<label>{t("or until (UTC)")} <input type="datetime-local" name="until" '
-        f'min="{now:%Y-%m-%dT%H:%M}" max="{now + MAX_SILENCE:%Y-%m-%dT%H:%M}"></label>'
+        f'<label>{t("or until ({offset})", offset=offset_label(here))} <input type="datetime-local" name="until" '
+        f'min="{here:%Y-%m-%dT%H:%M}" max="{here + MAX_SILENCE:%Y-%m-%dT%H:%M}"></label>'
         f'<label>{t("Reason")} <input name="reason" maxlength="200" required></label>'
         f'<button type="submit">{t("Silence")}</button></form>')
     note = (f'<form id="note" class="action" method="post" action="{action}/note">{hidden}<h3>{t("Add a note")}</h3>'

@@ -87,7 +87,7 @@ def render_response_chart(t: Texts, communes: list[CommuneTimes]) -> str:
                      f'<text class="grid-label" x="{x}" y="{height - AXIS + 14}" text-anchor="middle">{label}</text>')
     for i, commune in enumerate(communes):
         top = TOP + i * group_h
-        parts.append(f'<text class="commune-label" x="{LEFT - 8}" y="{top + ROW * 2}" text-anchor="end">'
+        parts.append(f'<text class="commune-label" x="{LEFT - 8}" y="{top + ROW * len(MEASURES) / 2 + 3}" text-anchor="end">'
                      f'{escape(commune.name)}</text>')
         for j, (measure, label, colour) in enumerate(MEASURES):
             delays = commune.delays.get(measure)

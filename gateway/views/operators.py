@@ -10,7 +10,7 @@ import csv
 import io
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from aiohttp import web
 
@@ -19,6 +19,7 @@ from gateway.dashboard import admin_pages, alert_page, audit, people, tokens
 from gateway.dashboard.auth import Session
 from gateway.dashboard.layout import Texts, page
 from gateway.dashboard.scope import Scope, ScopeError, resolve_areas
+from gateway.kernel.localtime import zone
 from gateway.kernel.phones import PhoneError, mask_phone, normalise_phone
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.exports import alert_rows, report_rows
@@ -142,7 +143,8 @@ async def _note(request: web.Request, runtime: Runtime, session: Session, form: 
     raise _back(alert.code, "noted")
 
 
-def _silence_end(form: dict, now: datetime) -> datetime:
+def _silence_end(form: dict, now: datetime, where: tzinfo) -> datetime:
+    """The silence's end: a duration, or a date and time in the deployment's zone `where` (as the form shows times)."""
     hours, until = str(form.get("hours", "")).strip(), str(form.get("until", "")).strip()
     if hours:
         if not hours.isascii() or not hours.isdigit() or not 1 <= int(hours) <= 24 * 30:
@@ -153,8 +155,8 @@ def _silence_end(form: dict, now: datetime) -> datetime:
     try:
         end = datetime.fromisoformat(until[:40])
     except ValueError:
-        raise _bad("until", "must be a date and time, YYYY-MM-DDTHH:MM (UTC)") from None
-    end = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
+        raise _bad("until", "must be a date and time, YYYY-MM-DDTHH:MM (local time)") from None
+    end = (end.replace(tzinfo=where) if end.tzinfo is None else end).astimezone(UTC)
     if end <= now:
         raise _bad("until", "must be in the future")
     if end > now + alert_page.MAX_SILENCE:
@@ -164,7 +166,7 @@ def _silence_end(form: dict, now: datetime) -> datetime:
 
 async def _silence(request: web.Request, runtime: Runtime, session: Session, form: dict) -> web.StreamResponse:
     now = runtime.clock()
-    until = _silence_end(form, now)
+    until = _silence_end(form, now, zone(runtime.settings.gateway.time_zone))
     reason = _field(form, "reason", 200)
     area, incident = _field(form, "area", 16), _field(form, "incident", 32)
     async with runtime.sessions() as db, db.begin():
