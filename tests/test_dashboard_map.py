@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select, update
@@ -23,6 +24,7 @@ from gateway.demo.gazetteer import load_demo_batch
 from gateway.kernel.localtime import zone
 from gateway.runtime import RUNTIME
 from gateway.storage.models import Alert, AlertReport, AlertSilence, Report, Spillover
+from tests.support.callbacks import FORM
 from tests.support.dashboard import log_in, post_sms, scored, seed_traffic
 from tests.support.gateway import REPO
 
@@ -172,3 +174,14 @@ async def test_response_times_per_commune_with_medians(gateway, clock) -> None:
     await log_in(gateway, "zara", "sahel-viewer-2026")
     html = await (await gateway.get("/dashboard/response-times")).text()
     assert "NE004006003" not in html and "Aucune alerte sur cette période." in html
+
+
+async def test_reports_per_day_count_the_days_of_the_deployments_zone(gateway, clock) -> None:
+    body = urlencode({"from": "+22790000101", "to": "3737", "text": "ATTAQUE GABI 12", "date": "2026-11-24 23:30:00",
+                      "id": "late-1"})
+    assert (await gateway.post("/callbacks/at/sms?token=s3cret", data=body, headers=FORM)).status == 200
+    clock.advance(hours=11, minutes=45)  # 23:45 UTC: 00:45 on the 25th in Niamey
+    await scored(gateway, lambda a: GABI in a)
+    await log_in(gateway)
+    html = await (await gateway.get("/dashboard/reports?days=2")).text()
+    assert re.findall(r'<rect class="bar" data-day="([\d-]+)"', html) == ["2026-11-25"]

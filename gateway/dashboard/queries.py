@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import api as alerts_api
 from gateway.dashboard.scope import EVERYWHERE, Scope
+from gateway.kernel.localtime import local
 from gateway.kernel.phones import mask_phone, mask_phones_in, sender_key
 from gateway.kernel.redact import redact
 from gateway.sms import followup
@@ -184,8 +185,9 @@ async def acknowledge_delays(session: AsyncSession, since: datetime, scope: Scop
 
 
 async def daily_report_counts(session: AsyncSession, known: dict[str, Place], since: datetime,
-                              region: str | None = None, scope: Scope = EVERYWHERE) -> dict[tuple[date, str, str | None], int]:
-    """(day, incident, region P-code) -> number of valid reports received that day."""
+                              region: str | None = None, scope: Scope = EVERYWHERE,
+                              where: tzinfo = UTC) -> dict[tuple[date, str, str | None], int]:
+    """(day, incident, region P-code) -> number of valid reports received that day (a day of the zone `where`)."""
     counts: Counter = Counter()
     for received_at, incident, pcode in await session.execute(scoped(
             select(Report.received_at, Report.incident, Report.commune_pcode)
@@ -193,7 +195,7 @@ async def daily_report_counts(session: AsyncSession, known: dict[str, Place], si
         place = known.get(pcode) if pcode else None
         region_pcode = place.region_pcode if place else None
         if region is None or region_pcode == region:
-            counts[(received_at.date(), incident, region_pcode)] += 1
+            counts[(local(received_at, where).date(), incident, region_pcode)] += 1
     return dict(counts)
 
 

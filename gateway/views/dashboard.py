@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -37,7 +37,7 @@ from gateway.dashboard.suggestions import (
 )
 from gateway.gazetteer.reference import lexicon_overlay
 from gateway.kernel.i18n import LANGUAGES
-from gateway.kernel.localtime import zone
+from gateway.kernel.localtime import local, zone
 from gateway.parser import LexiconError, load_parser
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.spend import month_budget
@@ -193,11 +193,12 @@ async def _situation(request: web.Request, runtime: Runtime, t: Texts, session: 
 async def _reports(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
     days = int_parameter(request, "days", 14, 1, 90)
     region = text_parameter(request, "region")
-    first_day = (runtime.clock() - timedelta(days=days - 1)).date()
+    first_day = local(runtime.clock(), t.where).date() - timedelta(days=days - 1)  # days of the deployment's zone
+    since = datetime.combine(first_day, time(0), tzinfo=t.where)
     async with runtime.sessions() as db:
         known = await queries.places(db)
-        counts = await queries.daily_report_counts(db, known, since=runtime.clock() - timedelta(days=days),
-                                                   region=region, scope=session.scope)
+        counts = await queries.daily_report_counts(db, known, since=since, region=region, scope=session.scope,
+                                                   where=t.where)
     regions = {p.region_pcode: queries.Place(p.region_pcode, p.region_name, p.country, None, None, None, None)
                for p in known.values() if p.region_pcode and session.scope.covers(p.pcode)}
     ordered = sorted(regions.values(), key=lambda r: (r.country, r.name or ""))
