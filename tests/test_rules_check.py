@@ -3,10 +3,14 @@ rules it would have held), a bad role named, levels in the wrong order a warning
 
 from __future__ import annotations
 
+import logging
 import shutil
 
 import pytest
 
+from gateway.alerting.rules_reload import RulesHolder
+from gateway.demo.gazetteer import load_demo_batch
+from gateway.gazetteer.matcher import Gazetteer
 from tests.support.cli import ewg
 from tests.support.paths import REPO
 
@@ -67,3 +71,16 @@ def test_the_shipped_rules_have_no_warning() -> None:
     result = ewg("rules", "check", db_url=NO_DATABASE)
     assert result.returncode == 0, result.stdout
     assert [line for line in result.stdout.splitlines() if not line.endswith("rules OK")] == []
+
+
+def test_the_running_gateway_logs_the_warnings_of_rules_it_loads(rules_dir, caplog) -> None:
+    line = _break(rules_dir / "defaults.toml",
+                  "levels = [{ reporters = 3, count = 50 }, { reporters = 5, count = 200 }]",
+                  "levels = [{ reporters = 5, count = 50 }, { reporters = 3, count = 200 }]")
+    demo = load_demo_batch()
+    holder = RulesHolder(rules_dir, Gazetteer(demo.units, demo.places))
+    with caplog.at_level(logging.WARNING, logger="gateway.alerting.rules_reload"):
+        assert holder.load()
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        f"rules: rules/defaults.toml:{line}: warning: 'incident.cattle_theft.levels' level 2 asks for reporters = 3, "
+        "less than level 1 (reporters = 5): levels go from the lowest to the highest"]

@@ -42,6 +42,8 @@ class RulesHolder:
             return False
         self._stamp = stamp
         self.rules = with_partners(rules, self._partners)
+        for warning in rules.warnings:
+            log.warning("rules: %s", warning)
         log.info("rules loaded from %s", self.path)
         return True
 
