@@ -33,10 +33,17 @@ from alerts.operators import (
 )
 from alerts.outcomes import AckResult
 from alerts.rules import RulesError, RuleSet, load_rules
-from alerts.service import acknowledge, replay, report_retracted, resolve_alert, score_pending_reports
+from alerts.service import (
+    acknowledge,
+    replay,
+    report_retracted,
+    resolve_alert,
+    score_pending_reports,
+    warn_of_partner_alert,
+)
 from alerts.silences import lift_silence, standing_silences
 from alerts.spillover import with_partners
-from alerts.spillover_inbound import InboundWarning, warn_of_partner_alert
+from alerts.spillover_inbound import InboundWarning
 from alerts.spillover_rules import PartnerArea
 from alerts.unreachable import escalate_unreachable
 

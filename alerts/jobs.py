@@ -19,6 +19,7 @@ from alerts.pipeline import ALERT_STAGES, Situation, Trigger
 from alerts.rules import RuleSet
 from alerts.silences import with_stored_silences
 from alerts.spillover import spill_over
+from alerts.spillover_inbound import warn_held_partner_alerts
 from gateway.storage.models import Alert, Outbox, Report, Reporter, Spillover
 
 log = logging.getLogger(__name__)
@@ -112,18 +113,17 @@ async def run_held_spillovers(session: AsyncSession, rules: RuleSet, now: dateti
                               alert_expiry: timedelta = DEFAULT_EXPIRY) -> int:
     """A neighbour a silence or quiet hours kept from a warning is warned once nothing holds it
     back, while the alert is still active: as an alert's own first notification is sent late
-    rather than never (run_repeats). Returns the warnings queued."""
+    rather than never (run_repeats); so is a member held back from a partner gateway's warning.
+    Returns the warnings queued."""
     held = (await session.execute(
         select(Alert).where(Alert.status.in_(store.ACTIVE), select(Spillover.id).where(
             Spillover.alert_id == Alert.id, Spillover.level < Alert.level).exists()).order_by(Alert.id)
     )).scalars().all()
-    if not held:
-        return 0
     config = await config_for(session, rules, gazetteer, alert_expiry, now)
     sent = 0
     for alert in held:
         sent += (await spill_over(session, config, alert, now, held_only=True)).sent
-    return sent
+    return sent + await warn_held_partner_alerts(session, config, now)
 
 
 async def auto_resolve(session: AsyncSession, rules: RuleSet, now: datetime, *,

@@ -34,7 +34,12 @@ from alerts.replay import replay
 from alerts.rules import RuleSet
 from alerts.scoring import Score, score_window
 from alerts.spillover import acknowledge_vigilance
-from alerts.spillover_inbound import acknowledge_partner_vigilance
+from alerts.spillover_inbound import (
+    InboundOutcome,
+    InboundWarning,
+    acknowledge_partner_vigilance,
+    receive_partner_warning,
+)
 from alerts.texts import ack_notice_text
 from gateway.storage.models import Alert, AlertReport, CommitteeMember, Report
 from gateway.storage.outbox import PRIORITY_NOTICE, OutboundSms, enqueue
@@ -180,6 +185,14 @@ async def acknowledge(session: AsyncSession, phone: str, code: str, now: datetim
     ], now)
     log.info("alert %s acknowledged by committee member %d", code, member.id)
     return AckResult(AckOutcome.ACKNOWLEDGED, code, member.lang, member.name, len(others))
+
+
+async def warn_of_partner_alert(session: AsyncSession, rules: RuleSet, warning: InboundWarning, now: datetime, *,
+                                gazetteer: object = None, alert_expiry: timedelta = DEFAULT_EXPIRY) -> InboundOutcome:
+    """A partner gateway's CAP warning (POST /api/cap/inbound): its communes' committees warned as a
+    spillover, with the silences set on the dashboard that still hold."""
+    config = await config_for(session, rules, gazetteer, alert_expiry, now)
+    return await receive_partner_warning(session, config, warning, now)
 
 
 async def report_retracted(session: AsyncSession, rules: RuleSet, report_id: int, gazetteer: object,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,13 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
 from alerts.areas import AreaPath
-from alerts.jobs import DEFAULT_EXPIRY, config_for
 from alerts.notify import AlertConfig
 from alerts.outcomes import AckOutcome, AckResult
 from alerts.pipeline import Decision, OtherAlert
 from alerts.routing import Member
-from alerts.rules import RuleSet
-from alerts.spillover import KIND, Neighbourhood, SpillSituation, VigilanceDecision, decide_neighbours
+from alerts.spillover import (
+    KIND,
+    STAGES,
+    Neighbourhood,
+    SpillSituation,
+    VigilanceDecision,
+    decide_neighbours,
+    first_withholding,
+)
 from alerts.spillover_rules import SpillRule
 from alerts.spillover_texts import VigilanceFacts, vigilance_text
 from gateway.kernel.phones import mask_phone
@@ -64,13 +70,9 @@ class InboundOutcome:
     withheld: int
 
 
-async def warn_of_partner_alert(session: AsyncSession, rules: RuleSet, warning: InboundWarning, now: datetime, *,
-                                gazetteer: object = None, alert_expiry: timedelta = DEFAULT_EXPIRY) -> InboundOutcome:
-    config = await config_for(session, rules, gazetteer, alert_expiry, now)
-    return await _warn(session, config, warning, now)
-
-
-async def _warn(session: AsyncSession, config: AlertConfig, warning: InboundWarning, now: datetime) -> InboundOutcome:
+async def receive_partner_warning(session: AsyncSession, config: AlertConfig, warning: InboundWarning,
+                                  now: datetime) -> InboundOutcome:
+    """Store a partner's message (once per identifier) and warn the communes it names."""
     inbound_id = await _store(session, warning, now)
     if inbound_id is None:
         log.info("CAP %s from partner %s already received", warning.identifier, warning.partner)
@@ -81,6 +83,31 @@ async def _warn(session: AsyncSession, config: AlertConfig, warning: InboundWarn
         log.info("CAP %s from partner %s (%s of alert %s): nobody warned, the alert is cancelled",
                  warning.identifier, warning.partner, warning.msg_type, warning.code)
         return InboundOutcome(False, 0, 0)
+    return await _warn(session, config, warning, inbound_id, now)
+
+
+async def warn_held_partner_alerts(session: AsyncSession, config: AlertConfig, now: datetime) -> int:
+    """A member a silence or quiet hours kept from a partner's warning is warned once nothing holds
+    it back, while the partner's alert still stands: not cancelled, and its latest message younger
+    than the alert expiry (the partner's alert may have closed unheard). Returns warnings queued."""
+    recent = (await session.execute(select(CapInbound).where(CapInbound.received_at >= now - config.alert_expiry)
+                                    .order_by(CapInbound.id))).scalars().all()
+    latest = {row.incident_key: row for row in recent}  # the newest message of each partner alert
+    cancelled = {row.incident_key for row in recent if row.msg_type == "Cancel"}
+    sent = 0
+    for key, row in latest.items():
+        if key in cancelled:
+            continue
+        warning = InboundWarning(row.identifier, row.partner, row.sender, row.msg_type, key, row.code, row.incident,
+                                 row.level, row.home_pcode, row.place, row.country, dict(row.communes))
+        sent += (await _warn(session, config, warning, row.id, now, held_only=True)).sent
+    return sent
+
+
+async def _warn(session: AsyncSession, config: AlertConfig, warning: InboundWarning, inbound_id: int,
+                now: datetime, *, held_only: bool = False) -> InboundOutcome:
+    """`held_only`: only the communes with a member not yet warned at this level whom no stage holds
+    back now, and nothing recorded when there are none."""
     communes = sorted(warning.communes)
     members = [Member(m.id, m.phone, m.name, m.area_pcode, m.role, m.lang) for m in (await session.execute(
         select(CommitteeMember).where(CommitteeMember.area_pcode.in_(communes), CommitteeMember.active.is_(True))
@@ -100,6 +127,12 @@ async def _warn(session: AsyncSession, config: AlertConfig, warning: InboundWarn
                                 config.gazetteer.name(commune) != commune, tuple(standing.get(commune, ())))
                   for commune, ring in warning.communes.items()]
     rule = config.rules.spillover.rule_for(warning.incident) or SpillRule(warning.incident, 1, 1, ALL_ROLES)
+    if held_only:
+        neighbours = [n for n in neighbours if n.known and first_withholding(STAGES, situation, n, config.rules) is None
+                      and any(m.area_pcode == n.commune and m.role in rule.roles
+                              and sent_levels.get(m.id, 0) < warning.level for m in members)]
+        if not neighbours:
+            return InboundOutcome(False, 0, 0)
     decisions = decide_neighbours(situation, config.rules, rule, neighbours, members, sent_levels)
     messages = _messages(config, warning, decisions, now)
     outbox_ids = await store.enqueue_by_key(session, list(messages.values()), now)
@@ -116,7 +149,7 @@ async def _store(session: AsyncSession, warning: InboundWarning, now: datetime) 
     return (await session.execute(insert_for(CapInbound).values(
         identifier=warning.identifier, partner=warning.partner, sender=warning.sender, msg_type=warning.msg_type,
         incident_key=warning.incident_key, code=warning.code, incident=warning.incident, level=warning.level,
-        place=warning.place, country=warning.country, communes=warning.communes, received_at=now,
+        home_pcode=warning.home_pcode, place=warning.place, country=warning.country, communes=warning.communes, received_at=now,
     ).on_conflict_do_nothing(index_elements=["identifier"]).returning(CapInbound.id))).scalar_one_or_none()
 
 

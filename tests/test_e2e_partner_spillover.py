@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.providers.africastalking_forms import inbound_sms_form
 from tests.support.end_to_end import CALLBACKS_TOKEN, post_sms, wait_for
-from tests.support.gateway_process import GatewayProcess
+from tests.support.gateway_process import DEMO_GAZETTEER, GatewayProcess
 from tests.support.ports import free_port
 
 NIGER_TO_MALI, MALI_TO_NIGER = "niger-to-mali-token-0123456789", "mali-to-niger-token-0123456789"
@@ -36,26 +37,36 @@ def deliveries(database: Path) -> list[tuple]:
                           "FROM partner_deliveries ORDER BY id").fetchall()
 
 
-async def test_an_attack_in_ayerou_reaches_ouattagouna_through_malis_gateway(tmp_path, fake_provider) -> None:
+async def test_an_attack_in_ayerou_reaches_ouattagouna_through_malis_gateway(tmp_path, fake_provider,
+                                                                             _sqlite_template) -> None:
     niger_port, mali_port = free_port(), free_port()
     (tmp_path / "niger").mkdir()
     (tmp_path / "mali").mkdir()
     niger_db, mali_db = tmp_path / "niger" / "ewg.db", tmp_path / "mali" / "ewg.db"
+    for database in (niger_db, mali_db):  # migrated once for the session: `db upgrade` is not under test here
+        shutil.copy(_sqlite_template, database)
     common = {"EWG_AFRICASTALKING__BASE_URL": fake_provider.base_url, "EWG_CALLBACKS__TOKEN": CALLBACKS_TOKEN,
               **fake_provider.credentials_env(), **FAST_RETRIES}
     niger = GatewayProcess({**common, "EWG_DATABASE__URL": f"sqlite+aiosqlite:///{niger_db}",
                             "EWG_DASHBOARD__CAP_SENDER": "ewg@niger.example",
                             "EWG_SPILLOVER__PARTNERS": partner("mali", mali_port, NIGER_TO_MALI, MALI_TO_NIGER, ["ML"])},
-                           niger_port, tmp_path / "niger")
+                           niger_port, tmp_path / "niger", migrate=False)
     mali = GatewayProcess({**common, "EWG_DATABASE__URL": f"sqlite+aiosqlite:///{mali_db}",
                            "EWG_DASHBOARD__CAP_SENDER": "ewg@mali.example",
                            "EWG_SPILLOVER__PARTNERS": partner("niger", niger_port, MALI_TO_NIGER, NIGER_TO_MALI, ["NE"])},
-                          mali_port, tmp_path / "mali")
+                          mali_port, tmp_path / "mali", migrate=False, people=False)
     (tmp_path / "mali" / "committees.csv").write_text(
         f"phone,name,area,role,lang\n{OUATTAGOUNA_CHAIR},Comite Ouattagouna,ML070104,chair,dje\n")
+
+    async def start_mali() -> None:
+        """Mali's database as its operator sets it up (its gazetteer, its committees), then its gateway."""
+        for command in (("gazetteer", "import", *map(str, DEMO_GAZETTEER)),
+                        ("committees", "import", str(tmp_path / "mali" / "committees.csv"))):
+            assert await mali.run_command(*command) == 0, mali.logs_tail()
+        await mali.start(timeout=60)
+
     try:
-        await asyncio.gather(niger.start(timeout=60), mali.start(timeout=60))
-        assert await mali.run_command("committees", "import", str(tmp_path / "mali" / "committees.csv")) == 0
+        await asyncio.gather(niger.start(timeout=60), start_mali())
         await mali.terminate()  # Mali's gateway is down when the attack is reported
 
         reported = inbound_sms_form(FOCAL_POINT, "ATTAQUE AYEROU 3", received_at=datetime.now(UTC))

@@ -2,7 +2,8 @@
 service: a commune in a partner's area ([[spillover.partners]]) is not warned here but owed to the
 partner as one CAP message (Alert, then Update at a raised level, Cancel once the alert closes);
 the messages a partner receives are schema-valid CAP that its inbound reads back. And a neighbour
-a silence kept from its warning is warned once the silence ends, while the alert is still open."""
+a silence kept from its warning (of this gateway's alert or a partner's) is warned once the silence
+ends, while the alert is still open."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import select, update
 
 from alerts import service
-from alerts.api import PartnerArea, run_held_spillovers, with_partners
+from alerts.api import InboundWarning, PartnerArea, run_held_spillovers, warn_of_partner_alert, with_partners
 from alerts.areas import StaticGazetteer
 from alerts.rules import Silence, load_rules
 from gateway.dashboard.layout import Texts
@@ -173,6 +174,27 @@ async def test_a_neighbour_silenced_is_warned_once_the_silence_ends_while_the_al
     assert await warned(sessions) == [OUATTAGOUNA_MEMBER, INATES_MEMBER]
     assert await held_pass(62) == 0  # warned once
     assert await decisions() == before + 1
+
+
+async def test_a_partners_warning_held_by_a_silence_is_sent_once_the_silence_ends(sessions):
+    rules = replace(SHIPPED, silences=(Silence(AYEROU, None, T0 + timedelta(hours=1), "curfew"),))
+    warning = InboundWarning("ewg@ml.spill.5.1", "mali", "ewg@ml", "Alert", "ewg@ml.alert.5", "K9M4", "attack", 1,
+                             OUATTAGOUNA, "Ouattagouna", "ML", {AYEROU: 1})
+    async with sessions() as session, session.begin():
+        outcome = await warn_of_partner_alert(session, rules, warning, T0, gazetteer=PLACES)
+    assert (outcome.sent, outcome.withheld) == (0, 1)
+
+    async def held_pass(minutes: float) -> int:
+        async with sessions() as session, session.begin():
+            return await run_held_spillovers(session, rules, T0 + timedelta(minutes=minutes), gazetteer=PLACES)
+
+    assert await held_pass(30) == 0
+    assert await held_pass(61) == 1
+    assert await held_pass(62) == 0
+    async with sessions() as session:
+        bodies = list((await session.execute(select(Outbox.body).where(Outbox.recipient == HOME_MEMBER))).scalars())
+    assert bodies == ["VIGILANCE K9M4: attaque niveau 1 à Ouattagouna (Mali), près de votre commune. Restez vigilants. "
+                      "Répondez OK K9M4 pour confirmer la réception."]
 
 
 def test_messages_to_a_partner_pass_the_schema_and_read_back() -> None:

@@ -3,7 +3,8 @@
 while the outbox's rule says a try is still worth it (sender.worth_retrying: until the expiry),
 then expired. A 2xx is delivered; a refusal (400, 401, 403, 404, 413) is final, with the partner's
 reason kept; anything else (5xx, 429, timeouts, a partner down) is tried again. Rows are claimed
-with a lease, as the outbox's are, so a crash mid-send leaves them due again."""
+with a lease (and row locks on PostgreSQL), as the outbox's are, so a crash mid-send leaves them due
+again; a message sent twice all the same is harmless, the partner keeps each identifier once."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ class PartnerSender:
             rows = (await session.execute(select(PartnerDelivery).where(
                 or_((PartnerDelivery.status == "queued") & (PartnerDelivery.next_attempt_at <= now),
                     (PartnerDelivery.status == "sending") & (PartnerDelivery.claimed_until < now)))
-                .order_by(PartnerDelivery.id).limit(BATCH))).scalars().all()
+                .order_by(PartnerDelivery.id).limit(BATCH).with_for_update(skip_locked=True))).scalars().all()
             for row in rows:
                 row.status, row.claimed_until = "sending", now + LEASE
             documents = {row.id: await self._document(session, row) for row in rows}

@@ -499,7 +499,8 @@ class CapInbound(Base):
     code: Mapped[str] = mapped_column(String(16))
     incident: Mapped[str] = mapped_column(String(32))
     level: Mapped[int] = mapped_column(Integer)
-    place: Mapped[str] = mapped_column(String(80))  # the incident's commune, named by the partner
+    home_pcode: Mapped[str] = mapped_column(String(16))  # the incident's commune
+    place: Mapped[str] = mapped_column(String(80))  # its name, as the partner gives it
     country: Mapped[str] = mapped_column(String(2))
     communes: Mapped[dict] = mapped_column(JSON, default=dict)  # P-code -> ring
     received_at: Mapped[datetime]

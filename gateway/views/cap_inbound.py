@@ -29,12 +29,21 @@ def partner_of(request: web.Request) -> PartnerSettings | None:
     return found
 
 
+async def read_at_most(request: web.Request, limit: int) -> bytes:
+    """The body, or its first `limit` bytes or so: enough to tell it is too large, never all of a flood
+    (the application's own body limit is for forms, smaller than a CAP message may be)."""
+    body = bytearray()
+    while len(body) < limit and (chunk := await request.content.read(limit - len(body))):
+        body += chunk
+    return bytes(body)
+
+
 async def cap_inbound(request: web.Request) -> web.Response:
     partner = partner_of(request)
     if partner is None:
         log.warning("CAP inbound refused: no partner's token")
         return plain(401, "a partner's bearer token is required")
-    body = await request.content.read(MAX_CAP_BYTES + 1)
+    body = await read_at_most(request, MAX_CAP_BYTES + 1)
     runtime = request.app[RUNTIME]
     try:
         cap = read_partner_cap(body)

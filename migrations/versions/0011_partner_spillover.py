@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(16), nullable=False),
         sa.Column("incident", sa.String(32), nullable=False),
         sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column("home_pcode", sa.String(16), nullable=False),
         sa.Column("place", sa.String(80), nullable=False),
         sa.Column("country", sa.String(2), nullable=False),
         sa.Column("communes", sa.JSON(), nullable=False),
