@@ -178,10 +178,10 @@ class MetricsSettings:
 class PartnerSettings:
     """A partner gateway (another deployment, across a border) that warns the communes it covers."""
 
-    name: str  # how this gateway names the partner: logs, the dashboard, the audit of what was sent
+    name: str  # how this gateway names the partner: in logs and on the alert page
     url: str  # the partner's base URL; its CAP inbound is <url>/api/cap/inbound
-    token: str  # the bearer token this gateway presents to the partner
-    inbound_token: str  # the bearer token the partner presents to this gateway's /api/cap/inbound
+    token: str = field(repr=False)  # the bearer token this gateway presents to the partner
+    inbound_token: str = field(repr=False)  # the bearer token the partner presents to this gateway's /api/cap/inbound
     areas: tuple[str, ...]  # P-code prefixes the partner covers (e.g. "ML"); the longest match wins
 
     @property
@@ -210,7 +210,8 @@ def partner_settings(raw: Any) -> tuple[PartnerSettings, ...]:
         texts = {key: entry[key] for key in PARTNER_KEYS if key != "areas"}
         bad = next((key for key, value in texts.items() if not isinstance(value, str)), None)
         if bad:
-            raise ConfigError(f"setting {where}.{bad}: expected text, got {entry[bad]!r}")
+            shown = "a secret" if "token" in bad else repr(entry[bad])  # a token is never echoed
+            raise ConfigError(f"setting {where}.{bad}: expected text, got {shown}")
         if not entry["url"].startswith(("http://", "https://")):
             raise ConfigError(f"setting {where}.url: expected an http(s) URL, got {entry['url']!r}")
         for key in ("token", "inbound_token"):
@@ -231,7 +232,7 @@ def partner_settings(raw: Any) -> tuple[PartnerSettings, ...]:
 @dataclass(frozen=True)
 class SpilloverSettings:
     cross_border_km: float = 50.0  # communes of different countries this close are neighbours (at import)
-    partners: list = field(default_factory=list)  # [[spillover.partners]]; read through partner_list
+    partners: list = field(default_factory=list, repr=False)  # [[spillover.partners]] (tokens): see partner_list
 
     @property
     def partner_list(self) -> tuple[PartnerSettings, ...]:

@@ -63,6 +63,8 @@ WIRE = [
     ("an unknown incident", BEARER, VALID.replace("<value>attack</value>", "<value>meteor</value>"), 400,
      "unknown incident 'meteor'"),
     ("no commune", BEARER, re.sub(r"<geocode>.*?</geocode>", "", VALID), 400, "names no commune"),
+    ("a long identifier", BEARER, VALID.replace(f"{SENDER}.spill.3.1", "x" * 300), 400,
+     "identifier longer than 255 characters"),
 ]
 
 

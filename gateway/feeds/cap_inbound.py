@@ -18,6 +18,7 @@ from gateway.feeds.cap import CAP_NS
 SCHEMA_PATH = Path(__file__).resolve().parent / "CAP-v1.2.xsd"
 MAX_CAP_BYTES = 65536  # three languages and a few dozen communes fit many times over
 MESSAGE_TYPES = ("Alert", "Update", "Cancel")
+MAX_ID_CHARS = 255  # what cap_inbound keeps of an identifier, a sender and an incidents key
 PCODE = re.compile(r"^[A-Z]{2}[0-9]{1,12}$")
 RING = re.compile(r"^([A-Z]{2}[0-9]{1,12}) ([1-9])$")
 C = {"cap": CAP_NS}
@@ -82,6 +83,9 @@ def _facts(root: etree._Element) -> PartnerCap:
     incidents = _text(root, "cap:incidents")
     if not incidents:
         raise CapRefused("incidents is required: it ties an alert's updates together")
+    for name in ("identifier", "sender", "incidents"):
+        if len(_text(root, f"cap:{name}")) > MAX_ID_CHARS:
+            raise CapRefused(f"{name} longer than {MAX_ID_CHARS} characters")
     if msg_type != "Alert" and not _text(root, "cap:references"):
         raise CapRefused(f"a {msg_type} needs references")
     info = root.find("cap:info", C)
