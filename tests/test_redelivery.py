@@ -111,6 +111,14 @@ class Setup:
         await settle(self.client)
 
 
+    async def phone_failed(self, message_id: str, reason: str) -> None:
+        body, headers = signed_webhook(SIGNING_KEY, "sms:failed", {"messageId": message_id, "reason": reason},
+                                       timestamp=int(self.clock.now.timestamp()))
+        response = await self.client.post("/callbacks/android", data=body, headers=headers)
+        assert response.status == 200, await response.text()
+        await settle(self.client)
+
+
 @pytest.fixture
 async def setup(db_url):
     clock = FakeClock()
@@ -134,7 +142,7 @@ async def test_a_provider_caused_failure_goes_out_again_through_the_phone_once(s
     row = (await setup.alert_rows())[GABI_CHAIR]
     assert (row.status, row.provider) == ("sent", "android")
     assert [m["phoneNumbers"] for m in setup.phone.messages] == [[GABI_CHAIR]]
-    assert setup.phone.messages[0]["id"] == str(row.id)
+    assert setup.phone.messages[0]["id"] == row.provider_message_id == f"{row.id}-{row.attempts - 1}"
     assert "Gabi" in setup.phone.messages[0]["text"]
 
     # The provider posts the same report again, then with its own retry count: nothing more goes out.
@@ -144,6 +152,18 @@ async def test_a_provider_caused_failure_goes_out_again_through_the_phone_once(s
     assert (await setup.alert_rows())[GABI_CHAIR].attempts == row.attempts
     assert [number for number, _ in setup.at.ids].count(GABI_CHAIR) == 1
     assert (await setup.alert()).status == "open"
+
+
+async def test_failover_goes_round_and_each_try_through_the_phone_is_a_new_sms(setup: Setup) -> None:
+    await setup.report(GABI_CHAIR, "Failed", "DeliveryFailure")
+    first = (await setup.alert_rows())[GABI_CHAIR].provider_message_id
+    await setup.phone_failed(first, "RESULT_ERROR_NO_SERVICE")  # the phone has no signal: back to Africa's Talking
+    assert [number for number, _ in setup.at.ids].count(GABI_CHAIR) == 2
+    await setup.report(GABI_CHAIR, "Rejected", "RejectedByGateway")  # and round again to the phone
+    ids = [m["id"] for m in setup.phone.messages]
+    assert len(ids) == 2 and len(set(ids)) == 2, ids  # the phone answers 409 to an id it has seen
+    row = (await setup.alert_rows())[GABI_CHAIR]
+    assert (row.status, row.provider, row.provider_message_id) == ("sent", "android", ids[1])
 
 
 async def test_an_absent_phone_is_tried_again_until_the_sms_expires(setup: Setup) -> None:
@@ -207,12 +227,8 @@ async def test_the_alert_page_and_the_cap_feed_say_who_was_reached(setup: Setup)
 
     await setup.report(GABI_MEMBER, "Failed", "UserInBlackList")  # too late: it was delivered
     # The phone could not send the chair's SMS either, and the number is the reason: failed for good.
-    chair_row = (await setup.alert_rows())[GABI_CHAIR]
-    body, headers = signed_webhook(SIGNING_KEY, "sms:failed", {
-        "messageId": chair_row.provider_message_id, "reason": "RESULT_ERROR_SHORT_CODE_NOT_ALLOWED"},
-        timestamp=int(setup.clock.now.timestamp()))
-    response = await setup.client.post("/callbacks/android", data=body, headers=headers)
-    assert response.status == 200, await response.text()
+    await setup.phone_failed((await setup.alert_rows())[GABI_CHAIR].provider_message_id,
+                             "RESULT_ERROR_SHORT_CODE_NOT_ALLOWED")
     response = await setup.client.get(f"/feeds/cap/{alert.id}.xml", headers={"Authorization": "Bearer api-token"})
     document = await response.read()
     schema = etree.XMLSchema(etree.parse(str(CAP_XSD)))

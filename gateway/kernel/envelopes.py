@@ -97,3 +97,4 @@ class Outgoing:
     outbox_id: int
     recipient: str
     expires_at: datetime | None = None
+    attempt: int = 0  # tries before this one: a try after the first gets an id of its own

@@ -180,7 +180,7 @@ class OutboxSender:
         by_text: dict[tuple[str, str], list[Outgoing]] = defaultdict(list)
         for row_id, recipient, body, kind, provider, attempts, expires_at in rows:
             name = self.provider_for(recipient, kind, provider, attempts)
-            by_text[name, body].append(Outgoing(row_id, recipient, _aware(expires_at)))
+            by_text[name, body].append(Outgoing(row_id, recipient, _aware(expires_at), attempts))
         # Alerts first: rows came ordered by priority; dicts keep insertion order.
         record = self._coalescing_recorder()
         texts_in_flight = asyncio.Semaphore(UNRECORDED_TEXTS)

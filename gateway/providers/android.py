@@ -197,7 +197,7 @@ class AndroidSender:
         """The JSON of one SMS for the app's API."""
         body: dict = {"textMessage": {"text": text}, "phoneNumbers": [one.recipient], "withDeliveryReport": True}
         if one.outbox_id:
-            body["id"] = str(one.outbox_id)
+            body["id"] = message_id(one)
         if self._sim:
             body["simNumber"] = self._sim
         if one.expires_at is not None:
@@ -215,8 +215,8 @@ class AndroidSender:
         except aiohttp.ClientError as exc:
             return SendResult(one.recipient, SendOutcome.RETRY, reason=f"connection: {type(exc).__name__}")
         if 200 <= status < 300 or status == 409:  # 409: this id was already taken, the SMS exists
-            message_id = str(one.outbox_id) if one.outbox_id else _answer_id(raw)
-            return SendResult(one.recipient, SendOutcome.SENT, message_id or None)
+            sent_id = message_id(one) if one.outbox_id else _answer_id(raw)
+            return SendResult(one.recipient, SendOutcome.SENT, sent_id or None)
         # 400: the app refuses this SMS (a number it cannot send to); anything else is the phone's side
         outcome = SendOutcome.FAILED if status == 400 else SendOutcome.RETRY
         return SendResult(one.recipient, outcome, reason=f"http_{status}")
@@ -231,6 +231,12 @@ class AndroidSender:
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def message_id(one: Outgoing) -> str:
+    """The app's id of one try of an SMS: the outbox id, and the try after the first (the app answers
+    409 to an id it has seen, so a try after a failure needs its own)."""
+    return f"{one.outbox_id}-{one.attempt}" if one.attempt else str(one.outbox_id)
 
 
 def _answer_id(raw: bytes) -> str | None:

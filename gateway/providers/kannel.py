@@ -34,7 +34,7 @@ NAME = "kannel"
 MAX_FIELD_BYTES = 2000
 MAX_FIELDS = 50  # the sms-service sends eight, the dlr-url four
 # Identifier fields go to bounded columns: a longer value is refused by name, not by the database.
-FIELD_LIMITS = {"id": 100, "to": 40, "smsc": 16, "outbox": 19, "status": 4}
+FIELD_LIMITS = {"id": 100, "to": 40, "smsc": 16, "outbox": 19, "try": 9, "status": 4}
 SMS_REQUIRED = ("id", "from", "to", "text")
 
 # Kannel's `coding` (%c): 0 GSM-7 (handed over in `charset`, UTF-8 by default), 1 8-bit data,
@@ -156,19 +156,23 @@ def parse_inbound_sms(fields: Mapping[str, bytes], default_region: str, now: dat
     )
 
 
-def message_id(outbox_id: int) -> str:
-    """The provider message id of one SMS sent through Kannel: its dlr-url names the outbox row."""
-    return f"{NAME}-{outbox_id}"
+def message_id(outbox_id: int, attempt: int = 0) -> str:
+    """The provider message id of one try of an SMS sent through Kannel: its dlr-url names the outbox
+    row, and the try after the first (so that a report of a later try is not taken for a repeat)."""
+    return f"{NAME}-{outbox_id}-{attempt}" if attempt else f"{NAME}-{outbox_id}"
 
 
 def parse_delivery_report(fields: Mapping[str, bytes]) -> DeliveryReport:
     outbox = _field(fields, "outbox")
     if not (outbox.isascii() and outbox.isdigit()):
         raise FormError("outbox", f"is not an outbox id: {outbox[:20]!r}")
+    attempt = _field(fields, "try", required=False) or "0"
+    if not (attempt.isascii() and attempt.isdigit()):
+        raise FormError("try", f"is not a number: {attempt[:20]!r}")
     kind = _field(fields, "status")
     status, state = DLR_TYPES.get(kind, (kind, DeliveryState.UNKNOWN))
     return DeliveryReport(
-        provider_message_id=message_id(int(outbox)), status=status, state=state, phone=None,
+        provider_message_id=message_id(int(outbox), int(attempt)), status=status, state=state, phone=None,
         network_code=_field(fields, "smsc", required=False) or None,
         failure_reason=None, retry_count=0, cause=FAILURE_CAUSES.get(kind),
     )
@@ -212,7 +216,8 @@ class KannelSender:
             params["smsc"] = self._smsc
         if self._dlr_url and one.outbox_id:
             params["dlr-mask"] = str(DLR_MASK)
-            params["dlr-url"] = self._dlr_url.replace("{id}", str(one.outbox_id))
+            params["dlr-url"] = self._dlr_url.replace("{id}", str(one.outbox_id) + (
+                f"&try={one.attempt}" if one.attempt else ""))
         if one.expires_at is not None:  # minutes the operator keeps trying
             left = (one.expires_at - (now or datetime.now(UTC))).total_seconds()
             params["validity"] = str(max(1, math.ceil(left / 60)))
@@ -234,7 +239,8 @@ class KannelSender:
             return SendResult(one.recipient, SendOutcome.RETRY, reason=f"connection: {type(exc).__name__}")
         body = mask_phones_in(body[:80])
         if 200 <= status < 300:  # 202 "0: Accepted for delivery" or "3: Queued for later delivery"
-            return SendResult(one.recipient, SendOutcome.SENT, message_id(one.outbox_id) if one.outbox_id else None)
+            return SendResult(one.recipient, SendOutcome.SENT,
+                              message_id(one.outbox_id, one.attempt) if one.outbox_id else None)
         if 400 <= status < 500 and any(word in body.lower() for word in RECIPIENT_REFUSALS):
             return SendResult(one.recipient, SendOutcome.FAILED, reason=f"http_{status}: {body}")
         # a wrong password, an unknown smsc, no sender: Kannel's configuration, not the recipient's
