@@ -68,6 +68,9 @@ class Metrics:
         self.sms_budget_used = Gauge("ewg_sms_budget_used_ratio", "Share of the monthly SMS budget spent", registry=r)
         self.sms_budget_warning = Gauge("ewg_sms_budget_warning", "1 once 80% of the monthly SMS budget is spent "
                                         "(at 100% broadcasts are refused)", registry=r)
+        self.provider_healthy = Gauge("ewg_provider_healthy", "1 when a provider can be counted on (its latest "
+                                      "batch did not fail on its side; the phone: pinged within "
+                                      "android.ping_stale_seconds), by provider", ["provider"], registry=r)
         self.android_last_ping = Gauge("ewg_android_last_ping_timestamp_seconds",
                                        "When the phone of SMS Gateway for Android last pinged (Unix time; 0: never)",
                                        registry=r)

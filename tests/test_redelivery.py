@@ -256,11 +256,17 @@ async def test_the_delivery_page_shows_each_provider_and_a_phone_that_stopped_pi
                     and [(name, health) for health, name in
                          re.findall(r'<tr class="provider (\w+)" id="provider-(\w+)">', page)])
 
+    async def metric() -> dict[str, str]:
+        text = await (await setup.client.get("/metrics", headers={"Authorization": "Bearer api-token"})).text()
+        return dict(re.findall(r'^ewg_provider_healthy\{provider="(\w+)"\} (\S+)$', text, re.M))
+
     assert await providers() == {"africastalking": "healthy", "android": "unhealthy"}, "no ping yet"
+    assert await metric() == {"africastalking": "1.0", "android": "0.0"}
     body, headers = signed_webhook(SIGNING_KEY, "system:ping", {}, timestamp=int(setup.clock.now.timestamp()))
     response = await setup.client.post("/callbacks/android", data=body, headers=headers)
     assert response.status == 200, await response.text()
     assert await providers() == {"africastalking": "healthy", "android": "healthy"}
+    assert await metric() == {"africastalking": "1.0", "android": "1.0"}
     page = await (await setup.client.get("/dashboard/delivery")).text()
     row = re.search(r'id="provider-africastalking">(.*?)</tr>', page).group(1)
     assert re.findall(r"<td>(\d+)</td>", row) == ["3", "0"], row  # the focal point's reply and two alerts
@@ -268,3 +274,4 @@ async def test_the_delivery_page_shows_each_provider_and_a_phone_that_stopped_pi
 
     setup.clock.advance(seconds=setup.client.app[RUNTIME].settings.android.ping_stale_seconds + 60)
     assert await providers() == {"africastalking": "healthy", "android": "unhealthy"}
+    assert await metric() == {"africastalking": "1.0", "android": "0.0"}

@@ -54,10 +54,9 @@ def provider_lines(names: list[str], health: Mapping[str, ProviderHealth], count
     lines = []
     for name in names:
         seen = health.get(name) or ProviderHealth()
-        healthy, why = not seen.last_try_failed, ((LAST_TRY_FAILED, {}) if seen.last_try_failed else ("", {}))
+        healthy = seen.healthy(pinged(name, phone))
+        why = (LAST_TRY_FAILED, {}) if seen.last_try_failed else ("", {})
         if name == ANDROID:
-            pinged = phone.get("status") == "ok"
-            healthy = healthy and pinged
             if "last_ping_seconds_ago" in phone:
                 why = (PINGED, {"minutes": int(phone["last_ping_seconds_ago"]) // 60})
             else:
@@ -67,6 +66,11 @@ def provider_lines(names: list[str], health: Mapping[str, ProviderHealth], count
         sent, failed = counts.get(name, (0, 0))
         lines.append(ProviderLine(name, healthy, why, sent, failed, seen.recent_latency()))
     return lines
+
+
+def pinged(name: str, phone: Mapping[str, object]) -> bool | None:
+    """For the phone, whether its last ping is recent; None for a provider that does not ping."""
+    return phone.get("status") == "ok" if name == ANDROID else None
 
 
 def providers_section(t: Texts, lines: list[ProviderLine]) -> str:

@@ -22,6 +22,11 @@ class ProviderHealth:
         self.last_try_at = at
         self.last_try_failed = provider_failed
 
+    def healthy(self, pinged: bool | None) -> bool:
+        """Whether the provider can be counted on: its latest batch did not fail on its side and, for
+        a provider that pings (the phone; `pinged` None for the others), its last ping is recent."""
+        return not self.last_try_failed and pinged is not False
+
     def recent_latency(self) -> float | None:
         """The median of the recent batches, in seconds; None before the first."""
         return statistics.median(self.latencies) if self.latencies else None

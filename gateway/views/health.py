@@ -16,7 +16,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
 from gateway.config import ConfigError
+from gateway.dashboard.provider_health import pinged
 from gateway.kernel.tasks import stop_gracefully
+from gateway.outbox.health import ProviderHealth
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.migrate import schema_is_current
 from gateway.storage.models import Outbox
@@ -55,7 +57,13 @@ async def metrics(request: web.Request) -> web.Response:
 
 def metrics_without_token(request: web.Request) -> web.Response:
     """The metrics port's /metrics, reachable from the machine itself only."""
-    body = generate_latest(request.app[RUNTIME].metrics.registry)
+    runtime = request.app[RUNTIME]
+    if runtime.sender is not None:  # judged at each scrape: it needs no database
+        phone = request.app[PHONE].detail(runtime.clock(), runtime.settings.android.ping_stale_seconds)
+        for name in runtime.sender.provider_names:
+            seen = runtime.sender.health.get(name) or ProviderHealth()
+            runtime.metrics.provider_healthy.labels(name).set(int(seen.healthy(pinged(name, phone))))
+    body = generate_latest(runtime.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -73,6 +81,7 @@ async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
     if port:
         own = web.Application()
         own[RUNTIME] = runtime
+        own[PHONE] = app[PHONE]
         own.router.add_get("/metrics", _metrics_only)
         runner = web.AppRunner(own, access_log=None)
         await runner.setup()
