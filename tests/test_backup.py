@@ -22,8 +22,7 @@ def test_a_backup_under_load_restores_every_answered_report(tmp_path, _sqlite_te
     live = tmp_path / "live.db"
     shutil.copy(_sqlite_template, live)
     live_url = f"sqlite+aiosqlite:///{live}"
-    copy = tmp_path / "backups" / "ewg-backup.db"
-    copy.parent.mkdir()
+    copy = tmp_path / "backups" / "ewg-backup.db"  # its folder is made
     answered: list[str] = []
 
     async def callbacks(client, stop: asyncio.Event, lane: int) -> None:

@@ -35,8 +35,9 @@ def backup_sqlite(source: Path, destination: Path) -> int:
     if destination.exists():
         raise BackupError(f"{destination}: already exists (a backup never overwrites a file)")
     partial_copy = destination.with_name(destination.name + ".partial")
-    partial_copy.unlink(missing_ok=True)
     try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial_copy.unlink(missing_ok=True)
         with closing(sqlite3.connect(source, timeout=30)) as live, \
                 closing(sqlite3.connect(partial_copy)) as copy:
             live.backup(copy)  # all pages in one step: one read snapshot
@@ -44,8 +45,10 @@ def backup_sqlite(source: Path, destination: Path) -> int:
             copy.execute("PRAGMA journal_mode=DELETE")
         _check(partial_copy)
         os.replace(partial_copy, destination)
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, OSError, BackupError) as exc:
         partial_copy.unlink(missing_ok=True)
+        if isinstance(exc, BackupError):
+            raise
         raise BackupError(f"backup of {source} failed: {exc}") from None
     return destination.stat().st_size
 
