@@ -209,6 +209,25 @@ async def test_an_alert_nobody_of_its_committee_can_receive_escalates_at_once(se
     assert (rows[GABI_CHAIR].status, rows[GABI_MEMBER].status) == ("failed", "failed")
 
 
+async def test_an_alert_the_provider_refuses_for_every_member_escalates_at_once(db_url) -> None:
+    clock = FakeClock()
+    at = NumberedProvider()
+    at.refused = {GABI_CHAIR, GABI_MEMBER}
+    settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"})
+    async with running_gateway(settings, clock, provider=Providers.single(at)) as client:
+        await send(client, FOCAL_POINT, "ATTAQUE GABI 3")
+        await settle(client)
+        setup = Setup(client, at, None, clock)
+        rows = await setup.alert_rows()
+        assert (rows[GABI_CHAIR].status, rows[GABI_MEMBER].status) == ("failed", "failed")
+        assert (await setup.alert()).escalation_due_at.replace(tzinfo=clock.now.tzinfo) == clock.now
+        escalations = client.app[RUNTIME].scheduler.get_job("escalations")
+        await escalations.func(*escalations.args)
+        assert (await setup.alert()).status == "escalated"
+        await settle(client)
+        assert DEPARTMENT in {number for number, _ in at.ids}
+
+
 async def test_the_alert_page_and_the_cap_feed_say_who_was_reached(setup: Setup) -> None:
     await setup.report(GABI_MEMBER, "Success", "")
     await setup.report(GABI_CHAIR, "Failed", "DeliveryFailure")  # sent again through the phone

@@ -34,9 +34,12 @@ class NumberedProvider(ScriptedProvider):
     def __init__(self) -> None:
         super().__init__()
         self.ids: list[tuple[str, str]] = []  # (recipient, message id) of each SMS accepted
+        self.refused: set[str] = set()  # numbers it refuses as invalid, as the send's answer says
 
     async def send(self, text: str, recipients: Sequence[str]) -> list[SendResult]:
-        results = await super().send(text, recipients)
+        refused = [SendResult(r, SendOutcome.FAILED, reason="InvalidPhoneNumber") for r in recipients
+                   if r in self.refused]
+        results = refused + await super().send(text, [r for r in recipients if r not in self.refused])
         numbered = []
         for result in results:
             if result.outcome is SendOutcome.SENT:
