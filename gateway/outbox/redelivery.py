@@ -28,6 +28,7 @@ from gateway.kernel.phones import mask_phone, mask_phones_in
 from gateway.metrics import Metrics
 from gateway.outbox.reached import delivered_ids
 from gateway.outbox.sender import backoff_delay, worth_retrying
+from gateway.providers.registry import Providers
 from gateway.storage.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,7 @@ class Redelivery:
         action = ACTIONS[cause]
         attempts = row.attempts
         if action is Action.NEXT_PROVIDER:
-            # the attempt count at which the route's next provider takes over (Providers.choose)
-            attempts = ((max(row.attempts, 1) - 1) // self._tries + 1) * self._tries
+            attempts = Providers.failover_attempts(row.attempts, self._tries)
             following = self._next_provider(row.recipient, row.kind, row.provider, attempts)
             delay = 0.0 if following != row.provider else backoff_delay(max(row.attempts, 1), self._settings)
         else:

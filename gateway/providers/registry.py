@@ -51,6 +51,13 @@ class Providers:
         names = self.candidates(recipient)
         return names[(attempts // max(tries_before_failover, 1)) % len(names)]
 
+    @staticmethod
+    def failover_attempts(attempts: int, tries_before_failover: int) -> int:
+        """The attempt count at which choose() takes the next provider, for an SMS whose latest of
+        `attempts` tries failed on the provider's side after it had been sent."""
+        tries = max(tries_before_failover, 1)
+        return ((max(attempts, 1) - 1) // tries + 1) * tries
+
     def mode(self, name: str) -> str:
         """What the sender records as status: "log" for the log provider, "provider" otherwise."""
         return getattr(self.senders[name], "mode", "provider")
