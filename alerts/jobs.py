@@ -18,7 +18,7 @@ from alerts.outcomes import AlertChange, ChangeKind, SilentReporter
 from alerts.pipeline import ALERT_STAGES, Situation, Trigger
 from alerts.rules import RuleSet
 from alerts.silences import with_stored_silences
-from alerts.spillover import spill_over
+from alerts.spillover import spill_over, tell_partners_closed
 from alerts.spillover_inbound import warn_held_partner_alerts
 from gateway.storage.models import Alert, Outbox, Report, Reporter, Spillover
 
@@ -153,7 +153,8 @@ class ExpiryResult:
 EXPIRED_TEXT = "not sent before expiry"
 
 
-async def expire_stale_outbox(session: AsyncSession, now: datetime) -> ExpiryResult:
+async def expire_stale_outbox(session: AsyncSession, now: datetime, *,
+                              alert_expiry: timedelta = DEFAULT_EXPIRY) -> ExpiryResult:
     """An SMS still waiting at its expires_at is marked expired, never sent late; so is one left
     `sending` by a sender that died (its lease ran out). An open alert whose every SMS expired is
     itself marked expired: nobody was told. The outbox sender runs this in its claim transaction
@@ -165,13 +166,15 @@ async def expire_stale_outbox(session: AsyncSession, now: datetime) -> ExpiryRes
         .values(status="expired", last_error=EXPIRED_TEXT, claimed_until=None)
         .returning(Outbox.alert_id).execution_options(synchronize_session=False)
     )).scalars().all()
-    codes = await expire_alerts_left_unsent(session, {alert_id for alert_id in expired if alert_id is not None}, now)
+    codes = await expire_alerts_left_unsent(session, {alert_id for alert_id in expired if alert_id is not None}, now,
+                                            alert_expiry=alert_expiry)
     return ExpiryResult(len(expired), codes)
 
 
-async def expire_alerts_left_unsent(session: AsyncSession, alert_ids: set[int], now: datetime) -> tuple[str, ...]:
+async def expire_alerts_left_unsent(session: AsyncSession, alert_ids: set[int], now: datetime, *,
+                                    alert_expiry: timedelta = DEFAULT_EXPIRY) -> tuple[str, ...]:
     """Of these alerts (some of whose SMS just expired), mark expired the unacknowledged ones with
-    no alert SMS sent or still able to go; returns their codes."""
+    no alert SMS sent or still able to go, and tell their partners; returns their codes."""
     codes = []
     for alert_id in sorted(alert_ids):
         still_counts = (await session.execute(select(func.count()).select_from(Outbox).where(
@@ -186,6 +189,8 @@ async def expire_alerts_left_unsent(session: AsyncSession, alert_ids: set[int], 
         if code:
             codes.append(code)
             log.warning("alert %s expired: none of its SMS could be sent in time", code)
+            await tell_partners_closed(session, await session.get(Alert, alert_id, populate_existing=True), now,
+                                       alert_expiry)
     return tuple(codes)
 
 

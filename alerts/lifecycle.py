@@ -36,7 +36,7 @@ async def close_alert(session: AsyncSession, config: AlertConfig, alert: Alert, 
     if closed.rowcount != 1:
         return False
     await session.refresh(alert)
-    await tell_partners_closed(session, config, alert, now)
+    await tell_partners_closed(session, alert, now, config.alert_expiry)
     if tell_members:
         facts = AlertFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode), 0)
         await enqueue(session, [

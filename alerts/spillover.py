@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select, update
@@ -286,10 +286,11 @@ async def _queue_for_partners(session: AsyncSession, config: AlertConfig, alert:
                  ", ".join(sorted(communes)))
 
 
-async def tell_partners_closed(session: AsyncSession, config: AlertConfig, alert: Alert, now: datetime) -> None:
-    """The alert closed: partners told of it get a CAP Cancel; what still waits for them is dropped."""
-    if await queue_cancellations(session, alert.id, alert.level, now, now + config.alert_expiry):
-        log.info("alert %s closed: CAP Cancel queued for its partners", alert.code)
+async def tell_partners_closed(session: AsyncSession, alert: Alert, now: datetime, alert_expiry: timedelta) -> None:
+    """The alert closed (resolved or expired): partners told of it get a CAP Cancel; what still
+    waits for them is dropped. Every path that closes an alert calls this."""
+    if await queue_cancellations(session, alert.id, alert.level, now, now + alert_expiry):
+        log.info("alert %s %s: CAP Cancel queued for its partners", alert.code, alert.status)
 
 
 def _rows(alert: Alert, now: datetime, decisions: list[VigilanceDecision], messages: dict[int, OutboundSms],

@@ -211,3 +211,19 @@ def test_messages_to_a_partner_pass_the_schema_and_read_back() -> None:
     assert read_partner_cap(partner_cap_xml(alert, later, taxonomy, sender)).level == 2
     cancel = replace(later, id=13, msg_type="Cancel")
     assert read_partner_cap(partner_cap_xml(alert, cancel, taxonomy, sender)).msg_type == "Cancel"
+
+
+@pytest.mark.parametrize(("delivered", "expected"), [
+    (True, [("mali", "Alert", 1, {OUATTAGOUNA: 1}, "sent"), ("mali", "Cancel", 1, {OUATTAGOUNA: 1}, "queued")]),
+    (False, [("mali", "Alert", 1, {OUATTAGOUNA: 1}, "dropped")]),  # the partner never heard of it
+])
+async def test_an_alert_that_expires_unsent_at_home_is_cancelled_at_the_partner(sessions, delivered, expected):
+    await report(sessions, "+22790000201", 0)
+    [opened] = await score(sessions, WITH_MALI, 0.1)
+    if delivered:
+        async with sessions() as session, session.begin():
+            await session.execute(update(PartnerDelivery).values(status="sent", sent_at=T0))
+    async with sessions() as session, session.begin():  # nobody at home could be reached in time
+        expiry = await service.expire_stale_outbox(session, T0 + timedelta(minutes=241))
+    assert expiry.alerts == (opened.code,)
+    assert await deliveries(sessions) == expected

@@ -83,6 +83,7 @@ class OutboxSender:
         self._sessions = sessions
         self._providers = provider if isinstance(provider, Providers) else Providers.single(provider)
         self._settings = settings
+        self._alert_expiry = timedelta(minutes=settings.alert_expiry_minutes)  # an expired alert's Cancel waits as long
         self._metrics = metrics
         self._clock = clock
         self._dialect = dialect
@@ -214,7 +215,7 @@ class OutboxSender:
         sweep = self._swept_at is None or not timedelta(0) <= now - self._swept_at < EXPIRY_SWEEP
         async with self._sessions() as session, session.begin():
             if sweep:
-                await expire_stale_outbox(session, now)
+                await expire_stale_outbox(session, now, alert_expiry=self._alert_expiry)
             rows = [tuple(r) for r in await session.execute(self._due, {"now": now})]
             if rows:
                 await session.execute(_MARK_SENDING, {"ids": [r[0] for r in rows], "until": now + LEASE})
@@ -267,7 +268,7 @@ class OutboxSender:
                 await session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
                     {name: bindparam(name) for name in changes[0] if name != "row_id"}), changes)
             if alerts_expired:
-                await expire_alerts_left_unsent(session, alerts_expired, now)
+                await expire_alerts_left_unsent(session, alerts_expired, now, alert_expiry=self._alert_expiry)
             if alerts_failed:
                 await escalate_unreachable(session, alerts_failed, now)
             await add_spend(session, list(spent.values()))
