@@ -68,9 +68,18 @@ class Metrics:
         self.sms_budget_used = Gauge("ewg_sms_budget_used_ratio", "Share of the monthly SMS budget spent", registry=r)
         self.sms_budget_warning = Gauge("ewg_sms_budget_warning", "1 once 80% of the monthly SMS budget is spent "
                                         "(at 100% broadcasts are refused)", registry=r)
+        self.sms_budget_stopped = Counter("ewg_sms_budget_stopped_total", "Broadcast SMS the sender did not send "
+                                          "because the month's spend had reached the monthly budget", registry=r)
         self.provider_healthy = Gauge("ewg_provider_healthy", "1 when a provider can be counted on (its latest "
                                       "batch did not fail on its side; the phone: pinged within "
                                       "android.ping_stale_seconds), by provider", ["provider"], registry=r)
+        # spillover between gateways: partner names come from [[spillover.partners]], never a token
+        self.partner_deliveries = Gauge("ewg_partner_deliveries", "CAP messages to partner gateways, by partner and "
+                                        "state (queued, sending, sent, failed, expired, dropped)",
+                                        ["partner", "state"], registry=r)
+        self.cap_inbound = Counter("ewg_cap_inbound_total", "CAP messages POSTed by partner gateways, by partner "
+                                   "('none': no partner's token), outcome (accepted, refused) and reason",
+                                   ["partner", "outcome", "reason"], registry=r)
         self.android_last_ping = Gauge("ewg_android_last_ping_timestamp_seconds",
                                        "When the phone of SMS Gateway for Android last pinged (Unix time; 0: never)",
                                        registry=r)

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from gateway.config import ConfigError, load_settings
@@ -70,8 +71,20 @@ WIRE = [
 
 @pytest.fixture
 async def niger(db_url):
-    async with running_gateway(make_settings(db_url, spillover={"partners": [MALI]})) as client:
+    settings = make_settings(db_url, spillover={"partners": [MALI]}, api={"token": "api-token"},
+                             metrics={"refresh_seconds": 0.05})
+    async with running_gateway(settings) as client:
         yield client
+
+
+async def scraped(client, name: str, labels: tuple[str, ...] = ("partner", "outcome", "reason")
+                  ) -> dict[tuple[str, ...], float]:
+    """One metric's samples from /metrics: the values of `labels` -> the sample's value."""
+    response = await client.get("/metrics", headers={"Authorization": "Bearer api-token"})
+    assert response.status == 200
+    return {tuple(s.labels[label] for label in labels): s.value
+            for family in text_string_to_metric_families(await response.text())
+            for s in family.samples if s.name == name}
 
 
 async def post(client, body: str | bytes, headers: dict, **params) -> tuple[int, str]:
@@ -85,6 +98,14 @@ async def test_wire_cases_are_refused_with_their_reason(niger):
         answer = await post(niger, body, headers, **params)
         assert answer[0] == status and fragment in answer[1], (label, answer)
     assert await count(niger, select(func.count()).select_from(Outbox).where(Outbox.kind == "vigilance")) == 0
+    # counted by reason, with the partner's name and never a token
+    assert await scraped(niger, "ewg_cap_inbound_total") == {
+        ("none", "refused", "token"): 3, ("mali", "refused", "empty"): 1, ("mali", "refused", "not_xml"): 1,
+        ("mali", "refused", "entities"): 1, ("mali", "refused", "too_large"): 1, ("mali", "refused", "schema"): 3,
+        ("mali", "refused", "content"): 4, ("mali", "refused", "unknown_incident"): 1}
+    # the partner's outbound CAP messages by state, refreshed from the database: none yet, each state shown
+    assert await scraped(niger, "ewg_partner_deliveries", ("partner", "state")) == {
+        ("mali", state): 0 for state in ("queued", "sending", "sent", "failed", "expired", "dropped")}
 
 
 async def test_a_partners_alert_warns_the_named_commune_once_per_level(niger):
@@ -97,6 +118,8 @@ async def test_a_partners_alert_warns_the_named_commune_once_per_level(niger):
     assert await vigilance() == [(AYEROU_CHAIR, "VIGILANCE M4LK: wongu daraja 1 Ouattagouna (Mali) ra, war kwaara "
                                                 "jarga. Ma haggoy. Ma OK M4LK sanba ka tabbatandi.")]
     assert await post(niger, cap(1), BEARER) == (200, f"already received: {SENDER}.spill.3.1")
+    assert await scraped(niger, "ewg_cap_inbound_total") == {("mali", "accepted", "new"): 1,
+                                                             ("mali", "accepted", "duplicate"): 1}
 
     # Ayerou's chair acknowledges the partner's code for Ayerou (twice: noted once)
     for message_id in ("ACK-M4LK-1", "ACK-M4LK-2"):

@@ -25,7 +25,13 @@ C = {"cap": CAP_NS}
 
 
 class CapRefused(ValueError):
-    """The message is refused; str() is the reason, safe to answer with."""
+    """The message is refused; str() is the reason, safe to answer with. `kind`, for the metrics, is
+    one of a closed set: empty, too_large, entities, not_xml, schema, content (what a spillover
+    warning needs) or unknown_incident."""
+
+    def __init__(self, reason: str, kind: str = "content"):
+        super().__init__(reason)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -54,19 +60,19 @@ def _parser() -> etree.XMLParser:
 
 def read_partner_cap(body: bytes) -> PartnerCap:
     if not body.strip():
-        raise CapRefused("empty body: a CAP 1.2 document was expected")
+        raise CapRefused("empty body: a CAP 1.2 document was expected", "empty")
     if len(body) > MAX_CAP_BYTES:
-        raise CapRefused(f"document too large: more than {MAX_CAP_BYTES} bytes")
+        raise CapRefused(f"document too large: more than {MAX_CAP_BYTES} bytes", "too_large")
     if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
-        raise CapRefused("a DOCTYPE or entity declaration is not accepted")
+        raise CapRefused("a DOCTYPE or entity declaration is not accepted", "entities")
     try:
         root = etree.fromstring(body, _parser())
     except etree.XMLSyntaxError as exc:
-        raise CapRefused(f"not well-formed XML: {exc.msg}") from None
+        raise CapRefused(f"not well-formed XML: {exc.msg}", "not_xml") from None
     schema = cap_schema()
     if not schema.validate(root):
         error = schema.error_log.last_error
-        raise CapRefused(f"CAP 1.2 schema: line {error.line}: {error.message}"[:300])
+        raise CapRefused(f"CAP 1.2 schema: line {error.line}: {error.message}"[:300], "schema")
     return _facts(root)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,7 @@ from gateway.storage.models import PartnerDelivery
 
 ALERT, UPDATE, CANCEL = "Alert", "Update", "Cancel"
 WAITING = ("queued", "sending")
+STATES = (*WAITING, "sent", "failed", "expired", "dropped")
 
 
 def delivery_key(alert_id: int, partner: str, msg_type: str, level: int, communes: dict[str, int]) -> str:
@@ -38,6 +39,13 @@ async def queue_delivery(session: AsyncSession, *, alert_id: int, partner: str, 
         expires_at=expires_at, created_at=now,
     ).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(PartnerDelivery.id))
     return result.scalar_one_or_none()
+
+
+async def delivery_counts(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """How many messages each partner has in each state: (partner, state) -> count."""
+    return {(partner, state): n for partner, state, n in await session.execute(
+        select(PartnerDelivery.partner, PartnerDelivery.status, func.count()).group_by(
+            PartnerDelivery.partner, PartnerDelivery.status))}
 
 
 async def deliveries_of(session: AsyncSession, alert_id: int) -> list[PartnerDelivery]:

@@ -13,10 +13,11 @@ from aiohttp import web
 from alerts import api as alerts_api
 from gateway.config import PartnerSettings
 from gateway.feeds.cap_inbound import MAX_CAP_BYTES, CapRefused, read_partner_cap
-from gateway.runtime import RUNTIME
+from gateway.runtime import RUNTIME, Runtime
 from gateway.views.common import DATABASE_DOWN, bearer_token, plain, tokens_match
 
 log = logging.getLogger(__name__)
+NO_PARTNER = "none"  # the partner label of a request whose token names no partner
 
 
 def partner_of(request: web.Request) -> PartnerSettings | None:
@@ -29,6 +30,12 @@ def partner_of(request: web.Request) -> PartnerSettings | None:
     return found
 
 
+def counted(runtime: Runtime, partner: str, outcome: str, reason: str) -> None:
+    """One inbound CAP in ewg_cap_inbound_total: the partner's name from the settings (never a token),
+    accepted (new, duplicate) or refused (token, unavailable, or a CapRefused kind)."""
+    runtime.metrics.cap_inbound.labels(partner, outcome, reason).inc()
+
+
 async def read_at_most(request: web.Request, limit: int) -> bytes:
     """The body, or its first `limit` bytes or so: enough to tell it is too large, never all of a flood
     (the application's own body limit is for forms, smaller than a CAP message may be)."""
@@ -39,20 +46,23 @@ async def read_at_most(request: web.Request, limit: int) -> bytes:
 
 
 async def cap_inbound(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
     partner = partner_of(request)
     if partner is None:
         log.warning("CAP inbound refused: no partner's token")
+        counted(runtime, NO_PARTNER, "refused", "token")
         return plain(401, "a partner's bearer token is required")
     body = await read_at_most(request, MAX_CAP_BYTES + 1)
-    runtime = request.app[RUNTIME]
     try:
         cap = read_partner_cap(body)
         if cap.incident not in runtime.taxonomy.ids:
-            raise CapRefused(f"parameter ewg:incident: unknown incident {cap.incident!r}")
+            raise CapRefused(f"parameter ewg:incident: unknown incident {cap.incident!r}", "unknown_incident")
     except CapRefused as exc:
         log.info("CAP inbound from partner %s refused: %s", partner.name, exc)
+        counted(runtime, partner.name, "refused", exc.kind)
         return plain(400, str(exc))
     if runtime.rules is None:
+        counted(runtime, partner.name, "refused", "unavailable")
         return plain(503, "rules not loaded")
     warning = alerts_api.InboundWarning(
         cap.identifier, partner.name, cap.sender, cap.msg_type, cap.incidents, cap.code, cap.incident, cap.level,
@@ -63,9 +73,12 @@ async def cap_inbound(request: web.Request) -> web.Response:
                 session, runtime.rules, warning, runtime.clock(), gazetteer=runtime.gazetteer,
                 alert_expiry=timedelta(minutes=runtime.settings.outbox.alert_expiry_minutes))
     except DATABASE_DOWN:
+        counted(runtime, partner.name, "refused", "unavailable")
         return plain(503, "storage unavailable")
     if outcome.duplicate:
+        counted(runtime, partner.name, "accepted", "duplicate")
         return plain(200, f"already received: {cap.identifier}")
+    counted(runtime, partner.name, "accepted", "new")
     if outcome.sent and runtime.sender is not None:
         runtime.sender.wake.set()
     log.info("CAP %s %s from partner %s: %d warned, %d withheld", cap.msg_type, cap.identifier, partner.name,

@@ -22,6 +22,8 @@ from gateway.outbox.health import ProviderHealth
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.migrate import schema_is_current
 from gateway.storage.models import Outbox
+from gateway.storage.partner_deliveries import STATES as DELIVERY_STATES
+from gateway.storage.partner_deliveries import delivery_counts
 from gateway.storage.spend import daily_spend, month_budget
 from gateway.views.android import PHONE
 from gateway.views.api import require_api_token
@@ -106,6 +108,7 @@ async def refresh_forever(runtime: Runtime, stopping: asyncio.Event) -> None:
         try:
             await refresh_outbox_gauges(runtime)
             await refresh_spend_gauges(runtime)
+            await refresh_partner_gauges(runtime)
         except DATABASE_DOWN as exc:  # the gauges keep their last values until the database is back
             log.warning("metrics: database gauges not refreshed: %s", type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - a failed refresh must not end the task
@@ -156,3 +159,14 @@ async def refresh_spend_gauges(runtime: Runtime) -> None:
     metrics.sms_budget.set(budget.budget)
     metrics.sms_budget_used.set(budget.share)
     metrics.sms_budget_warning.set(1 if budget.warning else 0)
+
+
+async def refresh_partner_gauges(runtime: Runtime) -> None:
+    """CAP messages to partner gateways by state; each configured partner shows every state, 0 included."""
+    async with runtime.sessions() as session:
+        counts = await delivery_counts(session)
+    for partner in runtime.settings.spillover.partner_list:
+        for state in DELIVERY_STATES:
+            counts.setdefault((partner.name, state), 0)
+    for (partner, state), n in counts.items():
+        runtime.metrics.partner_deliveries.labels(partner, state).set(n)
