@@ -216,6 +216,49 @@ async def test_spend_per_provider_the_budget_warns_then_stops_broadcasts_never_a
             assert len(await rows(client, Broadcast)) == 2
 
 
+async def test_two_approvals_at_once_share_the_budget_and_it_stops_a_broadcast_while_it_leaves(db_url, clock) -> None:
+    """The budget (60) holds one broadcast to Maradi's five committee members (estimated at 10 a segment: 50),
+    not two, even approved at the same moment. Africa's Talking then reports 25 a segment: the sender, one
+    SMS a pass, stops the rest once the month's spend reaches the budget; an alert still leaves."""
+    async with FakeProviderServer() as fake:
+        sender = AfricasTalkingSender(FAKE_USERNAME, FAKE_API_KEY, fake.base_url)
+        sender.name = "africastalking"
+        settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
+                                 broadcast={"approval_threshold": 3}, outbox={"batch_size": 1},
+                                 costs={"monthly_budget": 60.0, "africastalking": 10.0})
+        async with running_gateway(settings, clock, provider=sender) as client:
+            csrf = await as_user(client, "musa")
+            to_maradi = form(csrf, "NE004", "committees", fr=TEXTS["fr"], ha=TEXTS["ha"])
+            ids = [int((await post(client, "/dashboard/broadcasts", to_maradi, 303)).split("/")[-1].split("?")[0])
+                   for _ in range(2)]
+            csrf = await as_user(client, "awa")
+            answers = await asyncio.gather(*(client.post(f"/dashboard/broadcasts/{i}/approve", data={"csrf": csrf},
+                                                         allow_redirects=False) for i in ids))
+            assert sorted(answer.status for answer in answers) == [303, 409], [a.status for a in answers]
+            [refused] = [await answer.text() for answer in answers if answer.status == 409]
+            assert "over the budget of 60 XOF" in refused
+            [queued] = [b for b in await rows(client, Broadcast) if b.status == "queued"]
+            await settle(client)
+
+            sent = await rows(client, Outbox, Outbox.broadcast_id == queued.id)
+            assert sorted(o.status for o in sent) == ["sent", "sent", "sent", "stopped", "stopped"]  # 25, 50, 75
+            assert {o.last_error for o in sent if o.status == "stopped"} == {"stopped: monthly budget reached"}
+            assert [(s.amount, s.sms) for s in await rows(client, SmsSpend)] == [(75.0, 3)]
+            detail = await (await client.get(f"/dashboard/broadcasts/{queued.id}")).text()
+            assert re.search(r'data-state="stopped"><td>arrêtés : budget mensuel atteint</td><td>2</td>', detail)
+            assert re.search(r'data-state="sent"><td>[^<]+</td><td>3</td>', detail)
+            metrics = await (await client.get("/metrics", headers={"Authorization": "Bearer api-token"})).text()
+            assert "ewg_sms_budget_stopped_total 2.0" in metrics
+            # the spend page says which days it counts
+            assert "<th>Jour (UTC)</th>" in await (await client.get("/dashboard/spend")).text()
+
+            await post_sms(client, TERA, "ATTAQUE TERA 3", "b-2")
+            await scored(client, lambda a: "NE006011005" in a)
+            await settle(client)
+            assert [m for m in await fake.messages() if m["to"] == "+22796000204"]
+            assert not await rows(client, Outbox, Outbox.kind != "broadcast", Outbox.status == "stopped")
+
+
 async def test_a_bad_broadcast_form_is_a_400_naming_the_field(two_operators) -> None:
     client = two_operators
     csrf = await as_user(client, "musa")

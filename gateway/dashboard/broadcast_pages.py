@@ -15,7 +15,8 @@ from gateway.storage.spend import WARN_AT, Budget, SpendLine
 LANGUAGE_LABELS = {"fr": "French text", "ha": "Hausa text", "dje": "Zarma text"}
 AUDIENCE_LABELS = {"focal_points": "Focal points", "committees": "Committee members"}
 STATUS_LABELS = {"awaiting_approval": "awaiting approval", "queued": "queued", "cancelled": "cancelled"}
-DELIVERY_LABELS = {"pending": "waiting to leave", "sent": "sent", "delivered": "delivered", "failed": "failed"}
+DELIVERY_LABELS = {"pending": "waiting to leave", "sent": "sent", "delivered": "delivered", "failed": "failed",
+                   "stopped": "stopped: monthly budget reached"}
 FACTS = ("Area", "To", "Status", "Recipients", "Estimated cost", "Spent", "Written by", "Approved by", "Queued",
          "Expires")
 NOTICES = {"queued": "Broadcast queued: its SMS leave after alerts and replies.",

@@ -20,11 +20,11 @@ from gateway.kernel.i18n import LANGUAGES
 from gateway.kernel.segments import measure
 from gateway.storage.models import AdminUnit, Broadcast, CommitteeMember, Outbox, Reporter
 from gateway.storage.outbox import PRIORITY_BROADCAST, OutboundSms, enqueue
-from gateway.storage.spend import month_budget, segment_price
+from gateway.storage.spend import STOPPED, month_budget, segment_price
 
 AUDIENCES = ("focal_points", "committees")
 STATUSES = ("awaiting_approval", "queued", "cancelled")
-DELIVERY = ("pending", "sent", "delivered", "failed")
+DELIVERY = ("pending", "sent", "delivered", "failed", "stopped")
 DELIVERED = ("Success", "Delivered")  # a handset's receipt: Africa's Talking's word; the phone's and Kannel's
 
 
@@ -114,9 +114,7 @@ async def create(session: AsyncSession, settings: Settings, shown: Plan, author:
     approval threshold. BroadcastError when the plan has problems or the budget refuses it."""
     if shown.problems:
         raise BroadcastError("; ".join(shown.problems))
-    refusal = (await month_budget(session, settings.costs, now)).refusal(shown.estimate)
-    if refusal:
-        raise BroadcastError(refusal)
+    await _check_budget(session, settings, shown.estimate, now)
     row = Broadcast(area_pcode=shown.area_pcode, audience=shown.audience, texts=shown.texts,
                     recipients=shown.total, estimated_cost=shown.estimate, status="awaiting_approval",
                     created_by=author, created_at=now)
@@ -137,11 +135,17 @@ async def approve(session: AsyncSession, settings: Settings, row: Broadcast, app
         raise BroadcastError(f"broadcast {row.id} is {row.status}, not awaiting approval")
     if approver == row.created_by:
         raise BroadcastError("the author of a broadcast cannot approve it: another operator or admin must")
-    refusal = (await month_budget(session, settings.costs, now)).refusal(row.estimated_cost)
-    if refusal:
-        raise BroadcastError(refusal)
+    await _check_budget(session, settings, row.estimated_cost, now)
     row.approved_by, row.approved_at = approver, now
     return await _queue(session, settings, row, now)
+
+
+async def _check_budget(session: AsyncSession, settings: Settings, estimate: float, now: datetime) -> None:
+    """BroadcastError when the month's spend, with the broadcasts queued and not yet sent, leaves no
+    room for `estimate`; the budget stays locked until the caller's transaction queues and commits."""
+    budget = await month_budget(session, settings.costs, now, reserve_at=estimate_price(settings))
+    if refusal := budget.refusal(estimate):
+        raise BroadcastError(refusal)
 
 
 def cancel(row: Broadcast, who: str, now: datetime) -> None:
@@ -180,7 +184,8 @@ async def listed(session: AsyncSession, scope: Scope, limit: int = 100) -> list[
 
 async def delivery(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
     """How its SMS stand: pending (queued or being sent), sent (no final delivery report yet),
-    delivered, failed (refused, expired or a failed delivery report)."""
+    delivered, failed (refused, expired or a failed delivery report), stopped (the monthly budget
+    was reached before they left)."""
     counts = dict.fromkeys(DELIVERY, 0)
     rows = await session.execute(select(Outbox.status, Outbox.delivery_status, func.count())
                                  .where(Outbox.broadcast_id == broadcast_id)
@@ -188,6 +193,8 @@ async def delivery(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
     for status, delivery_status, n in rows:
         if status in ("queued", "sending"):
             counts["pending"] += n
+        elif status == STOPPED:
+            counts["stopped"] += n
         elif status in ("failed", "expired") or delivery_status in FAILED_DELIVERY:
             counts["failed"] += n
         elif delivery_status in DELIVERED:

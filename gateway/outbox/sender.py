@@ -5,7 +5,8 @@ Rows are claimed with row locks (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and a l
 the same row, and a replica that dies mid-send leaves rows that become claimable again when the
 lease runs out. A SQLite gateway is one process: at start it takes back at once what it left
 `sending` when it died. Alerts (priority 0) are always claimed before routine replies. Expiry
-(alerts.jobs.expire_stale_outbox) runs here, in the claim transaction, and nowhere else.
+(alerts.jobs.expire_stale_outbox) runs here, in the claim transaction, and nowhere else; so does
+the monthly budget's stop of broadcast SMS (alerts, replies and notices always leave).
 
 Routing: a reply leaves through the provider its message came in on (the row's `provider`); any
 other SMS through the first provider that reaches its recipient, moving to the next after
@@ -30,12 +31,21 @@ from alerts.api import EXPIRED_TEXT, escalate_unreachable, expire_alerts_left_un
 from gateway.config import CostsSettings, OutboxSettings
 from gateway.kernel.envelopes import Outgoing, SendOutcome, SendResult
 from gateway.kernel.phones import mask_phone, mask_phones_in
+from gateway.kernel.segments import segment_count
 from gateway.metrics import Metrics
 from gateway.outbox.health import ProviderHealth
 from gateway.providers.base import SmsProvider
 from gateway.providers.registry import Providers
 from gateway.storage.models import Outbox
-from gateway.storage.spend import SpendLine, add_spend, sms_spend
+from gateway.storage.spend import (
+    STOPPED,
+    STOPPED_REASON,
+    SpendLine,
+    add_spend,
+    month_budget,
+    segment_price,
+    sms_spend,
+)
 
 log = logging.getLogger(__name__)
 # How long a replica that died mid-send keeps others from its rows (what a focal point who texted
@@ -213,15 +223,45 @@ class OutboxSender:
 
     async def _claim(self, now: datetime) -> list[Claimed]:
         sweep = self._swept_at is None or not timedelta(0) <= now - self._swept_at < EXPIRY_SWEEP
+        stopped = 0
         async with self._sessions() as session, session.begin():
             if sweep:
                 await expire_stale_outbox(session, now, alert_expiry=self._alert_expiry)
-            rows = [tuple(r) for r in await session.execute(self._due, {"now": now})]
+            while True:  # a batch the budget stopped entirely is followed by the next one at once
+                due = [tuple(r) for r in await session.execute(self._due, {"now": now})]
+                over = await self._over_budget(session, due, now)
+                if over:
+                    await session.execute(_STOP, {"ids": sorted(over), "reason": STOPPED_REASON})
+                    stopped += len(over)
+                rows = [r for r in due if r[0] not in over]
+                if rows or not over:
+                    break
             if rows:
                 await session.execute(_MARK_SENDING, {"ids": [r[0] for r in rows], "until": now + LEASE})
         if sweep:
             self._swept_at = now
+        if stopped:
+            log.warning("%d broadcast SMS not sent: %s", stopped, STOPPED_REASON)
+            self._metrics.sms_budget_stopped.inc(stopped)
         return rows
+
+    async def _over_budget(self, session, rows: list[Claimed], now: datetime) -> set[int]:  # noqa: ANN001
+        """The broadcast SMS of a batch that the monthly budget keeps from leaving (the rule broadcasts'
+        approval uses): all of them once the month's spend has reached it, else those that come after
+        the spend, with the batch's earlier broadcast SMS at their provider's price, reaches it."""
+        broadcasts = [row for row in rows if row[3] == "broadcast"]
+        if not broadcasts or self._costs.monthly_budget <= 0:
+            return set()
+        budget = await month_budget(session, self._costs, now)
+        over: set[int] = set()
+        running = 0.0
+        for row_id, recipient, body, kind, provider, attempts, _ in broadcasts:
+            if budget.refusal(running):
+                over.add(row_id)
+            else:
+                name = self.provider_for(recipient, kind, provider, attempts)
+                running += segment_price(self._costs, name) * segment_count(body)
+        return over
 
     async def _send_group(self, name: str, body: str, group: list[Outgoing]) -> list[tuple[int, Result]]:
         provider = self._providers.senders[name]
@@ -332,6 +372,8 @@ _DUE = select(_TABLE.c.id, _TABLE.c.recipient, _TABLE.c.body, _TABLE.c.kind, _TA
 ).order_by(_TABLE.c.priority, _TABLE.c.id)
 _MARK_SENDING = update(_TABLE).where(_TABLE.c.id.in_(bindparam("ids", expanding=True))).values(
     status="sending", claimed_until=bindparam("until"))
+_STOP = update(_TABLE).where(_TABLE.c.id.in_(bindparam("ids", expanding=True))).values(
+    status=STOPPED, last_error=bindparam("reason"), claimed_until=None)
 _RENEW = update(_TABLE).where(_TABLE.c.id.in_(bindparam("ids", expanding=True)), _TABLE.c.status == "sending").values(
     claimed_until=bindparam("until"))
 _RECLAIM = update(_TABLE).where(_TABLE.c.status == "sending").values(

@@ -292,7 +292,7 @@ class Outbox(Base):
     recipient: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     segments: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(12))  # queued, sending, sent, logged, failed, expired
+    status: Mapped[str] = mapped_column(String(12))  # queued, sending, sent, logged, failed, expired, stopped (budget)
     delivery_status: Mapped[str | None] = mapped_column(String(24))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]

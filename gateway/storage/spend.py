@@ -9,14 +9,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import Insert, func, select
+from sqlalchemy import Insert, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.config import CostsSettings
-from gateway.storage.models import SmsSpend
+from gateway.storage.models import Outbox, SmsSpend
 
 WARN_AT = 0.8  # share of the monthly budget at which the dashboard and /metrics warn
+STOPPED = "stopped"  # the outbox status of a broadcast SMS the budget kept from leaving
+STOPPED_REASON = "stopped: monthly budget reached"
+# Any constant key: the transaction-scoped PostgreSQL lock that makes a budget check and the queueing after it one step.
+_BUDGET_LOCK = 0x45574742
 
 
 def segment_price(costs: CostsSettings, provider: str) -> float:
@@ -78,6 +82,7 @@ class Budget:
     spent: float  # this calendar month (UTC)
     budget: float  # 0: none
     currency: str
+    reserved: float = 0.0  # broadcast SMS queued and not yet sent, at the estimate's price
 
     @property
     def share(self) -> float:
@@ -99,14 +104,33 @@ class Budget:
         if self.exhausted:
             return (f"the monthly SMS budget is spent ({self.spent:.0f} of {self.budget:.0f} {self.currency}): "
                     "broadcasts are stopped until next month or a higher [costs] monthly_budget")
-        if self.spent + estimate > self.budget:
+        if self.spent + self.reserved + estimate > self.budget:
+            queued = f", with {self.reserved:.0f} of broadcasts queued" if self.reserved else ""
             return (f"this broadcast (about {estimate:.0f} {self.currency}) would take the month's SMS spend "
-                    f"({self.spent:.0f}) over the budget of {self.budget:.0f} {self.currency}")
+                    f"({self.spent:.0f}{queued}) over the budget of {self.budget:.0f} {self.currency}")
         return None
 
 
-async def month_budget(session: AsyncSession, costs: CostsSettings, now: datetime) -> Budget:
+async def month_budget(session: AsyncSession, costs: CostsSettings, now: datetime,
+                       reserve_at: float | None = None) -> Budget:
+    """The month's spend against the budget. `reserve_at` (the price of a segment): the check before
+    queueing a broadcast, which counts the broadcast SMS queued and not yet sent as spent, and holds
+    the budget lock to its transaction's end, so two broadcasts approved at once never both pass."""
+    if reserve_at is not None and costs.monthly_budget > 0:
+        await _lock_budget(session)
     first = now.date().replace(day=1)
     spent = (await session.execute(select(func.coalesce(func.sum(SmsSpend.amount), 0.0))
                                    .where(SmsSpend.day >= first))).scalar_one()
-    return Budget(float(spent), float(costs.monthly_budget), costs.currency)
+    reserved = 0.0
+    if reserve_at is not None and costs.monthly_budget > 0:
+        segments = (await session.execute(select(func.coalesce(func.sum(Outbox.segments), 0)).where(
+            Outbox.kind == "broadcast", Outbox.status.in_(("queued", "sending"))))).scalar_one()
+        reserved = float(segments) * reserve_at
+    return Budget(float(spent), float(costs.monthly_budget), costs.currency, reserved)
+
+
+async def _lock_budget(session: AsyncSession) -> None:
+    """PostgreSQL: a lock held until the transaction ends. SQLite needs none: a gateway on SQLite
+    writes through one connection, held by a transaction from its first statement to its end."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BUDGET_LOCK})
