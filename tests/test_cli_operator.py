@@ -56,7 +56,7 @@ async def test_operator_commands_on_a_serving_gateway(gateway, db_url) -> None:
     assert table.returncode == 0, table.stderr
     header, *lines = table.stdout.splitlines()
     assert header.split() == ["id", "code", "commune", "incident", "level", "status", "opened_at",
-                              "acknowledged_at", "resolved_at", "report_ids"]
+                              "acknowledged_at", "acknowledged_by", "resolved_at", "report_ids"]
     assert len(lines) == 1 and "None" not in table.stdout and "[" not in table.stdout
     assert lines[0].split()[2:6] == ["NE006011005", "armed_men", "1", "open"]
 

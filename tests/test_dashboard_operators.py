@@ -8,11 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
 
+from gateway.dashboard import audit
 from gateway.dashboard.scope import Scope
 from gateway.dashboard.users import add_user
 from gateway.runtime import RUNTIME
@@ -33,11 +34,18 @@ from tests.support.dashboard import (
     scored,
     seed_traffic,
 )
-from tests.support.gateway import settle
+from tests.support.gateway import make_settings, settle
 
 AYEROU = "+22790000105"  # demo focal point of Ayerou (Tillabéri), who reports in Téra below
 NEWCOMER = "+22790000177"
 PASSWORD = "sahel-operator-2026"
+
+
+@pytest.fixture
+def settings(db_url):
+    """The gateway of every test here; a broadcast to more than three people waits for a second operator."""
+    return make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
+                         broadcast={"approval_threshold": 3})
 
 
 def csrf_of(html: str) -> str:
@@ -294,19 +302,34 @@ async def test_every_action_is_in_the_audit_trail_and_rows_cannot_change(gateway
                                                      "scope": "Maradi", "days": "30"}, 200)
     assert re.search(r'id="new-token">ewg_[A-Za-z0-9_-]{40,}<', made)
     await post(gateway, "/dashboard/tokens/revoke", {"csrf": csrf, "name": "ocha"})
-    assert (await gateway.get("/dashboard/export/alerts.csv")).status == 200
+    exported = await gateway.get("/dashboard/export/alerts.csv")
+    assert exported.status == 200
+    # who took the alert in charge: the one owner of that name (exports.acknowledgers), never a number
+    assert [r["acknowledged_by"] for r in csv.DictReader(io.StringIO(await exported.text())) if r["code"] == code] == ["awa"]
     review = await page(gateway, "/dashboard/review")
     message_id = re.search(r'data-message="(\d+)"', review).group(1)
     await post(gateway, f"/dashboard/review/{message_id}", {"csrf": csrf, "label": "noise"})
+    # a broadcast to Maradi's five committee members waits for a second operator; another one is cancelled
+    written = {"csrf": csrf, "area": "NE004", "audience": "committees", "text_fr": "Reunion samedi.",
+               "text_ha": "Taro ranar Asabar."}
+    approved = int((await post(gateway, "/dashboard/broadcasts", written)).split("/")[-1].split("?")[0])
+    cancelled = int((await post(gateway, "/dashboard/broadcasts", written)).split("/")[-1].split("?")[0])
+    await post(gateway, f"/dashboard/broadcasts/{cancelled}/cancel", {"csrf": csrf})
+    await post(gateway, "/dashboard/logout", {"csrf": csrf})
+    csrf = await as_user(gateway, "idi", "operator")
+    await post(gateway, f"/dashboard/broadcasts/{approved}/approve", {"csrf": csrf})
     await post(gateway, "/dashboard/logout", {"csrf": csrf})
 
     expected = {"login_refused", "login", "approve", "reveal", "edit", "move", "block", "acknowledge", "note",
                 "silence", "silence_lift", "resolve", "member_add", "member_retire", "token_add", "token_revoke",
-                "export", "label", "logout"}
+                "export", "label", "logout", "broadcast", "broadcast_approve", "broadcast_cancel"}
     trail = await rows(gateway, AuditEntry)
     assert {r.action for r in trail} == expected
     assert all(r.address == "127.0.0.1" for r in trail)
-    assert {r.actor for r in trail} == {"awa", "?"}  # the refused login named no existing user
+    assert {r.actor for r in trail} == {"awa", "idi", "?"}  # the refused login named no existing user
+    assert sorted((r.actor, r.action, r.target) for r in trail if r.action.startswith("broadcast")) == [
+        ("awa", "broadcast", f"broadcast {approved}"), ("awa", "broadcast", f"broadcast {cancelled}"),
+        ("awa", "broadcast_cancel", f"broadcast {cancelled}"), ("idi", "broadcast_approve", f"broadcast {approved}")]
     for r in trail:
         assert NEWCOMER not in f"{r.target} {r.detail}" and GABI_1 not in f"{r.target} {r.detail}"
 
@@ -318,6 +341,16 @@ async def test_every_action_is_in_the_audit_trail_and_rows_cannot_change(gateway
     assert "resolve" in re.findall(r'data-action="([a-z_]+)"', await page(gateway, f"/dashboard/audit?target={code}"))
     assert "parameter 'action'" in await page(gateway, "/dashboard/audit?action=bogus", 400)
     assert "parameter 'since'" in await page(gateway, "/dashboard/audit?since=yesterday", 400)
+    # the date filters are days of the deployment's zone (Niamey, UTC+1), as the times listed: 23:30 UTC
+    # on the 20th is the 21st there
+    async with gateway.server.app[RUNTIME].sessions() as session, session.begin():
+        await audit.record(session, datetime(2026, 11, 20, 23, 30, tzinfo=UTC), "clerk", "export", "reports.csv")
+    on_the_21st = await page(gateway, "/dashboard/audit?actor=clerk&since=2026-11-21")
+    assert re.findall(r'data-action="([a-z_]+)"', on_the_21st) == ["export"] and "2026-11-21 00:30 UTC+1" in on_the_21st
+    assert re.search(r'\(UTC\+1\) <input type="date" name="since" value="2026-11-21">', on_the_21st)
+    assert re.findall(r'data-action="([a-z_]+)"', await page(gateway, "/dashboard/audit?actor=clerk&until=2026-11-20")) == []
+    assert re.findall(r'data-action="([a-z_]+)"', await page(gateway, "/dashboard/audit?actor=clerk&until=2026-11-21")) == [
+        "export"]
     await as_user(gateway, "musa", "operator")
     await page(gateway, "/dashboard/audit", 403)
     await page(gateway, "/dashboard/tokens", 403)

@@ -78,8 +78,8 @@ async def test_alerts_json_csv_and_geojson_round_trip(traffic, db_url) -> None:
     assert (gabi["level"], sorted(reports[i]["external_id"] for i in gabi["report_ids"])) == (2, ["e-1", "e-2"])
 
     rows = list(csv.DictReader(io.StringIO(await ewg(db_url, "alerts", "--csv"))))
-    assert [(r["code"], r["commune"], int(r["level"]), json.loads(r["report_ids"])) for r in rows] == \
-        [(a["code"], a["commune"], a["level"], a["report_ids"]) for a in api_alerts]
+    assert [(r["code"], r["commune"], int(r["level"]), json.loads(r["report_ids"]), r["acknowledged_by"]) for r in rows] == \
+        [(a["code"], a["commune"], a["level"], a["report_ids"], a["acknowledged_by"] or "") for a in api_alerts]
 
     geo = json.loads(await ewg(db_url, "alerts", "--geojson"))
     assert geo["type"] == "FeatureCollection" and len(geo["features"]) == len(api_alerts)

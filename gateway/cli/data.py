@@ -26,7 +26,7 @@ REPORT_COLUMNS = ["id", "ref", "external_id", "channel", "received_at", "inciden
 ALERT_STATUSES = ("open", "acknowledged", "escalated", "resolved", "expired")
 SINCE_HELP = "from this date: YYYY-MM-DD (UTC midnight) or ISO 8601, e.g. 2026-11-24T08:00+01:00"
 ALERT_COLUMNS = ["id", "code", "commune", "incident", "level", "status", "opened_at", "acknowledged_at",
-                 "resolved_at", "report_ids"]
+                 "acknowledged_by", "resolved_at", "report_ids"]
 
 
 def register(sub) -> None:  # noqa: ANN001

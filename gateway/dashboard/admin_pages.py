@@ -8,6 +8,7 @@ from html import escape
 from gateway.dashboard.audit import ACTIONS, AuditFilter
 from gateway.dashboard.layout import Texts
 from gateway.dashboard.users import ROLES
+from gateway.kernel.localtime import local, zone_label
 from gateway.storage.models import AlertSilence, ApiToken, AuditEntry
 
 
@@ -20,13 +21,15 @@ def audit_body(t: Texts, rows: list[AuditEntry], where: AuditFilter, limit: int)
                       for a in ACTIONS)
 
     def day(value: datetime | None) -> str:
-        return f"{value:%Y-%m-%d}" if value else ""
+        return f"{local(value, t.where):%Y-%m-%d}" if value else ""
+
+    offset = zone_label(t.where)  # the filters' days are the deployment's, as the times listed
 
     form = (f'<form method="get" class="filters"><label>{t("Who")} <input name="actor" value="{escape(where.actor or "")}">'
             f'</label><label>{t("Action")} <select name="action"><option value="">{t("all")}</option>{actions}</select>'
             f'</label><label>{t("Target contains")} <input name="target" value="{escape(where.target or "")}"></label>'
-            f'<label>{t("From")} <input type="date" name="since" value="{day(where.since)}"></label>'
-            f'<label>{t("Before")} <input type="date" name="until" value="{day(where.until)}"></label>'
+            f'<label>{t("From ({offset})", offset=offset)} <input type="date" name="since" value="{day(where.since)}"></label>'
+            f'<label>{t("Before ({offset})", offset=offset)} <input type="date" name="until" value="{day(where.until)}"></label>'
             f'<button type="submit">{t("Show")}</button></form>')
     body = "".join(
         f'<tr class="audit" data-action="{escape(r.action)}"><td>{t.when(r.at)}</td><td>{escape(r.actor)}</td>'

@@ -4,7 +4,7 @@ alert texts and the dashboard both read it here."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 DEFAULT_ZONE = "Africa/Niamey"
 ZONES: dict[str, tzinfo] = {"Africa/Niamey": timezone(timedelta(hours=1)), "Africa/Bamako": UTC}
@@ -33,3 +33,13 @@ def offset_label(value: datetime) -> str:
     """"UTC+1", "UTC": how far an aware local time is from UTC, for a reader to see which time it is."""
     hours = (value.utcoffset() or timedelta(0)) / timedelta(hours=1)
     return "UTC" if not hours else f"UTC{hours:+g}"
+
+
+def day_start(day: date, where: tzinfo) -> datetime:
+    """The first moment, in UTC, of a day of the zone `where`: how a date typed on the dashboard is read."""
+    return datetime.combine(day, time(0), tzinfo=where).astimezone(UTC)
+
+
+def zone_label(where: tzinfo) -> str:
+    """"UTC+1", "UTC": the offset of a zone (the deployment's zones keep no summer time)."""
+    return offset_label(datetime.now(where))

@@ -19,7 +19,7 @@ from gateway.dashboard import admin_pages, alert_page, audit, people, tokens
 from gateway.dashboard.auth import Session
 from gateway.dashboard.layout import Texts, page
 from gateway.dashboard.scope import Scope, ScopeError, resolve_areas
-from gateway.kernel.localtime import zone
+from gateway.kernel.localtime import day_start, zone
 from gateway.kernel.phones import PhoneError, mask_phone, normalise_phone
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.exports import alert_rows, report_rows
@@ -385,14 +385,21 @@ async def _move_member(request: web.Request, runtime: Runtime, session: Session,
 
 # --- admin: audit trail, tokens; exports ------------------------------------------------------------
 
+def _audit_day(request: web.Request, name: str, where: tzinfo) -> datetime | None:
+    """A date filter: a bare date (what the form's date fields send) is that day in the deployment's
+    zone `where`, as the times listed are; a time with its zone is taken as it is."""
+    value = date_parameter(request, name)
+    return day_start(value.date(), where) if value is not None and len(request.query[name]) == 10 else value
+
+
 async def _audit(request: web.Request, runtime: Runtime, t: Texts, session: Session) -> str:
     action_name = text_parameter(request, "action")
     if action_name and action_name not in audit.ACTIONS:
         raise web.HTTPBadRequest(text=f"parameter 'action' must be one of {', '.join(audit.ACTIONS)}",
                                  content_type="text/plain")
-    until = date_parameter(request, "until")
+    until = _audit_day(request, "until", t.where)
     where = audit.AuditFilter(text_parameter(request, "actor"), action_name, text_parameter(request, "target"),
-                              date_parameter(request, "since"),
+                              _audit_day(request, "since", t.where),
                               until + timedelta(days=1) if until and len(request.query["until"]) == 10 else until)
     async with runtime.sessions() as db:
         rows = await audit.entries(db, where)
@@ -457,7 +464,7 @@ def _csv(rows: list[dict], columns: list[str], filename: str) -> web.Response:
 
 
 ALERT_COLUMNS = ["id", "code", "commune", "incident", "level", "status", "opened_at", "acknowledged_at",
-                 "resolved_at", "escalation_step", "outcome_category", "outcome_note", "outcome_by", "report_ids"]
+                 "acknowledged_by", "resolved_at", "escalation_step", "outcome_category", "outcome_note", "outcome_by", "report_ids"]
 REPORT_COLUMNS = ["id", "ref", "received_at", "incident", "commune", "village", "count", "status", "trust",
                   "reporter", "lang", "free_text"]
 
