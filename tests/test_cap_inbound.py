@@ -12,17 +12,21 @@ import asyncio
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from gateway.config import ConfigError, load_settings
+from gateway.dashboard.scope import Scope
+from gateway.dashboard.users import add_user
 from gateway.feeds.cap import CapAlert, PartnerMessage, partner_cap_xml, reference
+from gateway.kernel.localtime import zone_of
 from gateway.kernel.taxonomy import load_taxonomy
 from gateway.runtime import RUNTIME
 from gateway.storage.models import CapInboundNotification, Outbox
-from tests.support.dashboard import post_sms
+from tests.support.dashboard import log_in, post_sms
 from tests.support.gateway import count, make_settings, running_gateway
 
 FROM_MALI = "mali-to-niger-token-0123456789"
@@ -31,6 +35,7 @@ MALI = {"name": "mali", "url": "http://127.0.0.1:9", "token": "niger-to-mali-tok
 SENDER = "ewg@mali.example"
 AYEROU, AYEROU_CHAIR = "NE006002001", "+22796000205"
 T0 = datetime.now(UTC).replace(microsecond=0)
+NIAMEY = zone_of("NE")
 ALERT = CapAlert(3, "M4LK", "attack", 1, "open", 0, T0, T0, "ML070104", "Ouattagouna", 15.17606, 0.90175, 1, None)
 
 
@@ -88,6 +93,19 @@ async def scraped(client, name: str, labels: tuple[str, ...] = ("partner", "outc
             for s in family.samples if s.name == name}
 
 
+async def situation(client) -> str:
+    response = await client.get("/dashboard?lang=fr")
+    assert response.status == 200
+    return await response.text()
+
+
+async def partner_warning_rows(client) -> list[tuple[list[str], str]]:
+    """The situation page's partner warnings, each as its cells' text (all but the received time) and that time."""
+    rows = re.findall(r'<tr class="partner-warning">(.*?)</tr>', await situation(client))
+    cells = [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)] for row in rows]
+    return [(row[:6] + row[7:], row[6]) for row in cells]
+
+
 async def post(client, body: str | bytes, headers: dict, **params) -> tuple[int, str]:
     response = await client.post("/api/cap/inbound", data=body, headers=headers, params=params)
     return response.status, await response.text()
@@ -134,12 +152,25 @@ async def test_a_partners_alert_warns_the_named_commune_once_per_level(niger):
         noted = (await session.execute(select(func.count()).select_from(CapInboundNotification).where(
             CapInboundNotification.decision == "noted"))).scalar_one()
     assert replies == ["Vigilance M4LK notée pour votre commune. Merci."] * 2 and noted == 1
+    await log_in(niger)
+    [(cells, received)] = await partner_warning_rows(niger)
+    assert cells == ["mali", "M4LK", "attaque", "Ouattagouna (ML)", "1", "Ayerou", "ouverte"]
+    assert received.startswith(f"{T0.astimezone(NIAMEY):%Y-%m-%d}")
     assert await post(niger, cap(2, "Update", 1, (FIRST,)), BEARER) == (200, "received: 0 warned, 1 withheld")
     assert await post(niger, cap(3, "Update", 2, (FIRST,)), BEARER) == (200, "received: 1 warned, 0 withheld")
     assert "daraja 2" in (await vigilance())[1][1]
     assert await post(niger, cap(4, "Cancel", 2, (FIRST,)), BEARER) == (200, "received: 0 warned, 0 withheld")
     assert await post(niger, cap(5, "Update", 3, (FIRST,)), BEARER) == (200, "received: 0 warned, 0 withheld")
     assert len(await vigilance()) == 2
+    [(cells, _)] = await partner_warning_rows(niger)  # the highest level told, and the Cancel with its time
+    assert cells[4] == "3" and cells[-1].startswith("annulée ")
+
+    # kept to the user's scope: a viewer of Maradi (NE004) sees no warning of Ayerou's
+    async with niger.app[RUNTIME].sessions() as session, session.begin():
+        await add_user(session, "maradi", "maradi-viewer-2026", "viewer", scope=Scope(("NE004",)))
+    await log_in(niger, "maradi", "maradi-viewer-2026")
+    assert await partner_warning_rows(niger) == []
+    assert "Aucun avertissement d'une passerelle partenaire ces 7 derniers jours." in unescape(await situation(niger))
 
 
 @pytest.mark.parametrize(("partners", "error"), [

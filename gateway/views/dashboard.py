@@ -25,6 +25,7 @@ from gateway.dashboard import (
 )
 from gateway.dashboard.layout import Texts, page
 from gateway.dashboard.lexicon_page import suggestions_body
+from gateway.dashboard.partner_warnings import partner_warnings, partner_warnings_section
 from gateway.dashboard.suggestions import (
     Suggestion,
     SuggestionError,
@@ -186,8 +187,11 @@ async def _situation(request: web.Request, runtime: Runtime, t: Texts, session: 
         delays = await queries.acknowledge_delays(db, now - timedelta(days=30), session.scope)
         spilled = await queries.spilled_communes(db, session.scope)
         budget = await month_budget(db, runtime.settings.costs, now)
-    return broadcast_pages.budget_banner(t, budget) + pages.situation_body(t, runtime.taxonomy, points, alerts,
-                                                                           delays, now, spilled)
+        from_partners = await partner_warnings(db, now, session.scope)
+    return (broadcast_pages.budget_banner(t, budget)
+            + pages.situation_body(t, runtime.taxonomy, points, alerts, delays, now, spilled)
+            + partner_warnings_section(t, runtime.taxonomy, from_partners,
+                                       bool(runtime.settings.spillover.partner_list)))
 
 
 async def _reports(request: web.Request, runtime: Runtime, t: Texts, session: auth.Session) -> str:
