@@ -46,9 +46,9 @@ async def partner_warnings(session: AsyncSession, now: datetime, scope: Scope = 
         messages.setdefault(row.incident_key, []).append(row)
     if not messages:
         return []
-    warned = set((await session.execute(select(CapInboundNotification.incident_key, CapInboundNotification.commune_pcode)
-                                         .where(CapInboundNotification.incident_key.in_(list(messages)),
-                                                CapInboundNotification.decision == "sent"))).all())
+    warned = {(key, pcode) for key, pcode in await session.execute(
+        select(CapInboundNotification.incident_key, CapInboundNotification.commune_pcode).where(
+            CapInboundNotification.incident_key.in_(list(messages)), CapInboundNotification.decision == "sent"))}
     named = {pcode for rows in messages.values() for row in rows for pcode in row.communes}
     names = dict((await session.execute(select(AdminUnit.pcode, AdminUnit.name).where(
         AdminUnit.pcode.in_(sorted(named))))).all())
