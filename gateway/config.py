@@ -124,6 +124,7 @@ class OutboxSettings:
     backoff_max_seconds: float = 900.0
     alert_expiry_minutes: int = 240
     reply_expiry_minutes: int = 1440
+    absent_retry_minutes: float = 30.0  # a phone reported off is tried again this often, not on the back-off
 
 
 @dataclass(frozen=True)

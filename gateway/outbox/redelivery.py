@@ -3,7 +3,7 @@
 Each provider's module says why its report failed (gateway.kernel.envelopes.FailureCause); here
 that cause becomes an action on the outbox row, in the callback's transaction:
 - PROVIDER: sent again at once through the next provider of the recipient's route;
-- ABSENT: sent again after a back-off, until the SMS expires (then it failed for good);
+- ABSENT: sent again every outbox.absent_retry_minutes, until the SMS expires (then it failed for good);
 - RECIPIENT: failed for good.
 An SMS failed for good that carried an alert may make the alert escalate at once
 (alerts.api.escalate_unreachable). Only a row still `sent` under the reported message id is acted
@@ -107,8 +107,10 @@ class Redelivery:
             attempts = Providers.failover_attempts(row.attempts, self._tries)
             following = self._next_provider(row.recipient, row.kind, row.provider, attempts)
             delay = 0.0 if following != row.provider else backoff_delay(max(row.attempts, 1), self._settings)
+        elif action is Action.LATER:
+            delay = self._settings.absent_retry_minutes * 60
         else:
-            delay = backoff_delay(max(row.attempts, 1), self._settings)
+            delay = 0.0
         due = now + timedelta(seconds=delay)
         if action is not Action.FINAL and worth_retrying(row.expires_at, attempts, due, self._settings):
             return action, {"status": "queued", "attempts": attempts, "next_attempt_at": due,
