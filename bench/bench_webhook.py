@@ -19,7 +19,6 @@ import dataclasses
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,37 +34,7 @@ from gateway.providers.android_fake import signed_webhook  # noqa: E402
 
 SIGNING_KEY = "bench-phone-signing-key-0123456789"
 WARM_UP_SECONDS = 2
-Request = tuple[bytes, dict[str, str]]  # body and headers
-
-
-async def post_for(url: str, connections: int, seconds: float, requests: Callable[[int], Request]) -> harness.LoadResult:
-    """`connections` aiohttp workers posting `requests(n)` for `seconds`."""
-    import aiohttp
-
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
-    counter = iter(range(10**12))
-
-    async def worker(client: aiohttp.ClientSession) -> None:
-        nonlocal errors
-        while time.perf_counter() < deadline:
-            body, headers = requests(next(counter))
-            started = time.perf_counter()
-            try:
-                async with client.post(url, data=body, headers=headers) as answer:
-                    await answer.read()
-                    ok = answer.status < 300
-            except aiohttp.ClientError:
-                ok = False
-            latencies.append(time.perf_counter() - started)
-            errors += not ok
-
-    started = time.perf_counter()
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as client:
-        await asyncio.gather(*(worker(client) for _ in range(connections)))
-    return harness.LoadResult("aiohttp client", len(latencies), time.perf_counter() - started, errors,
-                              harness.percentile(latencies, 50) * 1000, harness.percentile(latencies, 99) * 1000)
+Request = harness.Request
 
 
 def africastalking_requests(texts: list[str], run: str, phones: str, count: int) -> Callable[[int], Request]:
@@ -92,7 +61,7 @@ def webhook_requests(texts: list[str], run: str, phones: str, count: int) -> Cal
 async def measured(pid: int, url: str, connections: int, seconds: float,
                    requests: Callable[[int], Request]) -> harness.LoadResult:
     cpu_before = harness.cpu_seconds(pid)
-    result = await post_for(url, connections, seconds, requests)
+    result = await harness.post_for(url, connections, seconds, requests)
     return dataclasses.replace(result, cpu_seconds=harness.cpu_seconds(pid) - cpu_before)
 
 
@@ -118,8 +87,8 @@ async def main() -> None:
             pid = stack.gateway.pid
             at_url = harness.callback_url(stack.gateway.url, "sms")
             phone_url = f"{stack.gateway.url}/callbacks/android"
-            await post_for(at_url, args.connections, WARM_UP_SECONDS, africastalking_requests(texts, "warm-at", "91", budget))
-            await post_for(phone_url, args.connections, WARM_UP_SECONDS,
+            await harness.post_for(at_url, args.connections, WARM_UP_SECONDS, africastalking_requests(texts, "warm-at", "91", budget))
+            await harness.post_for(phone_url, args.connections, WARM_UP_SECONDS,
                            webhook_requests(texts, "warm-phone", "92", budget))
             await stack.fake.set_mode("timeout")  # confirmations held: only the callbacks are measured
             results: dict[str, list[harness.LoadResult]] = {"africastalking": [], "android": []}

@@ -230,9 +230,17 @@ def run_wrk(url: str, connections: int, seconds: float, lua_env: dict[str, str])
                       summary["p50_us"] / 1000, summary["p99_us"] / 1000)
 
 
+Request = tuple[object, "dict[str, str] | None"]  # a body (a form dict or bytes) and its headers
+
+
 async def run_python_load(url: str, connections: int, seconds: float,
                           body: Callable[[int], dict[str, str]]) -> LoadResult:
     """The fallback load generator: `connections` aiohttp workers posting forms for `seconds`."""
+    return await post_for(url, connections, seconds, lambda n: (body(n), None))
+
+
+async def post_for(url: str, connections: int, seconds: float, requests: Callable[[int], Request]) -> LoadResult:
+    """`connections` aiohttp workers posting `requests(n)` (a body and its headers) for `seconds`."""
     import aiohttp
 
     latencies: list[float] = []
@@ -243,9 +251,10 @@ async def run_python_load(url: str, connections: int, seconds: float,
     async def worker(client: aiohttp.ClientSession) -> None:
         nonlocal errors
         while time.perf_counter() < deadline:
+            data, headers = requests(next(counter))
             started = time.perf_counter()
             try:
-                async with client.post(url, data=body(next(counter))) as answer:
+                async with client.post(url, data=data, headers=headers) as answer:
                     await answer.read()
                     ok = answer.status < 300
             except aiohttp.ClientError:
@@ -254,8 +263,7 @@ async def run_python_load(url: str, connections: int, seconds: float,
             errors += not ok
 
     started = time.perf_counter()
-    connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(connector=connector) as client:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as client:
         await asyncio.gather(*(worker(client) for _ in range(connections)))
     elapsed = time.perf_counter() - started
     return LoadResult("aiohttp client", len(latencies), elapsed, errors,
