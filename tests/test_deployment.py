@@ -118,6 +118,13 @@ async def test_demo_mode_makes_throw_away_secrets_and_loads_the_demo_people(tmp_
         assert await dashboard_roles(url) == {demo["dashboard_user"]: "admin"}
         assert await post_sms(gateway, {}) == 403
         assert await post_sms(gateway, {"token": demo["callbacks_token"]}) == 200
+        login = (f"demo dashboard: http://localhost:{gateway.port}/dashboard/login "
+                 f"user {demo['dashboard_user']} password {demo['dashboard_password']}")
+        assert login in gateway.logs()
+        async with aiohttp.ClientSession() as client, client.post(
+                f"{gateway.url}/dashboard/login", allow_redirects=False,
+                data={"user": demo["dashboard_user"], "password": demo["dashboard_password"]}) as answer:
+            assert answer.status == 303, await answer.text()
     finally:
         await gateway.terminate()
     served = [line for line in gateway.logs().splitlines() if "database schema is current" not in line]

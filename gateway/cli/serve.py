@@ -95,6 +95,9 @@ def run_serve(args, settings) -> int:
         await site.start()
         log = logging.getLogger("gateway")
         log.info("listening on %s:%d", settings.http.host, port)
+        if demo_secrets is not None:  # throw-away, so printed: a new user's first step is to log in
+            log.warning("demo dashboard: http://localhost:%d/dashboard/login user %s password %s", port,
+                        demo_secrets.dashboard_user, demo_secrets.dashboard_password)
         _log_parser_build(log)
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
