@@ -154,6 +154,17 @@ def first_withholding(stages: Iterable[Stage], situation: SpillSituation, neighb
     return next((d for stage in stages if (d := stage(situation, neighbour, rules)) is not None), None)
 
 
+def committee_to_warn(members: Iterable[Member], commune: str, rule: SpillRule) -> list[Member]:
+    """The members of the commune's committee whose role the spillover rule warns."""
+    return [m for m in members if m.area_pcode == commune and m.role in rule.roles]
+
+
+def nothing_holds_back(neighbour: Neighbourhood, situation: SpillSituation, rules: RuleSet,
+                       to_warn: list[Member]) -> bool:
+    """A commune of this gateway with someone to warn, whom no stage withholds the warning from now."""
+    return neighbour.known and bool(to_warn) and first_withholding(STAGES, situation, neighbour, rules) is None
+
+
 def decide_neighbours(situation: SpillSituation, rules: RuleSet, rule: SpillRule,
                       neighbours: Iterable[Neighbourhood], members: Iterable[Member],
                       sent_levels: dict[int, int], partner_levels: dict[str, int] | None = None
@@ -175,7 +186,7 @@ def decide_neighbours(situation: SpillSituation, rules: RuleSet, rule: SpillRule
             decisions.append(VigilanceDecision(neighbour.commune, neighbour.ring, None,
                                                Decision(False, "outside this gateway's gazetteer")))
             continue
-        chosen = [m for m in members if m.area_pcode == neighbour.commune and m.role in rule.roles]
+        chosen = committee_to_warn(members, neighbour.commune, rule)
         if not chosen:
             decisions.append(VigilanceDecision(neighbour.commune, neighbour.ring, None,
                                                Decision(False, "no committee member to warn")))
@@ -211,15 +222,8 @@ async def spill_over(session: AsyncSession, config: AlertConfig, alert: Alert, n
     rings = await rings_around(session, alert.commune_pcode, rule.rings, config.rules.spillover.overrides)
     if not rings:
         return SpillOutcome(0, 0)
-    members = [Member(m.id, m.phone, m.name, m.area_pcode, m.role, m.lang) for m in (await session.execute(
-        select(CommitteeMember).where(CommitteeMember.area_pcode.in_(sorted(rings)), CommitteeMember.active.is_(True))
-        .order_by(CommitteeMember.id))).scalars()]
-    standing: dict[str, list[OtherAlert]] = {}
-    for commune, code, incident, level in await session.execute(
-            select(Alert.commune_pcode, Alert.code, Alert.incident, Alert.level).where(
-                Alert.commune_pcode.in_(sorted({alert.commune_pcode, *rings})), Alert.status.in_(store.ACTIVE),
-                Alert.id != alert.id).order_by(Alert.id)):
-        standing.setdefault(commune, []).append(OtherAlert(code, incident, level))
+    members = await store.members_of(session, rings)
+    standing = await store.standing_in(session, {alert.commune_pcode, *rings}, besides=alert.id)
     sent_levels = dict((await session.execute(
         select(SpilloverNotification.member_id, func.max(SpilloverNotification.level)).where(
             SpilloverNotification.alert_id == alert.id, SpilloverNotification.decision == "sent",
@@ -241,17 +245,7 @@ async def spill_over(session: AsyncSession, config: AlertConfig, alert: Alert, n
     decisions = decide_neighbours(situation, config.rules, rule, neighbours, members, sent_levels, commune_levels)
     facts = VigilanceFacts(alert.code, alert.level, alert.incident, config.gazetteer.name(alert.commune_pcode),
                            country_of(alert.commune_pcode))
-    texts: dict[str, str] = {}
-    messages: dict[int, OutboundSms] = {}
-    for item in decisions:
-        if item.decision.send and item.member:
-            lang = item.member.lang
-            if lang not in texts:
-                texts[lang] = vigilance_text(lang, facts, config.taxonomy)
-            messages[item.member.id] = OutboundSms(
-                dedup_key=f"{KIND}:{alert.id}:L{alert.level}:{item.member.phone}", kind=KIND,
-                recipient=item.member.phone, body=texts[lang], priority=PRIORITY_ALERT, alert_id=alert.id,
-                expires_at=now + config.alert_expiry)
+    messages = vigilance_messages(config, facts, decisions, f"{KIND}:{alert.id}", now, alert_id=alert.id)
     outbox_ids = await store.enqueue_by_key(session, list(messages.values()), now)
     await _queue_for_partners(session, config, alert, decisions, now)
     rows = _rows(alert, now, decisions, messages, outbox_ids)
@@ -261,6 +255,34 @@ async def spill_over(session: AsyncSession, config: AlertConfig, alert: Alert, n
     return SpillOutcome(sent, len(rows) - sent)
 
 
+def vigilance_messages(config: AlertConfig, facts: VigilanceFacts, decisions: Iterable[VigilanceDecision],
+                       key_prefix: str, now: datetime, *, alert_id: int | None = None) -> dict[int, OutboundSms]:
+    """Member id -> the vigilance SMS of each member a decision warns, in the member's language; its
+    dedup key is `key_prefix`, the level and the number, so a level warns each number once."""
+    texts: dict[str, str] = {}
+    messages: dict[int, OutboundSms] = {}
+    for item in decisions:
+        if item.decision.send and item.member:
+            lang = item.member.lang
+            if lang not in texts:
+                texts[lang] = vigilance_text(lang, facts, config.taxonomy)
+            messages[item.member.id] = OutboundSms(
+                dedup_key=f"{key_prefix}:L{facts.level}:{item.member.phone}", kind=KIND,
+                recipient=item.member.phone, body=texts[lang], priority=PRIORITY_ALERT, alert_id=alert_id,
+                expires_at=now + config.alert_expiry)
+    return messages
+
+
+def as_recorded(item: VigilanceDecision, messages: dict[int, OutboundSms],
+                outbox_ids: dict[str, int]) -> tuple[Decision, int | None]:
+    """The decision to record and its outbox row: a warning whose SMS was already queued is withheld."""
+    message = messages.get(item.member.id) if item.member else None
+    outbox_id = outbox_ids.get(message.dedup_key) if message else None
+    if message and outbox_id is None:
+        return Decision(False, "duplicate: already queued"), None
+    return item.decision, outbox_id
+
+
 def _no_longer_held(neighbour: Neighbourhood, situation: SpillSituation, rules: RuleSet, rule: SpillRule,
                     members: list[Member], warned_level: int) -> bool:
     """A neighbour not yet warned at the alert's level, with someone to warn, whom no stage holds back now."""
@@ -268,8 +290,7 @@ def _no_longer_held(neighbour: Neighbourhood, situation: SpillSituation, rules: 
         return False
     if neighbour.partner:
         return first_withholding(PARTNER_STAGES, situation, neighbour, rules) is None
-    has_members = any(m.area_pcode == neighbour.commune and m.role in rule.roles for m in members)
-    return neighbour.known and has_members and first_withholding(STAGES, situation, neighbour, rules) is None
+    return nothing_holds_back(neighbour, situation, rules, committee_to_warn(members, neighbour.commune, rule))
 
 
 async def _queue_for_partners(session: AsyncSession, config: AlertConfig, alert: Alert,
@@ -297,12 +318,8 @@ def _rows(alert: Alert, now: datetime, decisions: list[VigilanceDecision], messa
           outbox_ids: dict[str, int]) -> list[dict]:
     rows = []
     for item in decisions:
-        message = messages.get(item.member.id) if item.member else None
-        outbox_id = outbox_ids.get(message.dedup_key) if message else None
-        if message and outbox_id is None:
-            decision, reason = "withheld", "duplicate: already queued"
-        else:
-            decision, reason = ("sent" if item.decision.send else "withheld"), item.decision.reason
+        recorded, outbox_id = as_recorded(item, messages, outbox_ids)
+        decision, reason = ("sent" if recorded.send else "withheld"), recorded.reason
         rows.append({"alert_id": alert.id, "commune_pcode": item.commune,
                      "member_id": item.member.id if item.member else None, "level": alert.level,
                      "decision": decision, "reason": reason[:60], "outbox_id": outbox_id, "created_at": now})

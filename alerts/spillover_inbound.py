@@ -23,22 +23,22 @@ from alerts import store
 from alerts.areas import AreaPath
 from alerts.notify import AlertConfig
 from alerts.outcomes import AckOutcome, AckResult
-from alerts.pipeline import Decision, OtherAlert
-from alerts.routing import Member
 from alerts.spillover import (
     KIND,
-    STAGES,
     Neighbourhood,
     SpillSituation,
     VigilanceDecision,
+    as_recorded,
+    committee_to_warn,
     decide_neighbours,
-    first_withholding,
+    nothing_holds_back,
+    vigilance_messages,
 )
 from alerts.spillover_rules import SpillRule
-from alerts.spillover_texts import VigilanceFacts, vigilance_text
+from alerts.spillover_texts import VigilanceFacts
 from gateway.kernel.phones import mask_phone
-from gateway.storage.models import Alert, CapInbound, CapInboundNotification, CommitteeMember
-from gateway.storage.outbox import PRIORITY_ALERT, OutboundSms
+from gateway.storage.models import CapInbound, CapInboundNotification, CommitteeMember
+from gateway.storage.outbox import OutboundSms
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +109,8 @@ async def _warn(session: AsyncSession, config: AlertConfig, warning: InboundWarn
     """`held_only`: only the communes with a member not yet warned at this level whom no stage holds
     back now, and nothing recorded when there are none."""
     communes = sorted(warning.communes)
-    members = [Member(m.id, m.phone, m.name, m.area_pcode, m.role, m.lang) for m in (await session.execute(
-        select(CommitteeMember).where(CommitteeMember.area_pcode.in_(communes), CommitteeMember.active.is_(True))
-        .order_by(CommitteeMember.id))).scalars()]
-    standing: dict[str, list[OtherAlert]] = {}
-    for commune, code, incident, level in await session.execute(
-            select(Alert.commune_pcode, Alert.code, Alert.incident, Alert.level).where(
-                Alert.commune_pcode.in_(communes), Alert.status.in_(store.ACTIVE)).order_by(Alert.id)):
-        standing.setdefault(commune, []).append(OtherAlert(code, incident, level))
+    members = await store.members_of(session, communes)
+    standing = await store.standing_in(session, communes)
     sent_levels = dict((await session.execute(
         select(CapInboundNotification.member_id, func.max(CapInboundNotification.level)).where(
             CapInboundNotification.incident_key == warning.incident_key, CapInboundNotification.decision == "sent",
@@ -128,13 +122,14 @@ async def _warn(session: AsyncSession, config: AlertConfig, warning: InboundWarn
                   for commune, ring in warning.communes.items()]
     rule = config.rules.spillover.rule_for(warning.incident) or SpillRule(warning.incident, 1, 1, ALL_ROLES)
     if held_only:
-        neighbours = [n for n in neighbours if n.known and first_withholding(STAGES, situation, n, config.rules) is None
-                      and any(m.area_pcode == n.commune and m.role in rule.roles
-                              and sent_levels.get(m.id, 0) < warning.level for m in members)]
+        neighbours = [n for n in neighbours if nothing_holds_back(n, situation, config.rules, [
+            m for m in committee_to_warn(members, n.commune, rule) if sent_levels.get(m.id, 0) < warning.level])]
         if not neighbours:
             return InboundOutcome(False, 0, 0)
     decisions = decide_neighbours(situation, config.rules, rule, neighbours, members, sent_levels)
-    messages = _messages(config, warning, decisions, now)
+    facts = VigilanceFacts(warning.code, warning.level, warning.incident, warning.place, warning.country)
+    incident_hash = hashlib.sha256(warning.incident_key.encode()).hexdigest()[:16]
+    messages = vigilance_messages(config, facts, decisions, f"{KIND}:cap:{incident_hash}", now)
     outbox_ids = await store.enqueue_by_key(session, list(messages.values()), now)
     rows = _rows(inbound_id, warning, decisions, messages, outbox_ids, now)
     if rows:
@@ -153,31 +148,11 @@ async def _store(session: AsyncSession, warning: InboundWarning, now: datetime) 
     ).on_conflict_do_nothing(index_elements=["identifier"]).returning(CapInbound.id))).scalar_one_or_none()
 
 
-def _messages(config: AlertConfig, warning: InboundWarning, decisions: list[VigilanceDecision],
-              now: datetime) -> dict[int, OutboundSms]:
-    facts = VigilanceFacts(warning.code, warning.level, warning.incident, warning.place, warning.country)
-    incident_hash = hashlib.sha256(warning.incident_key.encode()).hexdigest()[:16]
-    texts: dict[str, str] = {}
-    messages: dict[int, OutboundSms] = {}
-    for item in decisions:
-        if item.decision.send and item.member:
-            lang = item.member.lang
-            if lang not in texts:
-                texts[lang] = vigilance_text(lang, facts, config.taxonomy)
-            messages[item.member.id] = OutboundSms(
-                dedup_key=f"{KIND}:cap:{incident_hash}:L{warning.level}:{item.member.phone}", kind=KIND,
-                recipient=item.member.phone, body=texts[lang], priority=PRIORITY_ALERT,
-                expires_at=now + config.alert_expiry)
-    return messages
-
-
 def _rows(inbound_id: int, warning: InboundWarning, decisions: list[VigilanceDecision],
           messages: dict[int, OutboundSms], outbox_ids: dict[str, int], now: datetime) -> list[dict]:
     rows = []
     for item in decisions:
-        message = messages.get(item.member.id) if item.member else None
-        outbox_id = outbox_ids.get(message.dedup_key) if message else None
-        decision = Decision(False, "duplicate: already queued") if message and outbox_id is None else item.decision
+        decision, outbox_id = as_recorded(item, messages, outbox_ids)
         rows.append({"inbound_id": inbound_id, "incident_key": warning.incident_key, "commune_pcode": item.commune,
                      "member_id": item.member.id if item.member else None, "level": warning.level,
                      "decision": "sent" if decision.send else "withheld", "reason": decision.reason[:60],

@@ -179,11 +179,29 @@ async def others_open(session: AsyncSession, alert: Alert) -> tuple[OtherAlert, 
 
 
 async def members_for(session: AsyncSession, path: AreaPath) -> list[Member]:
+    return await members_of(session, path.pcodes)
+
+
+async def members_of(session: AsyncSession, pcodes: Iterable[str]) -> list[Member]:
+    """The active committee members of these areas, in the order they were added."""
     rows = await session.execute(
-        select(CommitteeMember).where(CommitteeMember.area_pcode.in_(path.pcodes), CommitteeMember.active.is_(True))
+        select(CommitteeMember).where(CommitteeMember.area_pcode.in_(sorted(pcodes)), CommitteeMember.active.is_(True))
         .order_by(CommitteeMember.id)
     )
     return [Member(m.id, m.phone, m.name, m.area_pcode, m.role, m.lang) for m in rows.scalars()]
+
+
+async def standing_in(session: AsyncSession, communes: Iterable[str], *, besides: int | None = None
+                      ) -> dict[str, list[OtherAlert]]:
+    """Commune -> the alerts still standing there (all but `besides`), oldest first."""
+    query = select(Alert.commune_pcode, Alert.code, Alert.incident, Alert.level).where(
+        Alert.commune_pcode.in_(sorted(communes)), Alert.status.in_(ACTIVE))
+    if besides is not None:
+        query = query.where(Alert.id != besides)
+    standing: dict[str, list[OtherAlert]] = {}
+    for commune, code, incident, level in await session.execute(query.order_by(Alert.id)):
+        standing.setdefault(commune, []).append(OtherAlert(code, incident, level))
+    return standing
 
 
 async def sent_levels(session: AsyncSession, alert_id: int) -> dict[int, int]:
