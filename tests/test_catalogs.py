@@ -16,6 +16,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
 from alerts.digest import MAX_ITEMS
+from alerts.spillover_texts import VigilanceFacts, vigilance_text
 from alerts.texts import COUNT_PART, COUNT_PARTS, MAX_MEMBER_CHARS, MAX_PLACE_CHARS, REPORTED_PART
 from gateway import PROJECT_ROOT
 from gateway.kernel.i18n import LANGUAGES, render
@@ -208,6 +209,19 @@ def test_sms_texts_fit_their_segments_with_long_values(lang: str, name: str, max
         text = render(lang, msgid, **long_values(lang, name))
         info = measure(text)
         if info.encoding != "GSM-7" or info.segments > max_segments:
+            too_long.append((info.encoding, info.units, text))
+    assert too_long == []
+
+
+@pytest.mark.parametrize("country", ["NE", "ML", "BF"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_vigilance_sms_is_one_gsm7_segment(lang: str, country: str) -> None:
+    """A neighbour's warning, the longest incident in the longest commune, Niger, Mali or a partner's country."""
+    too_long = []
+    for incident in load_taxonomy().incidents:
+        text = vigilance_text(lang, VigilanceFacts("K7Q2Z", 3, incident.id, LONGEST_COMMUNE, country))
+        info = measure(text)
+        if info.encoding != "GSM-7" or info.segments > 1:
             too_long.append((info.encoding, info.units, text))
     assert too_long == []
 

@@ -194,7 +194,7 @@ async def test_a_partners_warning_held_by_a_silence_is_sent_once_the_silence_end
     async with sessions() as session:
         bodies = list((await session.execute(select(Outbox.body).where(Outbox.recipient == HOME_MEMBER))).scalars())
     assert bodies == ["VIGILANCE K9M4: attaque niveau 1 à Ouattagouna (Mali), près de votre commune. Restez vigilants. "
-                      "Répondez OK K9M4 pour confirmer la réception."]
+                      "Répondez OK K9M4 pour confirmer."]
 
 
 def test_messages_to_a_partner_pass_the_schema_and_read_back() -> None:
