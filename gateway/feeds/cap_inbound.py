@@ -20,6 +20,7 @@ MAX_CAP_BYTES = 65536  # three languages and a few dozen communes fit many times
 MESSAGE_TYPES = ("Alert", "Update", "Cancel")
 MAX_ID_CHARS = 255  # what cap_inbound keeps of an identifier, a sender and an incidents key
 PCODE = re.compile(r"^[A-Z]{2}[0-9]{1,12}$")
+LEVEL = re.compile(r"[1-9]")  # ASCII: str.isdigit() also takes '²', which int() refuses
 RING = re.compile(r"^([A-Z]{2}[0-9]{1,12}) ([1-9])$")
 C = {"cap": CAP_NS}
 
@@ -69,8 +70,14 @@ def read_partner_cap(body: bytes) -> PartnerCap:
         root = etree.fromstring(body, _parser())
     except etree.XMLSyntaxError as exc:
         raise CapRefused(f"not well-formed XML: {exc.msg}", "not_xml") from None
+    if root.getroottree().docinfo.doctype:  # one the byte check missed: UTF-16, say
+        raise CapRefused("a DOCTYPE or entity declaration is not accepted", "entities")
     schema = cap_schema()
-    if not schema.validate(root):
+    try:
+        valid = schema.validate(root)
+    except etree.Error:  # libxml2's own failure on a tree it parsed is the document's fault, not a 500
+        raise CapRefused("CAP 1.2 schema: the document cannot be validated", "schema") from None
+    if not valid:
         error = schema.error_log.last_error
         raise CapRefused(f"CAP 1.2 schema: line {error.line}: {error.message}"[:300], "schema")
     return _facts(root)
@@ -108,7 +115,7 @@ def _facts(root: etree._Element) -> PartnerCap:
         return values[0]
 
     level = one("ewg:level")
-    if not level.isdigit() or not 1 <= int(level) <= 9:
+    if not LEVEL.fullmatch(level):
         raise CapRefused(f"parameter ewg:level must be a level from 1 to 9, not {level!r}")
     home_pcode = one("ewg:home_pcode")
     if not PCODE.match(home_pcode):
