@@ -287,7 +287,7 @@ class Outbox(Base):
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     dedup_key: Mapped[str] = mapped_column(String(120), unique=True)
-    kind: Mapped[str] = mapped_column(String(12))  # reply, alert, ack_notice, digest, broadcast
+    kind: Mapped[str] = mapped_column(String(12))  # one of gateway.storage.outbox.KINDS
     priority: Mapped[int] = mapped_column(Integer)  # 0 = alerts first
     recipient: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)

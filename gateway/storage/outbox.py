@@ -18,11 +18,14 @@ PRIORITY_NOTICE = 1
 PRIORITY_REPLY = 2
 PRIORITY_BROADCAST = 3  # after alerts, notices and replies: a broadcast can wait
 
+# What an SMS is for; vigilance is a neighbouring commune's warning of an alert (alerts/spillover.py).
+KINDS = ("reply", "alert", "ack_notice", "digest", "broadcast", "vigilance")
+
 
 @dataclass(frozen=True)
 class OutboundSms:
     dedup_key: str  # idempotency: the same key is queued once, whatever retries happen upstream
-    kind: str  # reply, alert, ack_notice, digest, broadcast
+    kind: str  # one of KINDS
     recipient: str  # E.164
     body: str
     priority: int = PRIORITY_REPLY

@@ -22,6 +22,7 @@ from gateway.outbox.health import ProviderHealth
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.migrate import schema_is_current
 from gateway.storage.models import Outbox
+from gateway.storage.outbox import KINDS
 from gateway.storage.partner_deliveries import STATES as DELIVERY_STATES
 from gateway.storage.partner_deliveries import delivery_counts
 from gateway.storage.spend import daily_spend, month_budget
@@ -127,7 +128,7 @@ async def refresh_outbox_gauges(runtime: Runtime) -> None:
             .where(Outbox.status.in_(("queued", "sending"))).group_by(Outbox.kind)
         )
         oldest = None
-        for kind in ("reply", "alert", "ack_notice", "digest", "broadcast"):
+        for kind in KINDS:
             runtime.metrics.outbox_depth.labels(kind).set(0)
         for kind, count, first in rows:
             runtime.metrics.outbox_depth.labels(kind).set(count)
