@@ -1,4 +1,4 @@
-"""Counts as each language says them (protocol.md, issue 20): compound number words, multipliers,
+"""Counts as each language says them (the reporting protocol, and texts from the field): compound number words, multipliers,
 approximate amounts, words that are numbers only where a count stands, and numbers that are a
 date, a time, an age or a distance."""
 

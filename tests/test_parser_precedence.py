@@ -1,4 +1,4 @@
-"""Which incident a message is when it names several (protocol.md, issue 20): an armed group's
+"""Which incident a message is when it names several (the reporting protocol, and texts from the field): an armed group's
 action beats a sighting of armed men; otherwise the first named wins; the others are secondary.
 Negated incidents count for nothing, and a message that only says all is calm is not a report."""
 
