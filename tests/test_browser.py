@@ -117,7 +117,7 @@ async def test_review_label_in_the_browser(browser, gateway, clock) -> None:
     assert "Rien à examiner." in await page.inner_text("main")
 
 
-# --- operators: people, alerts, scope (issue 22) ----------------------------------------------------
+# --- operators: people, alerts, scope --------------------------------------------------------------
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 OPERATOR_PASSWORD = "sahel-operator-2026"
