@@ -245,7 +245,7 @@ async def test_two_approvals_at_once_share_the_budget_and_it_stops_a_broadcast_w
             assert {o.last_error for o in sent if o.status == "stopped"} == {"stopped: monthly budget reached"}
             assert [(s.amount, s.sms) for s in await rows(client, SmsSpend)] == [(75.0, 3)]
             detail = await (await client.get(f"/dashboard/broadcasts/{queued.id}")).text()
-            assert re.search(r'data-state="stopped"><td>arrêtés : budget mensuel atteint</td><td>2</td>', detail)
+            assert re.search(r'data-state="stopped"><td>arrêté : budget mensuel atteint</td><td>2</td>', detail)
             assert re.search(r'data-state="sent"><td>[^<]+</td><td>3</td>', detail)
             metrics = await (await client.get("/metrics", headers={"Authorization": "Bearer api-token"})).text()
             assert "ewg_sms_budget_stopped_total 2.0" in metrics

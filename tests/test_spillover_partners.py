@@ -128,9 +128,9 @@ async def test_a_partners_commune_is_warned_through_the_partner_alert_update_the
     async with sessions() as session, session.begin():
         await session.execute(update(PartnerDelivery).values(last_error="partner unreachable: ClientConnectorError"))
     assert page_rows(await page()) == [
-        ["Ouattagouna ML070104", "ML", "1", "1", "par le partenaire mali",
+        ["Ouattagouna ML070104", "ML", "1", "1", "par la passerelle partenaire mali",
          "en file (Alert) partner unreachable: ClientConnectorError"],
-        ["Inatès NE006002002", "NE", "1", "1", "ici", "prévenu"]]
+        ["Inatès NE006002002", "NE", "1", "1", "ici", "prévenue"]]
     async with sessions() as session, session.begin():
         await session.execute(update(PartnerDelivery).values(status="sent", sent_at=T0, last_error=None))
     assert page_rows(await page())[0][-1] == "envoyé (Alert)"
