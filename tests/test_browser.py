@@ -13,6 +13,8 @@ from sqlalchemy import select
 from gateway.dashboard.scope import Scope
 from gateway.dashboard.svgmap import LEVEL_COLOURS
 from gateway.dashboard.users import add_user
+from gateway.feeds.cap import CapAlert, PartnerMessage, partner_cap_xml
+from gateway.kernel.taxonomy import load_taxonomy
 from gateway.runtime import RUNTIME
 from gateway.storage.models import AuditEntry, Outbox
 from tests.support.components import require
@@ -135,9 +137,9 @@ async def log_in_as(browser, gateway, name: str, role: str, scope: tuple[str, ..
     return page
 
 
-async def screenshot(page, name: str) -> None:
+async def screenshot(page, name: str, full_page: bool = False) -> None:
     """A small PNG of the page for docs/, refreshed on purpose only (EWG_UPDATE_SCREENSHOT)."""
-    shot = await page.screenshot()
+    shot = await page.screenshot(full_page=full_page)
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
     if os.environ.get("EWG_UPDATE_SCREENSHOT"):
         (DOCS / name).write_bytes(shot)
@@ -223,7 +225,32 @@ async def test_a_viewer_of_maradi_cannot_see_or_open_a_tillaberi_alert(browser, 
     assert response.status == 200 and await page.locator("form.action").count() == 0  # a viewer reads only
 
 
-async def test_the_admin_reads_the_audit_trail(browser, gateway, clock) -> None:
+FROM_MALI = "mali-to-niger-token-0123456789"
+MALI = {"name": "mali", "url": "http://127.0.0.1:9", "token": "niger-to-mali-token-0123456789",
+        "inbound_token": FROM_MALI, "areas": ["ML"]}
+
+
+@pytest.fixture
+async def partner_gateway(db_url, clock):
+    """Niger's gateway with Mali's as its partner."""
+    settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
+                             spillover={"partners": [MALI]})
+    async with running_gateway(settings, clock) as client:
+        yield client
+
+
+async def warning_from_mali(gateway, clock) -> None:
+    """Mali's gateway warns Ayerou of an attack in Ouattagouna, across the border."""
+    alert = CapAlert(3, "M4LK", "attack", 1, "open", 0, clock.now, clock.now, "ML070104", "Ouattagouna",
+                     15.17606, 0.90175, 1, None)
+    body = partner_cap_xml(alert, PartnerMessage(1, "Alert", 1, {"NE006002001": 1}, clock.now), load_taxonomy(),
+                           "ewg@mali.example")
+    response = await gateway.post("/api/cap/inbound", data=body, headers={"Authorization": f"Bearer {FROM_MALI}"})
+    assert response.status == 200, await response.text()
+
+
+async def test_the_admin_reads_the_audit_trail(browser, partner_gateway, clock) -> None:
+    gateway = partner_gateway
     await seed_traffic(gateway, clock)
     page = await log_in_as(browser, gateway, "awa", "admin")
     await page.click("header nav >> text=Journal d'audit")
@@ -234,13 +261,18 @@ async def test_the_admin_reads_the_audit_trail(browser, gateway, clock) -> None:
     await page.wait_for_url("**/dashboard/audit?*action=login*")
     assert set(await page.locator("#audit tr.audit").evaluate_all("rows => rows.map(r => r.dataset.action)")) == {"login"}
     await screenshot(page, "dashboard-audit.png")
+    await warning_from_mali(gateway, clock)
     await page.goto(str(gateway.make_url("/dashboard")))
-    await screenshot(page, "dashboard-situation.png")
+    warning = await page.inner_text("#partner-warnings tr.partner-warning")
+    assert "M4LK" in warning and "Ouattagouna (ML)" in warning and "Ayerou" in warning
+    await screenshot(page, "dashboard-situation.png", full_page=True)
     await page.click("header nav >> text=Délais de réponse")
     await page.wait_for_url("**/dashboard/response-times")
     bars = page.locator('#response-chart rect.response-bar[data-commune="NE004005003"]')
     assert await bars.evaluate_all("bars => bars.map(b => [b.dataset.measure, b.dataset.median])") == [
         ["alert", "60"], ["acknowledged", "780"]]  # reported at 11:59, alert at 12:00, taken in charge at 12:12
+    ticks = await page.locator("#response-chart text.grid-label").evaluate_all("ts => ts.map(t => t.textContent)")
+    assert ticks[-3:] == ["1 j", "7 j", "30 j"]  # days in the page's language
     await screenshot(page, "dashboard-response-times.png")
 
 
@@ -285,7 +317,8 @@ async def test_a_broadcast_above_the_threshold_waits_for_a_second_operator(brows
     await approver.reload()
     assert await approver.locator("#approve").count() == 0
     assert await approver.inner_text('#delivery tr[data-state="sent"] td:nth-child(2)') == "5"
-    await screenshot(approver, "dashboard-broadcast.png")
+    assert await approver.inner_text('#delivery tr[data-state="stopped"]') == "arrêté : budget mensuel atteint\t0"
+    await screenshot(approver, "dashboard-broadcast.png", full_page=True)
     async with gateway.server.app[RUNTIME].sessions() as session:
         audited = (await session.execute(select(AuditEntry.actor, AuditEntry.action)
                                          .where(AuditEntry.action.like("broadcast%")).order_by(AuditEntry.id))).all()

@@ -22,8 +22,8 @@ MEASURES = (("alert", "Report to alert", "#364fc7"), ("acknowledged", "Report to
             ("outcome", "Report to outcome", "#2b8a3e"))
 PERIODS = (30, 90)
 WIDTH, LEFT, RIGHT, TOP, ROW, GROUP_GAP, AXIS = 860, 170, 20, 10, 11, 12, 30
-TICKS = ((60, "1 min"), (600, "10 min"), (3600, "1 h"), (6 * 3600, "6 h"), (86400, "1 d"), (7 * 86400, "7 d"),
-         (30 * 86400, "30 d"))
+TICKS = ((60, "1 min"), (600, "10 min"), (3600, "1 h"), (6 * 3600, "6 h"))
+DAY_TICKS = (1, 7, 30)  # in each language's word for days
 SHORTEST, LONGEST = 30, 30 * 86400  # seconds at the axis' ends: anything beyond is drawn at the end
 
 
@@ -81,7 +81,7 @@ def render_response_chart(t: Texts, communes: list[CommuneTimes]) -> str:
     height = TOP + group_h * len(communes) + AXIS
     parts = [f'<svg id="response-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
              f'role="img" aria-label="{t("Time from report to alert, acknowledgement and outcome")}">']
-    for seconds, label in TICKS:
+    for seconds, label in (*TICKS, *((days * 86400, t("{days} d", days=days)) for days in DAY_TICKS)):
         x = _x(seconds)
         parts.append(f'<line class="grid" x1="{x}" y1="{TOP}" x2="{x}" y2="{height - AXIS}"/>'
                      f'<text class="grid-label" x="{x}" y="{height - AXIS + 14}" text-anchor="middle">{label}</text>')
