@@ -17,6 +17,7 @@ from gateway.dashboard.neighbours_section import NeighbourWarned, neighbours_sec
 from gateway.dashboard.pages import _incident, _level_badge
 from gateway.dashboard.scope import Scope
 from gateway.kernel.localtime import local, offset_label
+from gateway.kernel.phones import mask_phones_in
 from gateway.kernel.redact import redact
 from gateway.kernel.taxonomy import Taxonomy
 from gateway.outbox.reached import Reached, reached_by
@@ -174,7 +175,7 @@ def _reached(t: Texts, view: AlertView) -> str:
     rows = "".join(
         f'<tr class="recipient {r.status}"><td>{t(r.role)}</td><td>{escape(r.area_name)}</td>'
         f"<td>{escape(r.name or '—')}</td><td><code>{escape(r.phone)}</code></td>"
-        f"<td>{t(REACHED_LABELS[r.status])}{': ' + escape(r.why) if r.why else ''}</td>"
+        f"<td>{t(REACHED_LABELS[r.status])}{': ' + escape(mask_phones_in(r.why)) if r.why else ''}</td>"
         f"<td>{escape(r.provider or '—')}</td></tr>" for r in view.reached)
     return (f'<h2>{t("Who was reached")}</h2><table id="reached"><tr><th>{t("Role")}</th><th>{t("Area")}</th>'
             f'<th>{t("Name")}</th><th>{t("Phone")}</th><th>{t("Status")}</th><th>{t("Sent through")}</th></tr>'

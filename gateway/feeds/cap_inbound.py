@@ -14,6 +14,7 @@ from pathlib import Path
 from lxml import etree
 
 from gateway.feeds.cap import CAP_NS
+from gateway.kernel.phones import mask_phones_in
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "CAP-v1.2.xsd"
 MAX_CAP_BYTES = 65536  # three languages and a few dozen communes fit many times over
@@ -136,6 +137,9 @@ def _facts(root: etree._Element) -> PartnerCap:
         communes[pcode] = rings.get(pcode, 1)
     if not communes:
         raise CapRefused("the area names no commune: a geocode OCHA_PCODE is required")
+    for name in ("ewg:alert_code", "ewg:home_name"):  # both are written into SMS and shown to operators
+        if mask_phones_in(one(name)) != one(name):
+            raise CapRefused(f"parameter {name} must not hold a phone number")
     return PartnerCap(_text(root, "cap:identifier"), _text(root, "cap:sender"), msg_type, incidents,
                       one("ewg:alert_code")[:16], one("ewg:incident")[:32], int(level), home_pcode,
                       one("ewg:home_name")[:80], communes)

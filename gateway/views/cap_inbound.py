@@ -13,6 +13,7 @@ from aiohttp import web
 from alerts import api as alerts_api
 from gateway.config import PartnerSettings
 from gateway.feeds.cap_inbound import MAX_CAP_BYTES, CapRefused, read_partner_cap
+from gateway.kernel.phones import mask_phones_in
 from gateway.runtime import RUNTIME, Runtime
 from gateway.views.common import DATABASE_DOWN, bearer_token, plain, tokens_match
 
@@ -58,9 +59,10 @@ async def cap_inbound(request: web.Request) -> web.Response:
         if cap.incident not in runtime.taxonomy.ids:
             raise CapRefused(f"parameter ewg:incident: unknown incident {cap.incident!r}", "unknown_incident")
     except CapRefused as exc:
-        log.info("CAP inbound from partner %s refused: %s", partner.name, exc)
+        reason = mask_phones_in(str(exc))  # a reason may quote the document, which may hold a phone number
+        log.info("CAP inbound from partner %s refused: %s", partner.name, reason)
         counted(runtime, partner.name, "refused", exc.kind)
-        return plain(400, str(exc))
+        return plain(400, reason)
     if runtime.rules is None:
         counted(runtime, partner.name, "refused", "unavailable")
         return plain(503, "rules not loaded")
