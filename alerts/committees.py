@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.rules import ROLES
-from alerts.store import insert_ignoring_duplicates
 from gateway.kernel.i18n import LANGUAGES
 from gateway.kernel.phones import PhoneError, normalise_phone
+from gateway.storage.dialects import conflict_insert, dialect_of
 from gateway.storage.models import AdminUnit, CommitteeMember
 
 COLUMNS = ("phone", "name", "area", "role", "lang")
@@ -100,7 +100,7 @@ async def upsert_members(session: AsyncSession, rows: list[MemberRow]) -> int:
         return 0
     values = [{"phone": r.phone, "name": r.name, "area_pcode": r.area, "role": r.role, "lang": r.lang,
                "active": True} for r in rows]
-    statement = insert_ignoring_duplicates(session, CommitteeMember).values(values)
+    statement = conflict_insert(dialect_of(session), CommitteeMember).values(values)
     statement = statement.on_conflict_do_update(
         index_elements=["phone", "area_pcode"],
         set_={"name": statement.excluded.name, "role": statement.excluded.role, "lang": statement.excluded.lang,

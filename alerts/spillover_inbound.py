@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
@@ -37,6 +36,7 @@ from alerts.spillover import (
 from alerts.spillover_rules import SpillRule
 from alerts.spillover_texts import VigilanceFacts
 from gateway.kernel.phones import mask_phone
+from gateway.storage.dialects import conflict_insert, dialect_of
 from gateway.storage.models import CapInbound, CapInboundNotification, CommitteeMember
 from gateway.storage.outbox import OutboundSms
 
@@ -140,8 +140,7 @@ async def _warn(session: AsyncSession, config: AlertConfig, warning: InboundWarn
 
 async def _store(session: AsyncSession, warning: InboundWarning, now: datetime) -> int | None:
     """The message's row, or None when its identifier is already stored."""
-    insert_for = postgresql.insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite.insert
-    return (await session.execute(insert_for(CapInbound).values(
+    return (await session.execute(conflict_insert(dialect_of(session), CapInbound).values(
         identifier=warning.identifier, partner=warning.partner, sender=warning.sender, msg_type=warning.msg_type,
         incident_key=warning.incident_key, code=warning.code, incident=warning.incident, level=warning.level,
         home_pcode=warning.home_pcode, place=warning.place, country=warning.country, communes=warning.communes, received_at=now,

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import DateTime, String, and_, bindparam, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.areas import AreaPath, StaticGazetteer
 from alerts.pipeline import OtherAlert
 from alerts.routing import Member
 from alerts.scoring import WindowReport
+from gateway.storage.dialects import conflict_insert, dialect_of
 from gateway.storage.models import (
     AdminUnit,
     Alert,
@@ -88,14 +89,6 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind else "sqlite"
-
-
-def insert_ignoring_duplicates(session: AsyncSession, table):
-    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
-
-
 async def load_gazetteer(session: AsyncSession) -> StaticGazetteer:
     """Names and parents of every administrative unit (about a thousand rows for Niger and Mali)."""
     rows = (await session.execute(select(AdminUnit.pcode, AdminUnit.name, AdminUnit.parent_pcode))).all()
@@ -124,7 +117,7 @@ async def windows_senders(session: AsyncSession, since: dict[tuple[str, str], da
     reports = dict.fromkeys(since, 0)
     if not since:
         return found, reports
-    dialect = _dialect(session)
+    dialect = dialect_of(session)
     if dialect == "postgresql":
         pairs = list(since.items())
         parameters = {"communes": [c for (c, _), _ in pairs], "incidents": [i for (_, i), _ in pairs],
@@ -163,7 +156,7 @@ async def lock_communes(session: AsyncSession, communes: Iterable[str]) -> None:
     """Serialise scorers of these communes across replicas (PostgreSQL; SQLite has one writer).
     NO KEY UPDATE does not block the key-share lock every report insert takes (its foreign key);
     taken in P-code order so two scorers cannot deadlock."""
-    if session.bind.dialect.name != "postgresql":
+    if dialect_of(session) != "postgresql":
         return
     await session.execute(select(AdminUnit.pcode).where(AdminUnit.pcode.in_(sorted(set(communes))))
                           .order_by(AdminUnit.pcode).with_for_update(key_share=True))
@@ -292,7 +285,7 @@ class PassReads:
 
     async def write_links(self, session: AsyncSession) -> None:
         for start in range(0, len(self.links), LINKS_PER_STATEMENT):
-            statement = insert_ignoring_duplicates(session, AlertReport).values(
+            statement = conflict_insert(dialect_of(session), AlertReport).values(
                 self.links[start:start + LINKS_PER_STATEMENT])
             await session.execute(statement.on_conflict_do_nothing(index_elements=["alert_id", "report_id"]))
         self.links = []

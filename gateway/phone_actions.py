@@ -14,7 +14,6 @@ from enum import StrEnum
 from functools import cache
 
 from sqlalchemy import Insert, bindparam, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.kernel.i18n import normalise_lang
@@ -23,6 +22,7 @@ from gateway.kernel.redact import redact
 from gateway.sms import replies
 from gateway.sms.alert_commands import AlertCommands
 from gateway.sms.references import encode_ref, normalise_ref
+from gateway.storage.dialects import conflict_insert, dialect_of
 from gateway.storage.models import Message, Report, Reporter
 
 NAME_CHARS = 120  # Reporter.name
@@ -35,17 +35,12 @@ _REPORTER_BY_PHONE = select(Reporter).where(Reporter.phone == bindparam("phone")
 _REPORT_BY_REF = select(Report).where(Report.ref == bindparam("ref"))
 
 
-def dialect_of(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind else "sqlite"
-
-
 # --- the raw message behind a report -------------------------------------------------------
 
 @cache
 def insert_messages(dialect: str) -> Insert:
     """Raw messages, a provider id already stored (a retry) skipped; their ids and provider ids back."""
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert_for(_MESSAGES).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(
+    return conflict_insert(dialect, _MESSAGES).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(
         _MESSAGES.c.id, _MESSAGES.c.external_id)
 
 

@@ -27,7 +27,6 @@ from gateway.phone_actions import (
     RetractOutcome,
     acknowledge_alert,
     blocked,
-    dialect_of,
     find_reporter,
     find_reporters,
     insert_messages,
@@ -41,6 +40,7 @@ from gateway.phone_actions import (
 from gateway.sms import followup, replies
 from gateway.sms.alert_commands import AlertCommands
 from gateway.storage import sqlite_batch
+from gateway.storage.dialects import dialect_of
 from gateway.storage.errors import database_unavailable
 from gateway.storage.models import Message, Outbox, Report, Reporter
 from gateway.storage.outbox import PRIORITY_REPLY, OutboundSms, expiry, insert_ignoring_duplicates, outbox_row

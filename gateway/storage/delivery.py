@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.kernel.envelopes import DeliveryReport, DeliveryState
+from gateway.storage.dialects import conflict_insert, dialect_of
 from gateway.storage.models import DeliveryEvent, Outbox
 
 
 async def record_delivery(session: AsyncSession, report: DeliveryReport, now: datetime) -> bool:
     """Store the event once (a retried callback is a no-op); returns True if it was new."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(DeliveryEvent).values(
+    statement = conflict_insert(dialect_of(session), DeliveryEvent).values(
         provider_message_id=report.provider_message_id, status=report.status[:24],
         network_code=report.network_code, failure_reason=(report.failure_reason or None) and report.failure_reason[:60],
         retry_count=report.retry_count, received_at=now,

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import Insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.kernel.segments import segment_count
+from gateway.storage.dialects import conflict_insert, dialect_of
 from gateway.storage.models import Outbox
 
 PRIORITY_ALERT = 0
@@ -49,15 +49,14 @@ def outbox_row(message: OutboundSms, now: datetime) -> dict:
 def insert_ignoring_duplicates(dialect: str) -> Insert:
     """Outbox rows inserted, a dedup_key already queued skipped; built once per dialect (building
     a statement costs more than running it)."""
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert_for(Outbox.__table__).on_conflict_do_nothing(index_elements=["dedup_key"])
+    return conflict_insert(dialect, Outbox.__table__).on_conflict_do_nothing(index_elements=["dedup_key"])
 
 
 async def enqueue(session: AsyncSession, messages: list[OutboundSms], now: datetime) -> list[int]:
     """Queue messages; a dedup_key already queued is skipped. Returns ids of new rows."""
     if not messages:
         return []
-    statement = insert_ignoring_duplicates(session.bind.dialect.name if session.bind else "sqlite")
+    statement = insert_ignoring_duplicates(dialect_of(session))
     result = await session.execute(statement.values([outbox_row(m, now) for m in messages]).returning(Outbox.id))
     return [row[0] for row in result]
 

@@ -7,9 +7,9 @@ import hashlib
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.storage.dialects import conflict_insert, dialect_of
 from gateway.storage.models import PartnerDelivery
 
 ALERT, UPDATE, CANCEL = "Alert", "Update", "Cancel"
@@ -32,8 +32,7 @@ async def queue_delivery(session: AsyncSession, *, alert_id: int, partner: str, 
         earlier = (await session.execute(select(PartnerDelivery.id).where(
             PartnerDelivery.alert_id == alert_id, PartnerDelivery.partner == partner).limit(1))).first()
         msg_type = UPDATE if earlier else ALERT
-    insert_for = postgresql.insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite.insert
-    result = await session.execute(insert_for(PartnerDelivery).values(
+    result = await session.execute(conflict_insert(dialect_of(session), PartnerDelivery).values(
         dedup_key=delivery_key(alert_id, partner, msg_type, level, communes), alert_id=alert_id, partner=partner,
         msg_type=msg_type, level=level, communes=communes, status="queued", attempts=0, next_attempt_at=now,
         expires_at=expires_at, created_at=now,

@@ -12,10 +12,10 @@ import secrets
 from pathlib import Path
 
 from sqlalchemy import make_url, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.config import ConfigError, Settings
+from gateway.storage.dialects import conflict_insert, dialect_of
 from gateway.storage.models import DeploymentSecret
 
 SECRET_FILE_NAME = "pseudonym.secret"
@@ -69,7 +69,6 @@ def write_secret_file(path: Path, value: str) -> None:
 
 async def deployment_secret(session: AsyncSession, name: str) -> str:
     """The value called `name`, created at random the first time (first writer wins)."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    await session.execute(insert(DeploymentSecret).values(name=name, value=secrets.token_hex(32))
+    await session.execute(conflict_insert(dialect_of(session), DeploymentSecret).values(name=name, value=secrets.token_hex(32))
                           .on_conflict_do_nothing(index_elements=["name"]))
     return (await session.execute(select(DeploymentSecret.value).where(DeploymentSecret.name == name))).scalar_one()

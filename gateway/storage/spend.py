@@ -10,10 +10,10 @@ from datetime import date, datetime
 from functools import cache
 
 from sqlalchemy import Insert, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.config import CostsSettings
+from gateway.storage.dialects import conflict_insert, dialect_of
 from gateway.storage.models import Outbox, SmsSpend
 
 WARN_AT = 0.8  # share of the monthly budget at which the dashboard and /metrics warn
@@ -53,8 +53,7 @@ class SpendLine:
 
 @cache
 def _upsert(dialect: str) -> Insert:
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert_for(SmsSpend.__table__)
+    statement = conflict_insert(dialect, SmsSpend.__table__)
     table = SmsSpend.__table__
     return statement.on_conflict_do_update(index_elements=["day", "provider"], set_={
         "amount": table.c.amount + statement.excluded.amount, "sms": table.c.sms + statement.excluded.sms,
@@ -65,7 +64,7 @@ async def add_spend(session: AsyncSession, lines: list[SpendLine]) -> None:
     """Add to the day's and provider's totals (in the transaction that records the sends)."""
     if not lines:
         return
-    statement = _upsert(session.bind.dialect.name if session.bind else "sqlite")
+    statement = _upsert(dialect_of(session))
     for line in lines:  # a few (day, provider) pairs per batch of results
         await session.execute(statement.values(day=line.day, provider=line.provider, amount=line.amount,
                                                sms=line.sms, segments=line.segments))
@@ -132,5 +131,5 @@ async def month_budget(session: AsyncSession, costs: CostsSettings, now: datetim
 async def _lock_budget(session: AsyncSession) -> None:
     """PostgreSQL: a lock held until the transaction ends. SQLite needs none: a gateway on SQLite
     writes through one connection, held by a transaction from its first statement to its end."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BUDGET_LOCK})

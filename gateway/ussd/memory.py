@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import Insert, bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.kernel.envelopes import UssdHop
+from gateway.storage.dialects import conflict_insert
 from gateway.storage.errors import database_unavailable
 from gateway.storage.group_commit import GroupCommitter
 from gateway.storage.models import UssdSession
@@ -100,7 +100,7 @@ def _upsert_sessions(dialect: str) -> Insert:
     hops (a flush of an older snapshot committed after a newer one), and never loses its report or
     its end."""
     table = UssdSession.__table__
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = conflict_insert(dialect, table)
     excluded = statement.excluded
     keep = {"report_id", "ended_at", "end_reason"}
     updates = {column.name: excluded[column.name] for column in table.columns
