@@ -171,6 +171,23 @@ async def test_each_finding_is_a_400_naming_it(niger, label: str, body: bytes, n
     assert not niger.received
 
 
+async def test_a_partner_speaks_of_its_own_areas_alerts_and_warns_outside_them(niger) -> None:
+    """Mali's gateway (areas ML) telling of an alert in Niger is refused; the Malian communes it names
+    are its own to warn, left out here, and a message naming only those is refused."""
+    in_niger = with_parameter(VALID, "ewg:home_pcode", "NE004006003", True)
+    only_mali = re.sub(r"<value>NE006002002</value>", "<value>ML070105</value>",
+                       re.sub(r"<value>NE006002001</value>", "<value>ML070104</value>", VALID))
+    for body, named in [(in_niger, "ewg:home_pcode 'NE004006003' is not in partner mali's areas (ML)"),
+                        (only_mali, "names no commune outside partner mali's areas")]:
+        response = await niger.post("/api/cap/inbound", data=body.encode(), headers=BEARER)
+        assert (response.status, named in await response.text()) == (400, True), await response.text()
+    mixed = re.sub(r"<value>NE006002002</value>", "<value>ML070105</value>", VALID)
+    response = await niger.post("/api/cap/inbound", data=mixed.encode(), headers=BEARER)
+    assert response.status == 200, await response.text()
+    async with niger.app[RUNTIME].sessions() as session:
+        assert (await session.execute(select(CapInbound.communes))).scalars().all() == [{"NE006002001": 1}]
+
+
 async def test_the_valid_document_in_other_dress_is_received(niger) -> None:
     """A BOM, UTF-16 and the namespace on a prefix change nothing: each is one more message received."""
     for n, dress in enumerate([lambda d: b"\xef\xbb\xbf" + d.encode(), lambda d: d.replace("utf-8", "UTF-16").encode("utf-16"),

@@ -6,13 +6,15 @@ spillover. 200 once stored; the same identifier again is 200 and warns nobody tw
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import replace
 from datetime import timedelta
 
 from aiohttp import web
 
 from alerts import api as alerts_api
 from gateway.config import PartnerSettings
-from gateway.feeds.cap_inbound import MAX_CAP_BYTES, CapRefused, read_partner_cap
+from gateway.feeds.cap_inbound import MAX_CAP_BYTES, CapRefused, PartnerCap, read_partner_cap
 from gateway.kernel.phones import mask_phones_in
 from gateway.runtime import RUNTIME, Runtime
 from gateway.views.common import DATABASE_DOWN, bearer_token, plain, tokens_match
@@ -37,6 +39,28 @@ def counted(runtime: Runtime, partner: str, outcome: str, reason: str) -> None:
     runtime.metrics.cap_inbound.labels(partner, outcome, reason).inc()
 
 
+# An OCHA P-code (NE004006003, ML070104): digits that are no phone number, left readable in a reason.
+PCODE_IN_TEXT = re.compile(r"\b([A-Z]{2}[0-9]{1,9})\b")
+
+
+def without_phone_numbers(reason: str) -> str:
+    """A refusal's reason, which may quote the document, with its phone numbers masked and its P-codes kept."""
+    parts = PCODE_IN_TEXT.split(reason)  # odd items are the P-codes
+    return "".join(part if i % 2 else mask_phones_in(part) for i, part in enumerate(parts))
+
+
+def in_partners_place(cap: PartnerCap, partner: PartnerSettings) -> PartnerCap:
+    """A partner tells of its own alerts (the home commune in its areas) and warns of communes outside
+    them: its own communes are its to warn, so they are left out; CapRefused when none is left."""
+    if not cap.home_pcode.startswith(partner.areas):
+        raise CapRefused(f"parameter ewg:home_pcode {cap.home_pcode!r} is not in partner {partner.name}'s areas "
+                         f"({', '.join(partner.areas)})")
+    communes = {pcode: ring for pcode, ring in cap.communes.items() if not pcode.startswith(partner.areas)}
+    if not communes:
+        raise CapRefused(f"the area names no commune outside partner {partner.name}'s areas")
+    return replace(cap, communes=communes)
+
+
 async def read_at_most(request: web.Request, limit: int) -> bytes:
     """The body, or its first `limit` bytes or so: enough to tell it is too large, never all of a flood
     (the application's own body limit is for forms, smaller than a CAP message may be)."""
@@ -55,11 +79,11 @@ async def cap_inbound(request: web.Request) -> web.Response:
         return plain(401, "a partner's bearer token is required")
     body = await read_at_most(request, MAX_CAP_BYTES + 1)
     try:
-        cap = read_partner_cap(body)
+        cap = in_partners_place(read_partner_cap(body), partner)
         if cap.incident not in runtime.taxonomy.ids:
             raise CapRefused(f"parameter ewg:incident: unknown incident {cap.incident!r}", "unknown_incident")
     except CapRefused as exc:
-        reason = mask_phones_in(str(exc))  # a reason may quote the document, which may hold a phone number
+        reason = without_phone_numbers(str(exc))
         log.info("CAP inbound from partner %s refused: %s", partner.name, reason)
         counted(runtime, partner.name, "refused", exc.kind)
         return plain(400, reason)
