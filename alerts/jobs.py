@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
 from alerts.areas import as_gazetteer
+from alerts.config import AlertConfig
 from alerts.lifecycle import change_of, close_alert
-from alerts.notify import AlertConfig, notify
+from alerts.notify import notify
 from alerts.outcomes import AlertChange, ChangeKind, SilentReporter
 from alerts.pipeline import ALERT_STAGES, Situation, Trigger
 from alerts.rules import RuleSet

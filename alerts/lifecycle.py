@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
-from alerts.notify import AlertConfig
+from alerts.config import AlertConfig
 from alerts.outcomes import AlertChange, ChangeKind
 from alerts.spillover import tell_partners_closed
 from alerts.texts import AlertFacts, closing_text

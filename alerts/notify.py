@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
-from alerts.areas import AreaPath, Gazetteer
+from alerts.areas import AreaPath
+from alerts.config import AlertConfig
 from alerts.pipeline import Decision, OtherAlert, Situation, Trigger, decide
 from alerts.routing import Member, Recipient, route_alert
-from alerts.rules import RuleSet
 from alerts.spillover import spill_over
 from alerts.texts import AlertFacts, alert_text, local_time_of
 from gateway.kernel.phones import mask_phone
-from gateway.kernel.taxonomy import Taxonomy, load_taxonomy
 from gateway.storage.models import Alert, Notification
 from gateway.storage.outbox import PRIORITY_ALERT, OutboundSms
 
@@ -25,16 +24,6 @@ log = logging.getLogger(__name__)
 
 # The neighbours hear of an alert when it opens and when its level rises, never of its reminders.
 SPILL_TRIGGERS = (Trigger.OPENED, Trigger.RAISED)
-
-
-@dataclass(frozen=True)
-class AlertConfig:
-    """Rules, places and settings for one piece of alert work."""
-
-    rules: RuleSet | None  # None for work that needs no rules (acknowledge, resolve)
-    gazetteer: Gazetteer
-    alert_expiry: timedelta = timedelta(minutes=240)  # settings.outbox.alert_expiry_minutes
-    taxonomy: Taxonomy = field(default_factory=load_taxonomy)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
+from alerts.config import AlertConfig
 from alerts.jobs import (
     DEFAULT_EXPIRY,
     auto_resolve,
@@ -27,7 +28,7 @@ from alerts.jobs import (
     silent_reporters,
 )
 from alerts.lifecycle import change_of, close_alert
-from alerts.notify import AlertConfig, notify
+from alerts.notify import notify
 from alerts.outcomes import AckOutcome, AckResult, AlertChange, ChangeKind
 from alerts.pipeline import Trigger
 from alerts.replay import replay

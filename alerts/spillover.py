@@ -16,13 +16,13 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
 from alerts.areas import AreaPath
+from alerts.config import AlertConfig
 from alerts.neighbours import rings_around
 from alerts.outcomes import AckOutcome, AckResult
 from alerts.pipeline import Decision, OtherAlert, withheld_by
@@ -34,9 +34,6 @@ from gateway.kernel.phones import mask_phone
 from gateway.storage.models import Alert, CommitteeMember, Spillover, SpilloverNotification
 from gateway.storage.outbox import PRIORITY_ALERT, OutboundSms
 from gateway.storage.partner_deliveries import queue_cancellations, queue_delivery
-
-if TYPE_CHECKING:
-    from alerts.notify import AlertConfig
 
 log = logging.getLogger(__name__)
 

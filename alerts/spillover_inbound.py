@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
 from alerts.areas import AreaPath
-from alerts.notify import AlertConfig
+from alerts.config import AlertConfig
 from alerts.outcomes import AckOutcome, AckResult
 from alerts.spillover import (
     KIND,
