@@ -10,6 +10,8 @@ from alerts.areas import Gazetteer
 from alerts.rules import RuleSet
 from gateway.kernel.taxonomy import Taxonomy, load_taxonomy
 
+DEFAULT_EXPIRY = timedelta(minutes=240)  # the default of settings.outbox.alert_expiry_minutes
+
 
 @dataclass(frozen=True)
 class AlertConfig:
@@ -17,5 +19,5 @@ class AlertConfig:
 
     rules: RuleSet | None  # None for work that needs no rules (acknowledge, resolve)
     gazetteer: Gazetteer
-    alert_expiry: timedelta = timedelta(minutes=240)  # settings.outbox.alert_expiry_minutes
+    alert_expiry: timedelta = DEFAULT_EXPIRY
     taxonomy: Taxonomy = field(default_factory=load_taxonomy)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
 from alerts.areas import as_gazetteer
-from alerts.config import AlertConfig
+from alerts.config import DEFAULT_EXPIRY, AlertConfig
 from alerts.lifecycle import change_of, close_alert
 from alerts.notify import notify
 from alerts.outcomes import AlertChange, ChangeKind, SilentReporter
@@ -25,7 +25,6 @@ from gateway.storage.models import Alert, Outbox, Report, Reporter, Spillover
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXPIRY = timedelta(minutes=240)  # settings.outbox.alert_expiry_minutes
 
 
 async def config_for(session: AsyncSession, rules: RuleSet | None, gazetteer: object,

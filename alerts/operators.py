@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
-from alerts.jobs import DEFAULT_EXPIRY
+from alerts.config import DEFAULT_EXPIRY
 from alerts.outcomes import AlertChange
 from alerts.service import normalise_code, resolve_alert
 from alerts.silences import add_silence

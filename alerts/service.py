@@ -17,9 +17,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
-from alerts.config import AlertConfig
+from alerts.config import DEFAULT_EXPIRY, AlertConfig
 from alerts.jobs import (
-    DEFAULT_EXPIRY,
     auto_resolve,
     config_for,
     expire_stale_outbox,

@@ -122,7 +122,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
         alerts=AlertCommands(
             rules_in_force=runtime.rules_holder,
             gazetteer=gazetteer,
-            alert_expiry=timedelta(minutes=runtime.settings.outbox.alert_expiry_minutes),
+            alert_expiry=runtime.settings.outbox.alert_expiry,
             observe_time_to_ack=runtime.metrics.time_to_ack.observe,
         ),
         key_secret=runtime.pseudonym_secret,

@@ -6,6 +6,7 @@ import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,11 @@ class OutboxSettings:
     alert_expiry_minutes: int = 240
     reply_expiry_minutes: int = 1440
     absent_retry_minutes: float = 30.0  # a phone reported off is tried again this often, not on the back-off
+
+    @property
+    def alert_expiry(self) -> timedelta:
+        """How long an alert's SMS (and a partner's CAP message about it) is worth sending."""
+        return timedelta(minutes=self.alert_expiry_minutes)
 
 
 @dataclass(frozen=True)

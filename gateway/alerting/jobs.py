@@ -48,7 +48,7 @@ class TimedJob:
 def timed_jobs(settings: Settings, gazetteer: Gazetteer, metrics: Metrics) -> list[TimedJob]:
     """Every timed job these settings ask for. Outbox expiry (and the alerts it leaves unsent) is
     not one of them: it belongs to the sender's claim transaction."""
-    expiry = timedelta(minutes=settings.outbox.alert_expiry_minutes)
+    expiry = settings.outbox.alert_expiry
     jobs = [
         TimedJob("escalations", partial(run_escalations, gazetteer=gazetteer, alert_expiry=expiry), "interval",
                  {"seconds": 15}),

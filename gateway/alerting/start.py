@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,7 +25,7 @@ class Alerting:
         self._runtime = runtime
         self._rules = rules
         self._stopping = asyncio.Event()
-        self.scorer = Scorer(runtime, timedelta(minutes=runtime.settings.outbox.alert_expiry_minutes), self._stopping)
+        self.scorer = Scorer(runtime, runtime.settings.outbox.alert_expiry, self._stopping)
         self._jobs = JobRunner(runtime, self._stopping)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._scoring: asyncio.Task | None = None

@@ -93,7 +93,7 @@ class OutboxSender:
         self._sessions = sessions
         self._providers = provider if isinstance(provider, Providers) else Providers.single(provider)
         self._settings = settings
-        self._alert_expiry = timedelta(minutes=settings.alert_expiry_minutes)  # an expired alert's Cancel waits as long
+        self._alert_expiry = settings.alert_expiry  # an expired alert's Cancel waits as long
         self._metrics = metrics
         self._clock = clock
         self._dialect = dialect

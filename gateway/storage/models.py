@@ -517,7 +517,7 @@ class CapInboundNotification(Base):
     commune_pcode: Mapped[str] = mapped_column(String(16))
     member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("committee_members.id"))
     level: Mapped[int] = mapped_column(Integer)
-    decision: Mapped[str] = mapped_column(String(10))  # sent, withheld
+    decision: Mapped[str] = mapped_column(String(10))  # sent, withheld; noted: the member answered OK <code>
     reason: Mapped[str] = mapped_column(String(60))
     outbox_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
-from datetime import timedelta
 
 from aiohttp import web
 
@@ -97,7 +96,7 @@ async def cap_inbound(request: web.Request) -> web.Response:
         async with runtime.sessions() as session, session.begin():
             outcome = await alerts_api.warn_of_partner_alert(
                 session, runtime.rules, warning, runtime.clock(), gazetteer=runtime.gazetteer,
-                alert_expiry=timedelta(minutes=runtime.settings.outbox.alert_expiry_minutes))
+                alert_expiry=runtime.settings.outbox.alert_expiry)
     except DATABASE_DOWN:
         counted(runtime, partner.name, "refused", "unavailable")
         return plain(503, "storage unavailable")

@@ -74,7 +74,7 @@ def _address(request: web.Request, runtime: Runtime) -> str:
 
 
 def _expiry(runtime: Runtime) -> timedelta:
-    return timedelta(minutes=runtime.settings.outbox.alert_expiry_minutes)
+    return runtime.settings.outbox.alert_expiry
 
 
 # --- alerts ---------------------------------------------------------------------------------------
