@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts import store
-from alerts.areas import AreaPath
+from alerts.areas import AreaPath, Gazetteer
 from alerts.config import AlertConfig
 from alerts.neighbours import rings_around
 from alerts.outcomes import AckOutcome, AckResult
@@ -71,6 +71,14 @@ class VigilanceDecision:
     member: Member | None  # None: nobody to warn here (a partner's commune, or no committee)
     decision: Decision
     partner: str | None = None  # warned through this partner gateway
+
+
+def neighbourhood(gazetteer: Gazetteer, commune: str, ring: int, standing: dict[str, list[OtherAlert]],
+                  partner: str | None = None) -> Neighbourhood:
+    """`standing`: commune -> the alerts standing there. A commune is known when the gazetteer has
+    a name for it (it answers an unknown P-code with the code itself)."""
+    return Neighbourhood(commune, ring, gazetteer.area_path(commune), gazetteer.name(commune) != commune,
+                         tuple(standing.get(commune, ())), partner)
 
 
 def with_partners(rules: RuleSet, partners: Iterable[PartnerArea]) -> RuleSet:
@@ -230,9 +238,7 @@ async def spill_over(session: AsyncSession, config: AlertConfig, alert: Alert, n
     situation = SpillSituation(alert.code, alert.incident, alert.level, config.gazetteer.area_path(alert.commune_pcode),
                                now, tuple(standing.get(alert.commune_pcode, ())))
     partners = config.rules.spillover
-    neighbours = [Neighbourhood(commune, ring, config.gazetteer.area_path(commune),
-                                config.gazetteer.name(commune) != commune, tuple(standing.get(commune, ())),
-                                partners.partner_for(commune))
+    neighbours = [neighbourhood(config.gazetteer, commune, ring, standing, partners.partner_for(commune))
                   for commune, ring in rings.items()]
     if held_only:
         neighbours = [n for n in neighbours if _no_longer_held(n, situation, config.rules, rule, members,

@@ -22,14 +22,15 @@ from alerts import store
 from alerts.areas import AreaPath
 from alerts.config import AlertConfig
 from alerts.outcomes import AckOutcome, AckResult
+from alerts.rules import ROLES
 from alerts.spillover import (
     KIND,
-    Neighbourhood,
     SpillSituation,
     VigilanceDecision,
     as_recorded,
     committee_to_warn,
     decide_neighbours,
+    neighbourhood,
     nothing_holds_back,
     vigilance_messages,
 )
@@ -42,7 +43,6 @@ from gateway.storage.outbox import OutboundSms
 
 log = logging.getLogger(__name__)
 
-ALL_ROLES = frozenset({"member", "chair", "authority"})  # a partner's alert of an incident this gateway has no rule for
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,8 @@ async def _warn(session: AsyncSession, config: AlertConfig, warning: InboundWarn
             CapInboundNotification.member_id.is_not(None)).group_by(CapInboundNotification.member_id))).all())
     situation = SpillSituation(warning.code, warning.incident, warning.level, AreaPath.from_pcode(warning.home_pcode),
                                now)
-    neighbours = [Neighbourhood(commune, ring, config.gazetteer.area_path(commune),
-                                config.gazetteer.name(commune) != commune, tuple(standing.get(commune, ())))
-                  for commune, ring in warning.communes.items()]
-    rule = config.rules.spillover.rule_for(warning.incident) or SpillRule(warning.incident, 1, 1, ALL_ROLES)
+    neighbours = [neighbourhood(config.gazetteer, commune, ring, standing) for commune, ring in warning.communes.items()]
+    rule = config.rules.spillover.rule_for(warning.incident) or SpillRule(warning.incident, 1, 1, ROLES)  # no rule here: every role
     if held_only:
         neighbours = [n for n in neighbours if nothing_holds_back(n, situation, config.rules, [
             m for m in committee_to_warn(members, n.commune, rule) if sent_levels.get(m.id, 0) < warning.level])]
