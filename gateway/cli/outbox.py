@@ -7,8 +7,8 @@ from argparse import ArgumentTypeError
 from gateway.cli.common import add_config, add_format_flags, in_transaction, write_rows
 from gateway.cli.data import SINCE_HELP, _date
 from gateway.providers.registry import KNOWN_PROVIDERS, LOG
-from gateway.storage.outbox import KINDS
-from gateway.storage.outbox_listing import PENDING, STATUSES, outbox_rows
+from gateway.storage.outbox import KINDS, PENDING, STATUSES
+from gateway.storage.outbox_listing import outbox_rows
 
 COLUMNS = ["id", "created_at", "kind", "recipient", "status", "delivery", "provider", "attempts",
            "next_attempt_at", "error"]

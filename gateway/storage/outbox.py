@@ -20,6 +20,8 @@ PRIORITY_BROADCAST = 3  # after alerts, notices and replies: a broadcast can wai
 
 # What an SMS is for; vigilance is a neighbouring commune's warning of an alert (alerts/spillover.py).
 KINDS = ("reply", "alert", "ack_notice", "digest", "broadcast", "vigilance")
+STATUSES = ("queued", "sending", "sent", "logged", "failed", "expired", "stopped")
+PENDING = ("queued", "sending")  # not yet handed to a provider, or being handed
 
 
 @dataclass(frozen=True)

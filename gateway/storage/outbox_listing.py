@@ -9,9 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.kernel.phones import mask_phone, mask_phones_in
 from gateway.storage.models import Outbox
-
-STATUSES = ("queued", "sending", "sent", "logged", "failed", "expired", "stopped")
-PENDING = ("queued", "sending")  # not yet handed to a provider, or being handed
+from gateway.storage.outbox import PENDING
 
 
 async def outbox_rows(session: AsyncSession, *, statuses: tuple[str, ...] = (), kind: str | None = None,

@@ -16,6 +16,7 @@ from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.storage.models import ERASED, REPLIES_UNERASED, Message, Outbox, Report, Reporter, UssdSession
+from gateway.storage.outbox import PENDING
 
 
 def _unerased_messages_before(cutoff: datetime):
@@ -40,7 +41,7 @@ def erase_reply_recipients_before(cutoff: datetime):
     """The numbers and texts of replies created before `cutoff`, once sent or given up (a range of
     ix_outbox_replies_unerased)."""
     return (update(Outbox).where(text(REPLIES_UNERASED), Outbox.created_at < cutoff,
-                                 Outbox.status.not_in(("queued", "sending")))
+                                 Outbox.status.not_in(PENDING))
             .values(recipient=ERASED, body=""))
 
 

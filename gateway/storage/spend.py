@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.config import CostsSettings
 from gateway.storage.dialects import conflict_insert, dialect_of
 from gateway.storage.models import Outbox, SmsSpend
+from gateway.storage.outbox import PENDING
 
 WARN_AT = 0.8  # share of the monthly budget at which the dashboard and /metrics warn
 STOPPED = "stopped"  # the outbox status of a broadcast SMS the budget kept from leaving
@@ -123,7 +124,7 @@ async def month_budget(session: AsyncSession, costs: CostsSettings, now: datetim
     reserved = 0.0
     if reserve_at is not None and costs.monthly_budget > 0:
         segments = (await session.execute(select(func.coalesce(func.sum(Outbox.segments), 0)).where(
-            Outbox.kind == "broadcast", Outbox.status.in_(("queued", "sending"))))).scalar_one()
+            Outbox.kind == "broadcast", Outbox.status.in_(PENDING)))).scalar_one()
         reserved = float(segments) * reserve_at
     return Budget(float(spent), float(costs.monthly_budget), costs.currency, reserved)
 

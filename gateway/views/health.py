@@ -22,7 +22,7 @@ from gateway.outbox.health import ProviderHealth
 from gateway.runtime import RUNTIME, Runtime
 from gateway.storage.migrate import schema_is_current
 from gateway.storage.models import Outbox
-from gateway.storage.outbox import KINDS
+from gateway.storage.outbox import KINDS, PENDING
 from gateway.storage.partner_deliveries import STATES as DELIVERY_STATES
 from gateway.storage.partner_deliveries import delivery_counts
 from gateway.storage.spend import daily_spend, month_budget
@@ -125,7 +125,7 @@ async def refresh_outbox_gauges(runtime: Runtime) -> None:
     async with runtime.sessions() as session:
         rows = await session.execute(
             select(Outbox.kind, func.count(), func.min(Outbox.created_at))
-            .where(Outbox.status.in_(("queued", "sending"))).group_by(Outbox.kind)
+            .where(Outbox.status.in_(PENDING)).group_by(Outbox.kind)
         )
         oldest = None
         for kind in KINDS:
