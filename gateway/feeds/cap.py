@@ -69,7 +69,12 @@ def cap_time(value: datetime) -> str:
 
 def identifier(sender: str, alert: CapAlert) -> str:
     """A new identifier for each state of the alert, as CAP wants for updates."""
-    return f"{sender}.alert.{alert.id}.{int(alert.updated_at.timestamp())}"
+    return state_identifier(sender, alert.id, alert.updated_at)
+
+
+def state_identifier(sender: str, alert_id: int, at: datetime) -> str:
+    """The identifier of the alert's state at `at` (its opening: opened_at)."""
+    return f"{incident_key(sender, alert_id)}.{int(at.timestamp())}"
 
 
 def incident_key(sender: str, alert_id: int) -> str:
@@ -208,7 +213,7 @@ def _root(sender: str, message_id: str, sent: datetime, kind: str, references: t
 
 def cap_document(alert: CapAlert, taxonomy: Taxonomy, sender: str) -> ET.Element:
     kind = msg_type(alert)
-    opening = f"{sender}.alert.{alert.id}.{int(alert.opened_at.timestamp())}"
+    opening = state_identifier(sender, alert.id, alert.opened_at)
     references = () if kind == "Alert" else (reference(sender, opening, alert.opened_at),)
     root = _root(sender, identifier(sender, alert), alert.updated_at, kind, references, alert.id)
     for lang in LANGUAGES:
