@@ -2,10 +2,11 @@
 cancel with any area, audience, texts, ids and body encoding. Never a 500 nor a traceback, and
 nothing half-stored: a broadcast waiting or cancelled has no SMS, a queued one exactly one per
 recipient, each has the audit row of its writing (and of its approval or cancelling), and no
-broadcast SMS is without its broadcast."""
+broadcast SMS is without its broadcast. Approvals and a cancelling sent at once: one wins."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import string
 from urllib.parse import urlencode
@@ -107,4 +108,32 @@ async def test_hostile_broadcast_forms_never_500_and_leave_nothing_half_stored(o
     answer = await response.text()
     assert response.status in ALLOWED[what] and "Traceback" not in answer, (response.status, answer[:300], path, body[:300])
     event(f"{what} {response.status} {answer[:20] if response.status != 200 else ''}")
+    await assert_nothing_half_stored(operator)
+
+
+async def session_of(client, name: str) -> tuple[dict, str]:
+    """A second operator's session cookie and CSRF token, sent explicitly beside the client's own."""
+    async with client.server.app[RUNTIME].sessions() as session, session.begin():
+        await add_user(session, name, PASSWORD, "operator", scope=Scope(None))
+    response = await client.post("/dashboard/login", data={"user": name, "password": PASSWORD}, allow_redirects=False)
+    cookies = {"ewg_session": response.cookies["ewg_session"].value}
+    html = await (await client.get("/dashboard", cookies=cookies)).text()
+    return cookies, re.search(r'name="csrf" value="([0-9a-f]{64})"', html).group(1)
+
+
+async def test_decisions_at_once_on_one_broadcast_leave_one_decision(operator) -> None:
+    """Two approvals and a cancelling of a waiting broadcast at the same moment (row-locked on
+    PostgreSQL): exactly one is done, the others are refused 409, and the broadcast is consistent."""
+    form = {"csrf": operator.csrf, "area": "NE004", "audience": "committees", **{
+        f"text_{lang}": text for lang, text in VALID_TEXTS.items()}}
+    assert (await operator.post("/dashboard/broadcasts", data=form, allow_redirects=False)).status == 303
+    deciders = [await session_of(operator, name) for name in ("awa", "idi", "ali")]
+    statuses = await asyncio.gather(*(
+        operator.post(f"/dashboard/broadcasts/1/{verb}", cookies=cookies, data={"csrf": csrf}, allow_redirects=False)
+        for verb, (cookies, csrf) in zip(("approve", "approve", "cancel"), deciders, strict=True)))
+    assert sorted(r.status for r in statuses) == [303, 409, 409]
+    async with operator.server.app[RUNTIME].sessions() as session:
+        decisions = (await session.execute(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action.in_(("broadcast_approve", "broadcast_cancel"))))).scalar_one()
+    assert decisions == 1
     await assert_nothing_half_stored(operator)

@@ -170,8 +170,10 @@ async def _queue(session: AsyncSession, settings: Settings, row: Broadcast, now:
     return len(queued)
 
 
-async def visible(session: AsyncSession, broadcast_id: int, scope: Scope) -> Broadcast | None:
-    row = await session.get(Broadcast, broadcast_id)
+async def visible(session: AsyncSession, broadcast_id: int, scope: Scope, lock: bool = False) -> Broadcast | None:
+    """`lock`: for a decision, the row locked until the transaction ends (PostgreSQL), so that of two
+    approvals or an approval and a cancelling at once, the second reads what the first decided."""
+    row = await session.get(Broadcast, broadcast_id, with_for_update=lock)
     return row if row is not None and scope.covers(row.area_pcode) else None
 
 

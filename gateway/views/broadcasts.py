@@ -110,9 +110,9 @@ async def _send(request: web.Request, runtime: Runtime, session: Session, form: 
     raise web.HTTPSeeOther(f"/dashboard/broadcasts/{row.id}?done={'queued' if row.status == 'queued' else 'waiting'}")
 
 
-async def _visible(db, request: web.Request, session: Session):
+async def _visible(db, request: web.Request, session: Session, lock: bool = False):
     broadcast_id = path_id(request, "broadcast_id", "broadcast")
-    row = await broadcasts.visible(db, broadcast_id, session.scope)
+    row = await broadcasts.visible(db, broadcast_id, session.scope, lock)
     if row is None:
         raise web.HTTPNotFound(text=f"no broadcast {broadcast_id}", content_type="text/plain")
     return row
@@ -125,7 +125,7 @@ async def _decide(request: web.Request, runtime: Runtime, session: Session, verb
     async with runtime.sessions() as db:
         try:
             async with db.begin():  # a refusal rolls back whatever the approval had written
-                row = await _visible(db, request, session)
+                row = await _visible(db, request, session, lock=True)
                 if verb == "approve":
                     queued = await broadcasts.approve(db, runtime.settings, row, session.user, now)
                     detail = f"{queued} SMS queued"
