@@ -77,9 +77,6 @@ class StaticGazetteer:
         return self.names.get(pcode, pcode)
 
 
-PREFIX_GAZETTEER = StaticGazetteer({}, {})
-
-
 @dataclass(frozen=True)
 class _UnitsGazetteer:
     """Adapts any object with `unit(pcode) -> (name, parent_pcode) | None` (the gateway's place matcher)."""
