@@ -42,7 +42,7 @@ from alerts.service import (
     warn_of_partner_alert,
 )
 from alerts.silences import lift_silence, standing_silences
-from alerts.spillover import with_partners
+from alerts.spillover_decisions import with_partners
 from alerts.spillover_inbound import InboundWarning
 from alerts.spillover_rules import PartnerArea
 from alerts.unreachable import escalate_unreachable

@@ -26,7 +26,6 @@ from gateway.storage.models import Alert, Outbox, Report, Reporter, Spillover
 log = logging.getLogger(__name__)
 
 
-
 async def config_for(session: AsyncSession, rules: RuleSet | None, gazetteer: object,
                      alert_expiry: timedelta, now: datetime | None = None) -> AlertConfig:
     """The given gazetteer (or the gateway's place matcher), else admin_units read now. Given `now`,

@@ -23,16 +23,14 @@ from alerts.areas import AreaPath
 from alerts.config import AlertConfig
 from alerts.outcomes import AckOutcome, AckResult
 from alerts.rules import ROLES
-from alerts.spillover import (
-    KIND,
+from alerts.spillover import KIND, as_recorded, vigilance_messages
+from alerts.spillover_decisions import (
     SpillSituation,
     VigilanceDecision,
-    as_recorded,
     committee_to_warn,
     decide_neighbours,
     neighbourhood,
     nothing_holds_back,
-    vigilance_messages,
 )
 from alerts.spillover_rules import SpillRule
 from alerts.spillover_texts import VigilanceFacts

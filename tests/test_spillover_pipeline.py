@@ -22,7 +22,7 @@ from alerts.outcomes import AckOutcome, ChangeKind
 from alerts.pipeline import OtherAlert
 from alerts.routing import Member
 from alerts.rules import RulesError, load_rules
-from alerts.spillover import Neighbourhood, SpillSituation, decide_neighbours, spill_rule
+from alerts.spillover_decisions import Neighbourhood, SpillSituation, decide_neighbours, spill_rule
 from gateway.gazetteer.model import ImportBatch, Unit
 from gateway.storage.db import create_engine, session_factory
 from gateway.storage.gazetteer import import_batch
