@@ -1,7 +1,8 @@
 """No phone number on the newer surfaces, over real HTTP: a partner's CAP quoting one is refused with
 a reason, a log line and a metric that hold none (and one in the place name or the alert code, both
 written into SMS and shown to operators, is refused); who was reached on an alert's page masks a
-number in a failure's reason; a broadcast's pages, audit trail and log name none of its recipients."""
+number in a failure's reason, and Neighbours warned one in a partner's answer; a broadcast's pages,
+audit trail and log name none of its recipients."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, update
 
+from gateway.dashboard.layout import Texts
+from gateway.dashboard.neighbours_section import NeighbourWarned, neighbours_section
 from gateway.feeds.cap import CapAlert, PartnerMessage, partner_cap_xml
 from gateway.kernel.taxonomy import load_taxonomy
 from gateway.runtime import RUNTIME
-from gateway.storage.models import CapInbound, Outbox
+from gateway.storage.models import CapInbound, Outbox, PartnerDelivery
 from tests.support.dashboard import log_in, post_sms, scored
 from tests.support.gateway import count, make_settings, running_gateway, settle
 
@@ -103,3 +106,11 @@ async def test_a_broadcast_names_none_of_its_recipients(niger, caplog) -> None:
         assert not holds_a_number(page, *TILLABERI_COMMITTEES), path
     logged = "\n".join(record.getMessage() for record in caplog.records if "broadcast" in record.getMessage())
     assert "broadcast 1 by admin" in logged and not holds_a_number(logged, *TILLABERI_COMMITTEES)
+
+
+def test_neighbours_warned_masks_a_number_in_a_partners_answer() -> None:
+    """A partner's refusal is its own text (a proxy's error page, another gateway's reason)."""
+    delivery = PartnerDelivery(partner="mali", status="failed", msg_type="Alert",
+                               last_error=f"HTTP 400: unknown committee member {NUMBER}")
+    shown = neighbours_section(Texts("fr"), (NeighbourWarned("ML070104", "Ouattagouna", 1, 1, False, delivery),))
+    assert "unknown committee member +********456" in shown and not holds_a_number(shown, NUMBER)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.dashboard.layout import Texts
+from gateway.kernel.phones import mask_phones_in
 from gateway.storage.models import AdminUnit, PartnerDelivery, Spillover
 
 
@@ -48,7 +49,7 @@ def neighbours_section(t: Texts, neighbours: tuple[NeighbourWarned, ...]) -> str
             how = t("through partner {name}", name=n.delivery.partner)
             state = f"{states.get(n.delivery.status, escape(n.delivery.status))} ({escape(n.delivery.msg_type)})"
             if n.delivery.last_error and n.delivery.status != "sent":
-                state += f" <small>{escape(n.delivery.last_error)}</small>"
+                state += f" <small>{escape(mask_phones_in(n.delivery.last_error))}</small>"  # the partner's own words
         else:
             how = t("here")
             state = t("acknowledged") if n.acknowledged else t("warned") if n.level else t("not warned")
