@@ -148,4 +148,10 @@ async def test_a_token_of_maradi_reads_no_tillaberi_alert_in_the_cap_feed(both_r
     assert gabi["code"] in feed and tera["code"] not in feed
     one = await (await client.get(f"/feeds/cap/{gabi['id']}.xml", headers=headers)).text()
     assert "ewg:recipient" in one and not any(number in one for number in TILLABERI_MEMBERS)
+    # the API's filters by place name: Tillabéri's by name is empty to Maradi's token, not to the deployment's
+    for path, key in [("/api/reports?commune=Téra", "reports"), ("/api/alerts?region=tillaberi", "alerts"),
+                      ("/api/communes?region=Tillabéri", "communes")]:
+        assert (await (await client.get(path, headers={"Authorization": "Bearer api-token"})).json())[key], path
+        answer = await client.get(path, headers=headers)
+        assert answer.status == 200 and (await answer.json())[key] == [], path
 
