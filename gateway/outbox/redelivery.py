@@ -70,7 +70,7 @@ class Redelivery:
                  metrics: Metrics):
         self._settings = settings
         self._next_provider = next_provider
-        self._tries = max(tries_before_failover, 1)
+        self._tries = tries_before_failover  # Providers reads anything below 1 as 1
         self._metrics = metrics
 
     async def act(self, session: AsyncSession, report: DeliveryReport, now: datetime) -> Redelivered:

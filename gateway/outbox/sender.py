@@ -97,7 +97,7 @@ class OutboxSender:
         self._metrics = metrics
         self._clock = clock
         self._dialect = dialect
-        self._tries = max(tries_before_failover, 1)
+        self._tries = tries_before_failover  # Providers reads anything below 1 as 1
         self.health: dict[str, ProviderHealth] = {name: ProviderHealth() for name in self._providers.order}
         self._costs = costs or CostsSettings()
         self.wake = asyncio.Event()
