@@ -259,6 +259,28 @@ async def test_two_approvals_at_once_share_the_budget_and_it_stops_a_broadcast_w
             assert not await rows(client, Outbox, Outbox.kind != "broadcast", Outbox.status == "stopped")
 
 
+async def test_senders_at_once_count_each_others_broadcast_sms_against_the_budget(db_url, clock) -> None:
+    """Passes of the sender at once (replicas, or a pass racing the loop), one SMS each: each counts
+    the broadcast SMS the others hold and have not recorded yet, at what the provider charged this
+    month, so the budget (60) stops the broadcast where one pass at a time would."""
+    async with FakeProviderServer() as fake:
+        sender = AfricasTalkingSender(FAKE_USERNAME, FAKE_API_KEY, fake.base_url)
+        sender.name = "africastalking"
+        settings = make_settings(db_url, callbacks={"token": "s3cret"}, api={"token": "api-token"},
+                                 outbox={"batch_size": 1}, costs={"monthly_budget": 60.0, "africastalking": 10.0})
+        async with running_gateway(settings, clock, provider=sender) as client:
+            outbox = client.app[RUNTIME].sender
+            outbox.request_stop()  # this test runs the passes itself
+            csrf = await as_user(client, "musa")
+            await post(client, "/dashboard/broadcasts", form(csrf, "NE004", "committees", fr=TEXTS["fr"],
+                                                             ha=TEXTS["ha"]), 303)  # estimated at 50
+            assert [await outbox.send_due(), await outbox.send_due()] == [1, 1]  # charged 25 each: 50 spent
+            await asyncio.gather(*(outbox.send_due() for _ in range(3)))
+            sent = await rows(client, Outbox, Outbox.kind == "broadcast")
+            assert sorted(o.status for o in sent) == ["sent", "sent", "sent", "stopped", "stopped"]
+            assert [(s.amount, s.sms) for s in await rows(client, SmsSpend)] == [(75.0, 3)]
+
+
 async def test_a_bad_broadcast_form_is_a_400_naming_the_field(two_operators) -> None:
     client = two_operators
     csrf = await as_user(client, "musa")

@@ -42,8 +42,10 @@ from gateway.storage.spend import (
     STOPPED_REASON,
     SpendLine,
     add_spend,
+    broadcasts_in_flight,
+    charged_per_segment,
     month_budget,
-    segment_price,
+    segment_cost,
     sms_spend,
 )
 
@@ -252,15 +254,21 @@ class OutboxSender:
         broadcasts = [row for row in rows if row[3] == "broadcast"]
         if not broadcasts or self._costs.monthly_budget <= 0:
             return set()
-        budget = await month_budget(session, self._costs, now)
+        budget = await month_budget(session, self._costs, now, lock=True)
+        charged = await charged_per_segment(session, now)
+
+        def cost(recipient: str, kind: str, provider: str | None, attempts: int, segments: int) -> float:
+            return segment_cost(self._costs, self.provider_for(recipient, kind, provider, attempts), charged) * segments
+
+        # Another pass's claimed broadcast SMS come first: their spend is not recorded yet.
+        running = sum(cost(recipient, kind, provider, attempts, segments)
+                      for recipient, provider, kind, attempts, segments in await broadcasts_in_flight(session))
         over: set[int] = set()
-        running = 0.0
         for row_id, recipient, body, kind, provider, attempts, _ in broadcasts:
             if budget.refusal(running):
                 over.add(row_id)
             else:
-                name = self.provider_for(recipient, kind, provider, attempts)
-                running += segment_price(self._costs, name) * segment_count(body)
+                running += cost(recipient, kind, provider, attempts, segment_count(body))
         return over
 
     async def _send_group(self, name: str, body: str, group: list[Outgoing]) -> list[tuple[int, Result]]:

@@ -112,11 +112,11 @@ class Budget:
 
 
 async def month_budget(session: AsyncSession, costs: CostsSettings, now: datetime,
-                       reserve_at: float | None = None) -> Budget:
+                       reserve_at: float | None = None, lock: bool = False) -> Budget:
     """The month's spend against the budget. `reserve_at` (the price of a segment): the check before
-    queueing a broadcast, which counts the broadcast SMS queued and not yet sent as spent, and holds
-    the budget lock to its transaction's end, so two broadcasts approved at once never both pass."""
-    if reserve_at is not None and costs.monthly_budget > 0:
+    queueing a broadcast, which counts the broadcast SMS queued and not yet sent as spent. Either that
+    or `lock` holds the budget lock to the transaction's end, so two checks never both pass."""
+    if (lock or reserve_at is not None) and costs.monthly_budget > 0:
         await _lock_budget(session)
     first = now.date().replace(day=1)
     spent = (await session.execute(select(func.coalesce(func.sum(SmsSpend.amount), 0.0))
@@ -127,6 +127,28 @@ async def month_budget(session: AsyncSession, costs: CostsSettings, now: datetim
             Outbox.kind == "broadcast", Outbox.status.in_(PENDING)))).scalar_one()
         reserved = float(segments) * reserve_at
     return Budget(float(spent), float(costs.monthly_budget), costs.currency, reserved)
+
+
+async def charged_per_segment(session: AsyncSession, now: datetime) -> dict[str, float]:
+    """What each provider charged a segment this month, from its own reports (sms_spend)."""
+    first = now.date().replace(day=1)
+    rows = await session.execute(select(SmsSpend.provider, func.sum(SmsSpend.amount), func.sum(SmsSpend.segments))
+                                 .where(SmsSpend.day >= first).group_by(SmsSpend.provider))
+    return {provider: float(amount) / segments for provider, amount, segments in rows if segments}
+
+
+def segment_cost(costs: CostsSettings, provider: str, charged: dict[str, float]) -> float:
+    """The budget's price of a segment not yet recorded: what the provider charged this month, or the
+    configured price when that is higher or unknown (a budget errs on the side of stopping)."""
+    return max(charged.get(provider, 0.0), segment_price(costs, provider))
+
+
+async def broadcasts_in_flight(session: AsyncSession) -> list[tuple[str, str | None, str, int, int]]:
+    """The broadcast SMS a sender has claimed and not yet recorded (recipient, provider, kind, attempts,
+    segments): their cost is in no spend yet, so a concurrent budget check counts them itself."""
+    rows = await session.execute(select(Outbox.recipient, Outbox.provider, Outbox.kind, Outbox.attempts,
+                                        Outbox.segments).where(Outbox.kind == "broadcast", Outbox.status == "sending"))
+    return [tuple(row) for row in rows]
 
 
 async def _lock_budget(session: AsyncSession) -> None:
