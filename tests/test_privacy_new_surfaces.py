@@ -10,13 +10,18 @@ import logging
 import re
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select, update
 
+from gateway.config import OutboxSettings, PartnerSettings
 from gateway.dashboard.layout import Texts
 from gateway.dashboard.neighbours_section import NeighbourWarned, neighbours_section
 from gateway.feeds.cap import CapAlert, PartnerMessage, partner_cap_xml
 from gateway.kernel.taxonomy import load_taxonomy
+from gateway.outbox.partners import PartnerSender
 from gateway.runtime import RUNTIME
 from gateway.storage.models import CapInbound, Outbox, PartnerDelivery
 from tests.support.dashboard import log_in, post_sms, scored
@@ -114,3 +119,21 @@ def test_neighbours_warned_masks_a_number_in_a_partners_answer() -> None:
                                last_error=f"HTTP 400: unknown committee member {NUMBER}")
     shown = neighbours_section(Texts("fr"), (NeighbourWarned("ML070104", "Ouattagouna", 1, 1, False, delivery),))
     assert "unknown committee member +********456" in shown and not holds_a_number(shown, NUMBER)
+
+
+async def test_a_partners_answer_quoting_a_number_is_kept_and_logged_without_it(caplog) -> None:
+    """The partner's refusal is stored (partner_deliveries.last_error) and logged as the sender got it,
+    but for the number."""
+    async def refuse(request: web.Request) -> web.Response:
+        return web.Response(status=400, text=f"refused: commune unknown, ask {NUMBER}")
+
+    app = web.Application()
+    app.router.add_post("/api/cap/inbound", refuse)
+    async with TestServer(app) as server, aiohttp.ClientSession() as http:
+        partner = PartnerSettings(**{**MALI, "url": str(server.make_url("/"))})
+        sender = PartnerSender(None, (partner,), OutboxSettings(), load_taxonomy(), "ewg@niger.example",
+                               lambda: datetime.now(UTC))
+        row = PartnerDelivery(id=1, partner="mali", alert_id=1, msg_type="Alert", level=1, communes={})
+        delivered, why = await sender._post(http, row, b"<alert/>")
+    assert (delivered, why.startswith("HTTP 400: refused: commune unknown")) == (False, True), why
+    assert NUMBER not in why and NUMBER[-8:] not in why

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from gateway.config import OutboxSettings, PartnerSettings
 from gateway.feeds.cap import PartnerMessage, partner_cap_xml, partner_message_id, reference
 from gateway.feeds.cap_alerts import cap_alerts
+from gateway.kernel.phones import mask_phones_in
 from gateway.kernel.taxonomy import Taxonomy
 from gateway.outbox.sender import LEASE, backoff_delay, worth_retrying
 from gateway.storage.models import PartnerDelivery
@@ -105,7 +106,8 @@ class PartnerSender:
         try:
             async with http.post(partner.inbound_url, data=document, headers={
                     "Authorization": f"Bearer {partner.token}", "Content-Type": "application/cap+xml"}) as response:
-                text = (await response.text(errors="replace"))[:150]
+                # A partner's answer may quote what it refused, a phone number included.
+                text = mask_phones_in((await response.text(errors="replace"))[:2000])[:150]
                 if 200 <= response.status < 300:
                     return True, ""
                 why = f"HTTP {response.status}: {text}"
