@@ -7,10 +7,10 @@ import asyncio
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway.cli.common import add_config, run_db
@@ -66,7 +66,14 @@ async def _post(base: str, path: str, params: dict, form: dict) -> tuple[int, st
 
 def simulate_sms(args: argparse.Namespace, settings: Settings) -> int:
     phone, base, params = _setup(args, settings)
-    sent_at = datetime.now(UTC) - timedelta(seconds=1)
+
+    async def newest_outbox_id(sessions: async_sessionmaker) -> int:
+        async with sessions() as session:
+            return (await session.execute(select(func.max(Outbox.id)))).scalar_one() or 0
+
+    # Replies are what the outbox gains after this text: a time window would also show the answer to
+    # a text sent a moment before.
+    before = run_db(settings, newest_outbox_id)
     form = inbound_sms_form(phone, " ".join(args.text), received_at=datetime.now(UTC),
                             to=settings.africastalking.short_code, message_id=f"sim-{uuid.uuid4()}", link_id="")
     status, body = asyncio.run(_post(base, "/callbacks/at/sms", params, form))
@@ -77,7 +84,7 @@ def simulate_sms(args: argparse.Namespace, settings: Settings) -> int:
     async def replies(sessions: async_sessionmaker) -> list[str]:
         async with sessions() as session:
             rows = await session.execute(select(Outbox.body).where(
-                Outbox.recipient == phone, Outbox.created_at >= sent_at).order_by(Outbox.id))
+                Outbox.recipient == phone, Outbox.id > before).order_by(Outbox.id))
             return [body for (body,) in rows]
 
     deadline = time.monotonic() + args.wait
