@@ -7,6 +7,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +242,7 @@ class SpilloverSettings:
     cross_border_km: float = 50.0  # communes of different countries this close are neighbours (at import)
     partners: list = field(default_factory=list, repr=False)  # [[spillover.partners]] (tokens): see partner_list
 
-    @property
+    @cached_property  # read on every partner's CAP and metrics refresh; settings never change once loaded
     def partner_list(self) -> tuple[PartnerSettings, ...]:
         return partner_settings(self.partners)
 
