@@ -44,6 +44,7 @@ from gateway.storage.spend import (
     add_spend,
     broadcasts_in_flight,
     charged_per_segment,
+    lock_budget,
     month_budget,
     segment_cost,
     sms_spend,
@@ -297,6 +298,8 @@ class OutboxSender:
         now = self._clock()
         async with self._sessions() as session, session.begin():
             rows = (await session.execute(_TO_RECORD, {"ids": list(results)})).all()
+            if self._costs.monthly_budget > 0 and any(row.kind == "broadcast" for row in rows):
+                await lock_budget(session)
             changes, counted, alerts_expired, alerts_failed = [], [], set(), set()
             spent: dict[str, SpendLine] = {}
             for row in rows:

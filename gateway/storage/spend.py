@@ -117,7 +117,7 @@ async def month_budget(session: AsyncSession, costs: CostsSettings, now: datetim
     queueing a broadcast, which counts the broadcast SMS queued and not yet sent as spent. Either that
     or `lock` holds the budget lock to the transaction's end, so two checks never both pass."""
     if (lock or reserve_at is not None) and costs.monthly_budget > 0:
-        await _lock_budget(session)
+        await lock_budget(session)
     first = now.date().replace(day=1)
     spent = (await session.execute(select(func.coalesce(func.sum(SmsSpend.amount), 0.0))
                                    .where(SmsSpend.day >= first))).scalar_one()
@@ -151,8 +151,11 @@ async def broadcasts_in_flight(session: AsyncSession) -> list[tuple[str, str | N
     return [tuple(row) for row in rows]
 
 
-async def _lock_budget(session: AsyncSession) -> None:
-    """PostgreSQL: a lock held until the transaction ends. SQLite needs none: a gateway on SQLite
-    writes through one connection, held by a transaction from its first statement to its end."""
+async def lock_budget(session: AsyncSession) -> None:
+    """The budget's lock, taken by a check and by the recording of broadcast SMS, so that a check reads
+    the spend and the SMS in flight as one moment (under READ COMMITTED a recording committed between
+    its two reads would be in neither). PostgreSQL: a lock held until the transaction ends. SQLite
+    needs none: a gateway on SQLite writes through one connection, held by a transaction from its
+    first statement to its end."""
     if dialect_of(session) == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BUDGET_LOCK})
