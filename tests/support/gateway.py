@@ -78,14 +78,20 @@ async def settle(client: TestClient) -> None:
         await asyncio.sleep(0.05)
     else:
         raise AssertionError("reports left unscored")
-    # The gateway's own sender may hold rows it claimed ("sending"): wait for its pass to end too.
+    # The gateway's own sender may hold rows it claimed ("sending"): wait for its pass to end too. On
+    # PostgreSQL a claim not yet committed still shows its rows queued and due, and SKIP LOCKED hides them
+    # from this pass: wait for those as well.
     for _ in range(200):
         while await runtime.sender.send_due():
             pass
-        if not await count(client, select(func.count()).select_from(Outbox).where(Outbox.status == "sending")):
+        now = runtime.clock()
+        left = select(func.count()).select_from(Outbox).where(
+            (Outbox.status == "sending") | ((Outbox.status == "queued") & (Outbox.next_attempt_at <= now)
+                                            & (Outbox.expires_at.is_(None) | (Outbox.expires_at > now))))
+        if not await count(client, left):
             return
         await asyncio.sleep(0.05)
-    raise AssertionError("outbox rows left in 'sending'")
+    raise AssertionError("outbox rows left in 'sending' or due")
 
 
 async def count(client: TestClient, statement: Select) -> int:
