@@ -8,6 +8,7 @@ import itertools
 import json
 import shutil
 import sqlite3
+import stat
 import subprocess
 from contextlib import closing
 
@@ -87,6 +88,7 @@ def test_a_backup_holds_what_is_still_in_the_write_ahead_log(tmp_path, _sqlite_t
         assert connection.execute("SELECT target FROM audit_log WHERE actor = 'someone'").fetchall() == [
             ("only in the WAL",)]
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600, "a backup holds every phone number"
 
 
 def test_backup_and_restore_refuse_to_overwrite(tmp_path, _sqlite_template) -> None:
