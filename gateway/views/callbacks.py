@@ -15,7 +15,7 @@ import traceback
 
 from aiohttp import web
 
-from gateway.kernel.envelopes import InboundSms, UssdScreen
+from gateway.kernel.envelopes import DeliveryReport, InboundSms, UssdScreen
 from gateway.outbox.redelivery import NOTHING
 from gateway.providers.africastalking import (
     FormError,
@@ -94,6 +94,12 @@ async def delivery_report(request: web.Request) -> web.Response:
         return plain(400, str(exc))
     if report.state.value == "unknown":
         log.warning("delivery report with unknown status %r for %s", report.status[:40], report.provider_message_id)
+    return await store_delivery_report(runtime, report, "delivery")
+
+
+async def store_delivery_report(runtime: Runtime, report: DeliveryReport, endpoint: str) -> web.Response:
+    """Store a delivery report once and act on the failure it reports, in one transaction, and answer the
+    provider (Africa's Talking and Kannel; the phone's events answer in their own batch)."""
     try:
         async with runtime.sessions() as session, session.begin():
             acted = NOTHING
@@ -101,13 +107,13 @@ async def delivery_report(request: web.Request) -> web.Response:
                 acted = await runtime.redelivery.act(session, report, runtime.clock())
     except Exception as exc:  # noqa: BLE001
         if database_unavailable(exc):
-            runtime.metrics.callbacks.labels("delivery", "unavailable").inc()
+            runtime.metrics.callbacks.labels(endpoint, "unavailable").inc()
             return plain(503, "storage unavailable, retry later")
-        runtime.metrics.callbacks.labels("delivery", "bad_request").inc()
-        log.error("delivery report for %s not stored: %s\n%s", report.provider_message_id, type(exc).__name__,
+        runtime.metrics.callbacks.labels(endpoint, "bad_request").inc()
+        log.error("%s report for %s not stored: %s\n%s", endpoint, report.provider_message_id, type(exc).__name__,
                   frames(exc))
         return plain(400, f"delivery report could not be stored ({type(exc).__name__})")
-    runtime.metrics.callbacks.labels("delivery", "stored").inc()
+    runtime.metrics.callbacks.labels(endpoint, "stored").inc()
     runtime.metrics.delivery.labels(report.status if report.state.value != "unknown" else "unknown").inc()
     runtime.after_commit(reports_stored=False, sms_queued=acted.queued)
     return plain(200, "ok")

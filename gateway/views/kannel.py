@@ -14,13 +14,10 @@ import time
 
 from aiohttp import web
 
-from gateway.outbox.redelivery import NOTHING
 from gateway.providers.africastalking import FormError
 from gateway.providers.kannel import parse_delivery_report, parse_inbound_sms, raw_fields
 from gateway.runtime import RUNTIME, Runtime
-from gateway.storage.delivery import record_delivery
-from gateway.storage.errors import database_unavailable
-from gateway.views.callbacks import frames, refuse_if_not_provider
+from gateway.views.callbacks import refuse_if_not_provider, store_delivery_report
 from gateway.views.common import plain
 from gateway.views.inbound import ingest_sms
 
@@ -67,23 +64,7 @@ async def delivery_report(request: web.Request) -> web.Response:
     if report.state.value == "unknown":
         log.warning("Kannel delivery report with unknown type %r for %s", report.status[:10],
                     report.provider_message_id)
-    try:
-        async with runtime.sessions() as session, session.begin():
-            acted = NOTHING
-            if await record_delivery(session, report, runtime.clock()):
-                acted = await runtime.redelivery.act(session, report, runtime.clock())
-    except Exception as exc:  # noqa: BLE001
-        if database_unavailable(exc):
-            runtime.metrics.callbacks.labels("kannel_delivery", "unavailable").inc()
-            return plain(503, "storage unavailable, retry later")
-        runtime.metrics.callbacks.labels("kannel_delivery", "bad_request").inc()
-        log.error("Kannel delivery report for %s not stored: %s\n%s", report.provider_message_id,
-                  type(exc).__name__, frames(exc))
-        return plain(400, f"delivery report could not be stored ({type(exc).__name__})")
-    runtime.metrics.callbacks.labels("kannel_delivery", "stored").inc()
-    runtime.metrics.delivery.labels(report.status if report.state.value != "unknown" else "unknown").inc()
-    runtime.after_commit(reports_stored=False, sms_queued=acted.queued)
-    return plain(200, "ok")
+    return await store_delivery_report(runtime, report, "kannel_delivery")
 
 
 def add_routes(app: web.Application) -> None:
